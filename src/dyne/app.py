@@ -1,0 +1,592 @@
+"""``dyne.App``: the application.
+
+The app composes the pieces, each in its own module: configuration
+(``config``), routes (``routing``), per-route pipelines (``endpoints``),
+requests and responses, error handlers, lifecycle events, background tasks and
+the middleware stack. It is an ASGI 3 application::
+
+    import dyne
+
+    app = dyne.App()
+
+    @app.route("/hello/{who}")
+    async def hello(req, resp, *, who):
+        resp.media = {"hello": who}
+
+One request goes: middleware stack (built on first use) -> ``_handle_http`` ->
+app-wide before-hooks -> ``Router.match`` -> the route's compiled pipeline
+(route hooks, extension steps, the view, after steps) -> error handling ->
+after-request hooks -> ``Response.render`` -> ASGI ``send``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .background import BackgroundQueue
+from .concurrency import is_async_callable, run_sync
+from .config import Config
+from .datastructures import State
+from .endpoints import apply_route_options, check_view_signature, compile_route, hook_step
+from .exceptions import ClientDisconnect, HTTPException
+from .request import Request
+from .response import Response
+from .routing import BaseRoute, Route, Router, WebSocketRoute
+
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+    from logging import Logger
+
+    from .sessions import SessionBackend
+    from .testing import TestClient
+
+__all__ = ["App"]
+
+
+def _logger() -> Logger:
+    import logging
+
+    return logging.getLogger("dyne")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+ErrorHandler = Callable[[Request, Response, BaseException], Any]
+
+#: Default ``max_body_size``: request bodies larger than this are refused with 413.
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+_NO_KWARGS: dict[str, Any] = {}
+
+
+class App:
+    """A dyne application.
+
+    :param debug: show tracebacks instead of hiding them, and re-raise unhandled
+        errors. Defaults to the ``DEBUG`` config value (``False`` when unset).
+    :param secret_key: signs the session cookie. Defaults to the ``SECRET_KEY``
+        config value; without one, a random key is made per process (sessions
+        then do not survive a restart or span workers) and a warning is logged.
+    :param env_file: a dotenv file to load instead of ``./.env``.
+    :param env_prefix: prefix for environment lookups (``DYNE_`` -> ``DYNE_DEBUG``).
+    :param encoding: encoding of the env file.
+    :param lifespan: ``lifespan(app)`` returning an async context manager entered
+        at start-up and exited at shutdown (an async generator function works
+        too). A mapping it yields is set on ``app.state``.
+    :param max_body_size: largest request body accepted, in bytes (413 beyond);
+        ``None`` for no limit.
+    :param problem_details: render HTTP errors as RFC 9457
+        ``application/problem+json`` instead of plain text.
+    :param session_backend: where ``req.session`` lives; a signed cookie by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool | None = None,
+        secret_key: str | None = None,
+        env_file: str | os.PathLike[str] | None = None,
+        env_prefix: str = "",
+        encoding: str = "utf-8",
+        lifespan: Callable[[App], Any] | None = None,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        problem_details: bool = False,
+        session_backend: SessionBackend | None = None,
+    ) -> None:
+        self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
+        self.debug: bool = (self.config.get("DEBUG", default=False, cast=bool)
+                            if debug is None else bool(debug))
+        self.secret_key: str | None = secret_key or self.config.get("SECRET_KEY")
+        self.max_body_size = max_body_size
+        self.problem_details = problem_details
+        self.router = Router()
+        self.state = State()
+        self.background = BackgroundQueue()
+        #: Extensions register themselves here by name (``app.extensions["db"]``).
+        self.extensions: dict[str, Any] = {}
+        #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
+        self.request_properties: dict[str, Callable[[Request], Any]] = {}
+        self._session_backend = session_backend
+        self._status_handlers: dict[int, ErrorHandler] = {}
+        self._exception_handlers: dict[type[BaseException], ErrorHandler] = {}
+        self._before_http: list[Callable[..., Any]] = []
+        self._before_ws: list[Callable[..., Any]] = []
+        self._after_http: list[Callable[..., Any]] = []
+        self._startup: list[Callable[[], Any]] = []
+        self._shutdown: list[Callable[[], Any]] = []
+        self._lifespan = lifespan
+        self._middleware: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        self._stack: Callable[..., Any] | None = None
+        self._client: TestClient | None = None
+
+    # -- routing -------------------------------------------------------------------
+
+    def route(self, path: str | None = None, *, methods: Iterable[str] | str | None = None,
+              websocket: bool = False, before_request: Any = False, name: str | None = None,
+              before: Any = None, **options: Any) -> Callable[[F], F]:
+        """Register a view for ``path``.
+
+        ``methods`` limits the route to those HTTP methods (405 otherwise); by
+        default it answers every standard method. ``websocket=True`` makes it a
+        websocket route. ``before_request=True`` registers the function as a
+        hook run before every request (``path`` is then not needed); a callable
+        or a list of them as ``before_request`` or ``before`` runs only before
+        this route. ``name`` is the name for ``url_for`` (default: the
+        function's name). Other keyword options go to extensions
+        (``request_model=``, ``response_model=``).
+        """
+
+        def decorator(endpoint: F) -> F:
+            if before_request is True:
+                if websocket:
+                    self._before_ws.append(endpoint)
+                else:
+                    self._before_http.append(hook_step(endpoint))
+                return endpoint
+            if path is None:
+                raise TypeError("@app.route() needs a path (or before_request=True)")
+            route_hooks = before if before is not None else before_request or None
+            self.add_route(path, endpoint, methods=methods, websocket=websocket, name=name,
+                           before=route_hooks, **options)
+            return endpoint
+
+        return decorator
+
+    def add_route(self, path: str, endpoint: Callable[..., Any], *,
+                  methods: Iterable[str] | str | None = None, websocket: bool = False,
+                  name: str | None = None, before: Any = None, **options: Any) -> BaseRoute:
+        """Register ``endpoint`` (a function, a class-based view or a view object)
+        at ``path``; see ``route`` for the options. Returns the route."""
+        if endpoint is None or not callable(endpoint):
+            raise TypeError(f"add_route() needs a callable endpoint for {path!r}, got {endpoint!r}")
+        route: BaseRoute
+        if websocket:
+            if methods is not None or options:
+                raise TypeError("websocket routes take no methods= or route options")
+            route = WebSocketRoute(path, endpoint, name=name)
+        else:
+            hooks = [] if before is None else [before] if callable(before) else list(before)
+            route = Route(path, endpoint, methods=methods, name=name, before=hooks)
+            self._check_route(route)
+            if options:
+                apply_route_options(route, options)
+        return self.router.add(route)
+
+    def _check_route(self, route: Route) -> None:
+        if route.is_class or route.is_view_object:
+            for attr in dir(route.endpoint):
+                if attr.startswith("on_") and callable(getattr(route.endpoint, attr)):
+                    check_view_signature(getattr(route.endpoint, attr), route.param_names,
+                                         route.path, skip_self=route.is_class)
+        else:
+            check_view_signature(route.endpoint, route.param_names, route.path)
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.get(path)``: a route for GET (and HEAD)."""
+        return self.route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self.route(path, methods=["DELETE"], **options)
+
+    def url_for(self, endpoint: Any, **params: Any) -> str:
+        """The URL path of a route, given its view or name, with ``params``
+        percent-encoded into it (unused ones become the query string).
+        Raises ``dyne.exceptions.NoRouteFound`` for an unknown endpoint."""
+        return self.router.url_for(endpoint, **params)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return list(self.router.routes)
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def before_request(self, func: F | None = None, *, websocket: bool = False) -> Any:
+        """Register a hook run before every request: ``(req, resp)``, or
+        ``(ws)`` with ``websocket=True``. Setting a status or a body in it
+        answers the request without running the view."""
+
+        def register(hook: F) -> F:
+            if websocket:
+                self._before_ws.append(hook)
+            else:
+                self._before_http.append(hook_step(hook))
+            return hook
+
+        return register(func) if func is not None else register
+
+    def after_request(self, func: F | None = None) -> Any:
+        """Register a hook run after every HTTP request, error responses
+        included: ``(req, resp)``, sync or async."""
+
+        def register(hook: F) -> F:
+            self._after_http.append(hook_step(hook))
+            return hook
+
+        return register(func) if func is not None else register
+
+    def add_request_property(self, name: str, getter: Callable[[Request], Any]) -> None:
+        """Make ``req.<name>`` return ``getter(req)``. For extensions: this is how
+        ``req.db`` is provided."""
+        if hasattr(Request, name):
+            raise ValueError(f"Request already has an attribute {name!r}")
+        self.request_properties[name] = getter
+
+    # -- errors ---------------------------------------------------------------------
+
+    def error_handler(self, key: int | type[BaseException]) -> Callable[[F], F]:
+        """Register ``async def handler(req, resp, exc)`` for a status code
+        (``404``, ``500``...) or an exception class (and its subclasses)."""
+
+        def register(handler: F) -> F:
+            self.add_error_handler(key, handler)
+            return handler
+
+        return register
+
+    def add_error_handler(self, key: int | type[BaseException], handler: ErrorHandler) -> None:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 400 <= key <= 599:
+                raise ValueError(f"Error handlers are for status codes 400-599, got {key}")
+            self._status_handlers[key] = handler
+        elif isinstance(key, type) and issubclass(key, BaseException):
+            self._exception_handlers[key] = handler
+        else:
+            raise TypeError(f"error_handler() takes a status code or an exception class, got {key!r}")
+
+    def _exception_handler_for(self, exc: BaseException) -> ErrorHandler | None:
+        handlers = self._exception_handlers
+        if handlers:
+            for cls in type(exc).__mro__:
+                handler = handlers.get(cls)
+                if handler is not None:
+                    return handler
+        return None
+
+    async def _handle_error(self, req: Request, resp: Response, exc: Exception) -> bool:
+        """Turn ``exc`` into the response. ``False`` means: not handled, re-raise
+        (only for unhandled errors in debug mode)."""
+        if isinstance(exc, HTTPException):
+            handler = self._status_handlers.get(exc.status_code) or self._exception_handler_for(exc)
+            resp.clear()
+            for name, value in exc.headers.items():
+                resp.headers[name] = value
+            resp.status_code = exc.status_code
+            if handler is None:
+                self._default_error_body(resp, exc.status_code, exc.detail)
+                return True
+            return await self._run_error_handler(handler, req, resp, exc)
+        if isinstance(exc, ClientDisconnect):
+            resp.clear()
+            resp.status_code = 400
+            return True
+        handler = self._exception_handler_for(exc)
+        if handler is not None:
+            resp.clear()
+            resp.status_code = 500
+            return await self._run_error_handler(handler, req, resp, exc)
+        if self.debug:
+            return False
+        _logger().error("Unhandled error in %s %s", req.scope.get("method"), req.scope.get("path"),
+                     exc_info=exc)
+        resp.clear()
+        resp.status_code = 500
+        handler = self._status_handlers.get(500)
+        if handler is not None:
+            return await self._run_error_handler(handler, req, resp, exc)
+        resp.text = "500 Internal Server Error"
+        return True
+
+    async def _run_error_handler(self, handler: ErrorHandler, req: Request, resp: Response,
+                                 exc: BaseException) -> bool:
+        try:
+            if is_async_callable(handler):
+                await handler(req, resp, exc)
+            else:
+                await run_sync(handler, req, resp, exc)
+        except Exception as handler_error:
+            if self.debug:
+                raise
+            _logger().error("Error handler %r failed", handler, exc_info=handler_error)
+            resp.clear()
+            resp.status_code = 500
+            resp.text = "500 Internal Server Error"
+        return True
+
+    def _default_error_body(self, resp: Response, status: int, detail: Any) -> None:
+        if status in (204, 304):
+            return
+        if self.problem_details:
+            from .exceptions import status_phrase
+            from .formats import json_dumps
+
+            problem: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status),
+                                       "status": status}
+            if detail != problem["title"]:
+                problem["detail"] = detail
+            resp.content = json_dumps(problem)
+            resp.mimetype = "application/problem+json"
+        elif isinstance(detail, (dict, list)):
+            resp.media = detail
+        else:
+            resp.text = str(detail)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def on_event(self, event: str) -> Callable[[F], F]:
+        """``@app.on_event("startup")`` / ``("shutdown")``: sync or async, no arguments."""
+
+        def register(handler: F) -> F:
+            self.add_event_handler(event, handler)
+            return handler
+
+        return register
+
+    def add_event_handler(self, event: str, handler: Callable[[], Any]) -> None:
+        if event == "startup":
+            self._startup.append(handler)
+        elif event == "shutdown":
+            self._shutdown.append(handler)
+        else:
+            raise ValueError(f"Unknown event {event!r}: use 'startup' or 'shutdown'")
+
+    @property
+    def startup_handlers(self) -> list[Callable[[], Any]]:
+        return self._startup
+
+    @property
+    def shutdown_handlers(self) -> list[Callable[[], Any]]:
+        return self._shutdown
+
+    @property
+    def lifespan(self) -> Callable[[App], Any] | None:
+        """The ``lifespan=`` context factory given to ``App``."""
+        return self._lifespan
+
+    def lifespan_context(self) -> AbstractAsyncContextManager[None]:
+        """Start-up and shutdown as one async context manager: the ``lifespan=``
+        context is entered first, then startup events run; on exit, background
+        tasks drain, shutdown events run, and the ``lifespan=`` context exits."""
+        from .lifespan import lifespan_context
+
+        return lifespan_context(self)
+
+    # -- sessions --------------------------------------------------------------------
+
+    @property
+    def session_backend(self) -> SessionBackend:
+        """The session store (a signed cookie unless another was given)."""
+        if self._session_backend is None:
+            from .sessions import CookieSessionBackend
+
+            key = self.secret_key
+            if not key:
+                import secrets
+
+                _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
+                               "with a random per-process key and will not survive a restart.")
+                key = self.secret_key = secrets.token_urlsafe(32)
+            self._session_backend = CookieSessionBackend(key)
+        return self._session_backend
+
+    @session_backend.setter
+    def session_backend(self, backend: SessionBackend) -> None:
+        self._session_backend = backend
+
+    # -- middleware ------------------------------------------------------------------
+
+    def add_middleware(self, middleware_class: Callable[..., Any], **options: Any) -> None:
+        """Wrap the app in an ASGI middleware: ``middleware_class(app, **options)``.
+        Starlette middleware classes and plain ASGI middleware both work. The
+        last one added is the outermost."""
+        if self._stack is not None:
+            raise RuntimeError("Cannot add middleware after the application has started "
+                               "serving requests")
+        self._middleware.append((middleware_class, options))
+
+    def build_middleware_stack(self) -> Callable[..., Any]:
+        app: Callable[..., Any] = self._dispatch
+        for middleware_class, options in self._middleware:
+            app = middleware_class(app, **options)
+        if self.debug:
+            from starlette.middleware.errors import ServerErrorMiddleware
+
+            app = ServerErrorMiddleware(app, debug=True)
+        elif self._middleware:
+            from starlette.middleware.errors import ServerErrorMiddleware
+            from starlette.responses import PlainTextResponse
+
+            async def plain_500(request: Any, exc: Exception) -> Any:
+                return PlainTextResponse("500 Internal Server Error", status_code=500)
+
+            app = ServerErrorMiddleware(app, handler=plain_500)
+        return app
+
+    # -- ASGI ------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        stack = self._stack
+        if stack is None:
+            stack = self._stack = self.build_middleware_stack()
+        await stack(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._handle_http(scope, receive, send)
+        elif kind == "websocket":
+            await self._handle_websocket(scope, receive, send)
+        elif kind == "lifespan":
+            from .lifespan import serve_lifespan
+
+            await serve_lifespan(self, receive, send)
+
+    async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = Request(scope, receive, self)
+        resp = Response(req)
+        try:
+            await self._respond(req, resp, scope)
+        except Exception as exc:
+            if not await self._handle_error(req, resp, exc):
+                raise
+        if self._after_http:
+            try:
+                for hook in self._after_http:
+                    await hook(req, resp, _NO_KWARGS)
+            except Exception as exc:
+                if not await self._handle_error(req, resp, exc):
+                    raise
+        try:
+            status, headers, body = resp.render()
+        except Exception as exc:
+            if not await self._handle_error(req, resp, exc):
+                raise
+            status, headers, body = resp.render()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if scope["method"] == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        elif body is not None:
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await resp.send_body(send, receive)
+        if req._form is not None:
+            await req.close()
+
+    async def _respond(self, req: Request, resp: Response, scope: Scope) -> None:
+        hooks = self._before_http
+        if hooks:
+            for hook in hooks:
+                await hook(req, resp, _NO_KWARGS)
+                if resp.is_set:
+                    return
+        path = scope["path"]
+        found = self.router.match(path)
+        if found is None:
+            self._not_found(scope, path)
+        route_set, params = found  # type: ignore[misc]
+        method = scope["method"]
+        route = route_set.resolve(method)
+        if route is None:
+            allow = ", ".join(route_set.allowed())
+            if method == "OPTIONS":
+                resp.headers["Allow"] = allow
+                resp.status_code = 200
+                return
+            raise HTTPException(405, headers={"Allow": allow})
+        req.path_params = params
+        handler = route.handler
+        if handler is None:
+            handler = route.handler = compile_route(route)
+        await handler(req, resp, params)
+
+    def _not_found(self, scope: Scope, path: str) -> None:
+        """Raise 404, or redirect when the path only lacks (or has an extra)
+        trailing slash."""
+        alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
+        if self.router.match(alternative) is not None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
+            raise HTTPException(307, headers={"Location": location})
+        raise HTTPException(404)
+
+    async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+        ws = WebSocket(scope, receive=receive, send=send)
+        scope["path_params"] = {}
+        try:
+            for hook in self._before_ws:
+                if is_async_callable(hook):
+                    await hook(ws)
+                else:
+                    await run_sync(hook, ws)
+                if ws.application_state == WebSocketState.DISCONNECTED:
+                    return
+            found = self.router.match_websocket(scope["path"])
+            if found is None:
+                await ws.close(code=1000 if ws.application_state == WebSocketState.CONNECTED
+                               else 1008)
+                return
+            route, params = found
+            scope["path_params"] = params
+            if is_async_callable(route.endpoint):
+                await route.endpoint(ws, **params)
+            else:
+                await run_sync(route.endpoint, ws, **params)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            _logger().exception("Unhandled error in websocket %s", scope.get("path"))
+            if ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    await ws.close(code=1011)
+                except Exception:  # noqa: S110 - the peer may already be gone
+                    pass
+            if self.debug:
+                raise
+
+    # -- conveniences ------------------------------------------------------------------
+
+    @property
+    def client(self) -> TestClient:
+        """A test client for this app (httpx API, runs start-up events on first use)."""
+        if self._client is None:
+            from .testing import TestClient
+
+            self._client = TestClient(self)
+        return self._client
+
+    @property
+    def status_codes(self) -> Any:
+        """The ``dyne.status`` module: ``app.status_codes.HTTP_404``, ``is_400(code)``..."""
+        from . import status
+
+        return status
+
+    def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
+        """Serve the app with uvicorn. Binds ``127.0.0.1:5042`` by default; when
+        the ``PORT`` environment variable is set, binds ``0.0.0.0`` on that port
+        (the cloud-platform convention). Other options go to ``uvicorn.run``."""
+        import uvicorn
+
+        env_port = os.environ.get("PORT")
+        if port is None and env_port:
+            port = int(env_port)
+            host = host or "0.0.0.0"  # noqa: S104 - the PORT convention
+        options.setdefault("log_level", "debug" if self.debug else "info")
+        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
+
+    def __repr__(self) -> str:
+        return f"<dyne.App routes={len(self.router.routes)} debug={self.debug}>"

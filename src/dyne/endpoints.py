@@ -1,0 +1,318 @@
+"""Endpoint metadata, and the per-route pipeline compiled from it.
+
+Decorators such as ``@input``, ``@output`` or ``@authenticate`` do not wrap the
+view. They record what they need on the view's ``EndpointSpec``:
+
+* **steps** run before the view, ordered by phase (route ``before`` hooks,
+  then ``PHASE_AUTH``, then ``PHASE_INPUT``...). A step is
+  ``async def step(req, resp, kwargs)``; it may add keyword arguments for the
+  view to ``kwargs``, raise ``HTTPException``, or fill in ``resp`` (a status or
+  a body), which stops the request there.
+* **after steps** run after the view returned: ``async def step(req, resp)``.
+* **meta** is a dict for documentation and tooling (OpenAPI reads it).
+
+When a route is first used, its handler is compiled once from the route's
+hooks and specs: a view with nothing declared is called directly.
+
+Route keyword options that the core does not know (``request_model=``...) are
+handed to handlers registered with ``register_route_option``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Iterable
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+from .concurrency import is_async_callable, run_sync
+
+if TYPE_CHECKING:
+    from .request import Request
+    from .response import Response
+    from .routing import Route
+
+__all__ = [
+    "PHASE_AUTH",
+    "PHASE_BEFORE",
+    "PHASE_DEFAULT",
+    "PHASE_INPUT",
+    "PHASE_OUTPUT",
+    "EndpointSpec",
+    "get_endpoint_spec",
+    "register_route_option",
+]
+
+Step = Callable[["Request", "Response", dict[str, Any]], Awaitable[None]]
+AfterStep = Callable[["Request", "Response"], Awaitable[None]]
+#: ``await handler(req, resp, params)``; returns ``False`` when a step stopped
+#: the request before the view ran.
+Handler = Callable[["Request", "Response", dict[str, Any]], Awaitable[Any]]
+
+PHASE_BEFORE = 0
+PHASE_AUTH = 100
+PHASE_INPUT = 200
+PHASE_DEFAULT = 500
+PHASE_OUTPUT = 100
+
+SPEC_ATTRIBUTE = "__dyne_endpoint__"
+_sequence = count()
+
+
+class EndpointSpec:
+    """What the decorators on one view declared."""
+
+    __slots__ = ("after", "meta", "steps")
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[int, int, Step]] = []
+        self.after: list[tuple[int, int, AfterStep]] = []
+        #: Free-form metadata keyed by the extension that owns it, e.g.
+        #: ``"io.inputs"``, ``"io.output"``, ``"io.expect"``, ``"webhook"``, ``"auth"``.
+        self.meta: dict[str, Any] = {}
+
+    def add_step(self, step: Step, phase: int = PHASE_DEFAULT) -> None:
+        """Run ``step(req, resp, kwargs)`` before the view (lower phases first;
+        equal phases in the order the decorators were applied, innermost first)."""
+        self.steps.append((phase, next(_sequence), step))
+
+    def add_after(self, step: AfterStep, phase: int = PHASE_DEFAULT) -> None:
+        """Run ``step(req, resp)`` after the view returned."""
+        self.after.append((phase, next(_sequence), step))
+
+    def __bool__(self) -> bool:
+        return bool(self.steps or self.after or self.meta)
+
+    def __repr__(self) -> str:
+        return f"<EndpointSpec steps={len(self.steps)} after={len(self.after)} meta={list(self.meta)}>"
+
+
+def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
+    """The ``EndpointSpec`` of a view function (created on first use).
+
+    Decorators call this to record what they need. ``functools.wraps`` copies
+    the spec to a wrapper, so decorators that do wrap keep the metadata.
+    """
+    target = getattr(view, "__func__", view)  # a bound method's function
+    spec = getattr(target, SPEC_ATTRIBUTE, None)
+    if spec is None and create:
+        spec = EndpointSpec()
+        try:
+            setattr(target, SPEC_ATTRIBUTE, spec)
+        except (AttributeError, TypeError):
+            raise TypeError(f"Cannot attach endpoint metadata to {view!r}") from None
+    return spec
+
+
+# -- Route options -------------------------------------------------------------------
+
+RouteOption = Callable[["Route", Any], None]
+_ROUTE_OPTIONS: dict[str, RouteOption | str] = {
+    # Handled by dyne.ext.io (pydantic), imported only when used.
+    "request_model": "dyne.ext.io.pydantic.route_options:request_model",
+    "response_model": "dyne.ext.io.pydantic.route_options:response_model",
+}
+
+
+def register_route_option(name: str, handler: RouteOption) -> None:
+    """Accept ``@app.route(..., name=value)``: ``handler(route, value)`` is called
+    at registration and typically adds steps to ``route.spec``."""
+    _ROUTE_OPTIONS[name] = handler
+
+
+def apply_route_options(route: Route, options: dict[str, Any]) -> None:
+    for name, value in options.items():
+        handler = _ROUTE_OPTIONS.get(name)
+        if handler is None:
+            known = ", ".join(sorted(["methods", "websocket", "before_request", "name", "before",
+                                      *_ROUTE_OPTIONS]))
+            raise TypeError(f"Unknown route option {name!r} (known: {known})")
+        if isinstance(handler, str):
+            module_name, _, attr = handler.partition(":")
+            handler = getattr(importlib.import_module(module_name), attr)
+            _ROUTE_OPTIONS[name] = handler
+        handler(route, value)
+
+
+# -- Signatures ---------------------------------------------------------------------
+
+def check_view_signature(view: Callable[..., Any], param_names: Iterable[str],
+                         path: str, skip_self: bool = False) -> None:
+    """Fail at registration, not on the first request, when a view cannot take
+    ``(req, resp)`` and its path parameters."""
+    import inspect
+
+    try:
+        signature = inspect.signature(view)
+    except (TypeError, ValueError):
+        return
+    parameters = list(signature.parameters.values())
+    if skip_self and parameters:
+        parameters = parameters[1:]
+    kinds = inspect.Parameter
+    if any(p.kind is kinds.VAR_KEYWORD for p in parameters):
+        accepts_any_keyword = True
+    else:
+        accepts_any_keyword = False
+    positional = [p for p in parameters if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+    has_varargs = any(p.kind is kinds.VAR_POSITIONAL for p in parameters)
+    name = getattr(view, "__qualname__", repr(view))
+    if len(positional) < 2 and not has_varargs:
+        raise TypeError(f"View {name} must accept (req, resp) for route {path!r}")
+    if accepts_any_keyword:
+        return
+    by_name = {p.name: p for p in parameters}
+    missing = [param for param in param_names
+               if param not in by_name or by_name[param].kind is kinds.POSITIONAL_ONLY]
+    if missing:
+        wanted = ", ".join(missing)
+        raise TypeError(f"View {name} does not accept path parameter(s) {wanted} of route "
+                        f"{path!r}; declare them, e.g. def view(req, resp, *, {wanted})")
+
+
+# -- Compilation --------------------------------------------------------------------
+
+def hook_step(hook: Callable[..., Any]) -> Step:
+    """Adapt a ``(req, resp)`` hook, sync or async, into a pipeline step."""
+    if is_async_callable(hook):
+        async def async_step(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
+            await hook(req, resp)
+
+        return async_step
+
+    async def sync_step(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
+        await run_sync(hook, req, resp)
+
+    return sync_step
+
+
+def _ordered(specs: Iterable[EndpointSpec | None]) -> tuple[list[Step], list[AfterStep]]:
+    steps: list[tuple[int, int, Step]] = []
+    after: list[tuple[int, int, AfterStep]] = []
+    for spec in specs:
+        if spec is not None:
+            steps.extend(spec.steps)
+            after.extend(spec.after)
+    return ([s for _, _, s in sorted(steps, key=lambda item: item[:2])],
+            [s for _, _, s in sorted(after, key=lambda item: item[:2])])
+
+
+def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None],
+                   before: Iterable[Callable[..., Any]] = ()) -> Handler:
+    """Compile the handler for one view: ``await handler(req, resp, params)``.
+
+    ``view`` is called as ``view(req, resp, **kwargs)``; sync views run in the
+    thread pool. A view's return value becomes the body (see
+    ``Response.apply_return``).
+    """
+    steps, after = _ordered(specs)
+    steps = [hook_step(hook) for hook in before] + steps
+    is_async = is_async_callable(view)
+
+    if not steps and not after:
+        if is_async:
+            async def direct_async(req: Request, resp: Response, params: dict[str, Any]) -> None:
+                result = await view(req, resp, **params)
+                if result is not None:
+                    resp.apply_return(result)
+
+            return direct_async
+
+        async def direct_sync(req: Request, resp: Response, params: dict[str, Any]) -> None:
+            result = await run_sync(view, req, resp, **params)
+            if result is not None:
+                resp.apply_return(result)
+
+        return direct_sync
+
+    async def pipeline(req: Request, resp: Response, params: dict[str, Any]) -> Any:
+        kwargs = dict(params)
+        for step in steps:
+            await step(req, resp, kwargs)
+            if resp.is_set:
+                return False
+        if is_async:
+            result = await view(req, resp, **kwargs)
+        else:
+            result = await run_sync(view, req, resp, **kwargs)
+        if result is not None:
+            resp.apply_return(result)
+        for step in after:
+            await step(req, resp)
+        return None
+
+    return pipeline
+
+
+def compile_route(route: Route) -> Handler:
+    """The handler for an HTTP route: function views directly, class-based views
+    through ``on_request`` and ``on_<method>``."""
+    if route.is_class or route.is_view_object:
+        return _class_view_handler(route)
+    return build_pipeline(route.endpoint, [route.spec, get_endpoint_spec(route.endpoint, False)],
+                          route.before)
+
+
+def _method_caller(name: str, is_async: bool) -> Callable[..., Any]:
+    """A view that calls method ``name`` of the class-based view instance the
+    handler created for this request (kept in the ASGI scope)."""
+    if is_async:
+        async def call_async(req: Request, resp: Response, **kwargs: Any) -> Any:
+            return await getattr(req.scope[_INSTANCE_KEY], name)(req, resp, **kwargs)
+
+        return call_async
+
+    def call_sync(req: Request, resp: Response, **kwargs: Any) -> Any:
+        return getattr(req.scope[_INSTANCE_KEY], name)(req, resp, **kwargs)
+
+    return call_sync
+
+
+_INSTANCE_KEY = "dyne.view_instance"
+
+
+def _class_view_handler(route: Route) -> Handler:
+    """Class-based views: a new instance per request (when a class was
+    registered); ``on_request`` runs first for every method, then
+    ``on_<method>``; neither present -> 405. Route hooks run once, before
+    whichever of the two comes first."""
+    from .exceptions import HTTPException
+
+    endpoint = route.endpoint
+    is_class = route.is_class
+    owner = endpoint if is_class else type(endpoint)
+    has_on_request = callable(getattr(owner, "on_request", None))
+    compiled: dict[str, Handler | None] = {}
+    allow = ", ".join(sorted(route.declared_methods() | {"OPTIONS"}))
+
+    def pipeline_for(name: str) -> Handler | None:
+        if name in compiled:
+            return compiled[name]
+        function = getattr(owner, name, None)
+        handler: Handler | None = None
+        if callable(function):
+            route_level = name == "on_request" or not has_on_request
+            handler = build_pipeline(
+                _method_caller(name, is_async_callable(function)),
+                [route.spec if route_level else None, get_endpoint_spec(function, False)],
+                route.before if route_level else (),
+            )
+        compiled[name] = handler
+        return handler
+
+    async def handler(req: Request, resp: Response, params: dict[str, Any]) -> Any:
+        method = req.scope["method"].lower()
+        on_method = pipeline_for(f"on_{method}")
+        if on_method is None and method == "head":
+            on_method = pipeline_for("on_get")
+        on_request = pipeline_for("on_request") if has_on_request else None
+        if on_request is None and on_method is None:
+            raise HTTPException(405, headers={"Allow": allow})
+        req.scope[_INSTANCE_KEY] = endpoint() if is_class else endpoint
+        if on_request is not None and await on_request(req, resp, params) is False:
+            return False
+        if on_method is not None:
+            return await on_method(req, resp, params)
+        return None
+
+    return handler

@@ -1,0 +1,260 @@
+"""Body codecs and content negotiation.
+
+Request bodies are decoded by format name (``"json"``, ``"yaml"``,
+``"msgpack"``, ``"form"``, ``"files"``) or, when no name is given, by the
+request's ``Content-Type``. ``resp.media`` is encoded as JSON unless the
+client's ``Accept`` header prefers YAML or MessagePack.
+
+JSON goes through ``orjson``. YAML is loaded with PyYAML's safe loader with
+anchors and aliases refused (no "billion laughs"). MessagePack keys must be
+strings. Anything a client sends that cannot be decoded raises
+``HTTPException(400)`` with a message that says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .exceptions import HTTPException
+
+__all__ = [
+    "JSON",
+    "MSGPACK",
+    "YAML",
+    "format_for_content_type",
+    "json_dumps",
+    "json_loads",
+    "negotiate",
+    "parse_accept",
+]
+
+JSON = "application/json"
+YAML = "application/x-yaml"
+MSGPACK = "application/x-msgpack"
+
+#: Content types a request body may declare, mapped to the format that decodes it.
+CONTENT_TYPE_FORMATS: dict[str, str] = {
+    "application/json": "json",
+    "text/json": "json",
+    "application/x-yaml": "yaml",
+    "application/yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
+    "application/x-msgpack": "msgpack",
+    "application/msgpack": "msgpack",
+    "application/vnd.msgpack": "msgpack",
+    "application/x-www-form-urlencoded": "form",
+    "multipart/form-data": "form",
+}
+
+#: Accept media ranges we can answer, mapped to (format, content type sent).
+_ACCEPT_FORMATS: dict[str, tuple[str, str]] = {
+    "application/json": ("json", JSON),
+    "text/json": ("json", JSON),
+    "application/x-yaml": ("yaml", YAML),
+    "application/yaml": ("yaml", YAML),
+    "text/yaml": ("yaml", YAML),
+    "text/x-yaml": ("yaml", YAML),
+    "application/x-msgpack": ("msgpack", MSGPACK),
+    "application/msgpack": ("msgpack", MSGPACK),
+    "application/vnd.msgpack": ("msgpack", MSGPACK),
+}
+
+def _default(obj: Any) -> Any:
+    """Fallback for objects orjson does not know (it handles dataclasses,
+    datetimes, UUIDs, enums and numpy arrays itself)."""
+    from decimal import Decimal
+
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    model_dump = getattr(obj, "model_dump", None)  # pydantic v2 models
+    if callable(model_dump):
+        return model_dump(mode="json")
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def json_dumps(obj: Any) -> bytes:
+    """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed)."""
+    import orjson
+
+    return orjson.dumps(obj, default=_default,
+                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_loads(data: bytes | str) -> Any:
+    """Parse JSON, raising ``HTTPException(400)`` on malformed input."""
+    import orjson
+
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+
+
+# -- YAML -------------------------------------------------------------------
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def yaml_loads(data: bytes | str) -> Any:
+    """Parse YAML safely, raising ``HTTPException(400)`` on malformed input.
+
+    Anchors and aliases are refused: they let a tiny document expand into an
+    enormous one. The event scan runs in PyYAML's C parser when available.
+    """
+    import yaml
+
+    loader = _yaml_loader()
+    try:
+        for event in yaml.parse(data, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise HTTPException(400, "Malformed YAML body: aliases are not accepted")
+        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError) as exc:
+        raise HTTPException(400, f"Malformed YAML body: {exc}") from None
+
+
+def _yaml_representable(obj: Any) -> Any:
+    """Reduce ``obj`` to plain types by a JSON round trip, so that everything
+    JSON can encode (dataclasses, datetimes, pydantic models...) YAML can too."""
+    return json_loads(json_dumps(obj))
+
+
+_yaml_dumper: Any = None
+
+
+def yaml_dumps(obj: Any) -> bytes:
+    global _yaml_dumper
+    import yaml
+
+    if _yaml_dumper is None:
+        base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        # Repeated objects are written out again, not as &anchors/*aliases,
+        # which many YAML consumers refuse (as we do on input).
+        _yaml_dumper = type("NoAliasDumper", (base,), {"ignore_aliases": lambda self, data: True})
+    try:
+        text = yaml.dump(obj, Dumper=_yaml_dumper, sort_keys=False, allow_unicode=True)
+    except yaml.representer.RepresenterError:
+        text = yaml.dump(_yaml_representable(obj), Dumper=_yaml_dumper, sort_keys=False,
+                         allow_unicode=True)
+    return text.encode("utf-8")
+
+
+# -- MessagePack -----------------------------------------------------------------
+
+def msgpack_loads(data: bytes) -> Any:
+    """Parse MessagePack, raising ``HTTPException(400)`` on malformed input."""
+    import msgpack
+
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except (ValueError, TypeError, msgpack.UnpackException, msgpack.ExtraData,
+            msgpack.FormatError, msgpack.StackError, RecursionError) as exc:
+        raise HTTPException(400, f"Malformed MessagePack body: {exc}") from None
+
+
+def msgpack_dumps(obj: Any) -> bytes:
+    import dataclasses
+
+    import msgpack
+
+    def default(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        return json_loads(json_dumps(value))
+
+    return msgpack.packb(obj, default=default, use_bin_type=True)
+
+
+#: Decoders for the raw-body formats (form and files are parsed from the stream).
+DECODERS: dict[str, Callable[[bytes], Any]] = {
+    "json": json_loads,
+    "yaml": yaml_loads,
+    "msgpack": msgpack_loads,
+}
+
+#: Encoders by format, each returning bytes.
+ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "json": json_dumps,
+    "yaml": yaml_dumps,
+    "msgpack": msgpack_dumps,
+}
+
+FORMATS = ("json", "yaml", "msgpack", "form", "files")
+
+
+def format_for_content_type(mimetype: str) -> str | None:
+    """The body format for a (parameter-free, lowercase) content type, or ``None``."""
+    fmt = CONTENT_TYPE_FORMATS.get(mimetype)
+    if fmt is None and mimetype.endswith("+json"):
+        return "json"
+    return fmt
+
+
+# -- Negotiation -----------------------------------------------------------------
+
+def parse_accept(header: str) -> list[tuple[str, float]]:
+    """Media ranges from an ``Accept`` header with their q-values, best first
+    (ties keep the client's order)."""
+    ranges: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        pieces = part.split(";")
+        media = pieces[0].strip().lower()
+        if not media:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:
+                    quality = 0.0
+        ranges.append((-quality, position, media))
+    ranges.sort()
+    return [(media, -neg_q) for neg_q, _, media in ranges]
+
+
+_negotiation_cache: dict[str, tuple[str, str]] = {}
+_NEGOTIATION_CACHE_SIZE = 512
+_DEFAULT_CHOICE = ("json", JSON)
+
+
+def negotiate(accept: str | None) -> tuple[str, str]:
+    """Pick ``(format, content type)`` for ``resp.media`` from an ``Accept`` header.
+
+    JSON unless the client prefers YAML or MessagePack; a header naming nothing
+    we can produce (``text/html``) still gets JSON rather than a 406, the way
+    browsers expect.
+    """
+    if not accept or accept == "*/*" or accept == JSON:
+        return _DEFAULT_CHOICE
+    cached = _negotiation_cache.get(accept)
+    if cached is not None:
+        return cached
+    choice = _DEFAULT_CHOICE
+    for media, quality in parse_accept(accept):
+        if quality <= 0:
+            continue
+        found = _ACCEPT_FORMATS.get(media)
+        if found is not None:
+            choice = found
+            break
+        if media in ("*/*", "application/*"):
+            break
+    if len(_negotiation_cache) >= _NEGOTIATION_CACHE_SIZE:
+        _negotiation_cache.clear()
+    _negotiation_cache[accept] = choice
+    return choice

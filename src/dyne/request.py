@@ -1,0 +1,414 @@
+"""The incoming HTTP request, as views see it (``req``).
+
+Nothing is parsed until it is asked for: headers, query string, cookies,
+session and body are each decoded on first access and then cached, so a view
+that reads none of them pays for none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from .datastructures import Address, Headers, QueryDict, State
+from .exceptions import ClientDisconnect, HTTPException
+from .formats import DECODERS, FORMATS, format_for_content_type
+
+if TYPE_CHECKING:
+    from starlette.datastructures import URL, FormData
+
+    from .app import App
+    from .sessions import Session
+
+__all__ = ["HTTPMethod", "Request"]
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+
+
+class HTTPMethod(str):
+    """The request method, upper-case (``"GET"``), that also compares equal to
+    its lower-case spelling so code written for ``req.method == "get"`` works."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str.__eq__(self, other.upper())
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = str.__hash__
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it (no quoting
+    rules enforced; later duplicates do not override earlier ones)."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        if not sep:
+            key, value = "", key
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if (key or value) and key not in cookies:
+            cookies[key] = value
+    return cookies
+
+
+def _split_content_type(value: str) -> tuple[str, dict[str, str]]:
+    mimetype, _, rest = value.partition(";")
+    params = {}
+    for item in rest.split(";"):
+        name, sep, param = item.partition("=")
+        if sep:
+            params[name.strip().lower()] = param.strip().strip('"')
+    return mimetype.strip().lower(), params
+
+
+class Request:
+    """An HTTP request. Created by the application for each request."""
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_encoding",
+        "_form",
+        "_headers",
+        "_media",
+        "_params",
+        "_receive",
+        "_session",
+        "_state",
+        "_stream_consumed",
+        "_url",
+        "app",
+        "path_params",
+        "scope",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive | None = None, app: App | None = None) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.app = app if app is not None else scope.get("app")
+        self.path_params: dict[str, Any] = {}
+        self._headers: Headers | None = None
+        self._params: QueryDict | None = None
+        self._cookies: dict[str, str] | None = None
+        self._session: Session | None = None
+        self._state: State | None = None
+        self._url: URL | None = None
+        self._body: bytes | None = None
+        self._form: FormData | None = None
+        self._media: dict[str, Any] | None = None
+        self._encoding: str | None = None
+        self._stream_consumed = False
+
+    # -- request line ----------------------------------------------------------
+
+    @property
+    def method(self) -> HTTPMethod:
+        """``"GET"``, ``"POST"``... (also equal to ``"get"``, ``"post"``...)."""
+        return HTTPMethod(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]
+
+    @property
+    def url(self) -> URL:
+        """The request URL, with ``.scheme``, ``.hostname``, ``.port``,
+        ``.path``, ``.query`` and ``.replace(...)`` (Starlette's ``URL``)."""
+        if self._url is None:
+            from starlette.datastructures import URL
+
+            self._url = URL(scope=self.scope)
+        return self._url
+
+    @property
+    def full_url(self) -> str:
+        """The URL as a string, scheme and host included."""
+        return str(self.url)
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and root path: ``https://example.com/``."""
+        url = self.url
+        root = self.scope.get("root_path", "")
+        return f"{url.scheme}://{url.netloc}{root}/"
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scope.get("scheme") in ("https", "wss")
+
+    @property
+    def client(self) -> Address | None:
+        """``(host, port)`` of the client, when the server reports it."""
+        client = self.scope.get("client")
+        return Address(client[0], client[1]) if client else None
+
+    # -- headers & friends --------------------------------------------------------
+
+    @property
+    def headers(self) -> Headers:
+        """Case-insensitive request headers."""
+        if self._headers is None:
+            self._headers = Headers(self.scope["headers"])
+        return self._headers
+
+    def raw_header(self, name: bytes) -> bytes | None:
+        """The first raw value of a header (``name`` lower-case), without
+        building the header table. Used on hot paths."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def params(self) -> QueryDict:
+        """Query-string parameters (``params["q"]``, ``params.getlist("tag")``)."""
+        if self._params is None:
+            self._params = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        return self._params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            for key, value in self.scope["headers"]:
+                if key == b"cookie":
+                    for name, val in parse_cookie_header(value.decode("latin-1")).items():
+                        cookies.setdefault(name, val)
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def session(self) -> Session:
+        """Session data from the signed ``dyne-Session`` cookie (a dict; changes
+        are written back to the client with the response)."""
+        if self._session is None:
+            from .sessions import Session
+
+            app = self.app
+            if app is None:
+                raise RuntimeError("req.session needs the request to belong to a dyne App")
+            self._session = Session(app.session_backend.load(self))
+        return self._session
+
+    @property
+    def state(self) -> State:
+        """Per-request attribute storage (``req.state.user = ...``)."""
+        if self._state is None:
+            self._state = State(self.scope.setdefault("state", {}))
+        return self._state
+
+    @property
+    def mimetype(self) -> str:
+        """The body's content type without parameters, lower-case ("" if none)."""
+        value = self.raw_header(b"content-type")
+        if value is None:
+            return ""
+        return _split_content_type(value.decode("latin-1"))[0]
+
+    @property
+    def encoding(self) -> str:
+        """The body's charset (from ``Content-Type``), ``utf-8`` by default."""
+        if self._encoding is None:
+            value = self.raw_header(b"content-type")
+            charset = None
+            if value is not None:
+                charset = _split_content_type(value.decode("latin-1"))[1].get("charset")
+            self._encoding = charset or "utf-8"
+        return self._encoding
+
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        self._encoding = value
+
+    @property
+    def is_json(self) -> bool:
+        mimetype = self.mimetype
+        return mimetype == "application/json" or mimetype.endswith("+json")
+
+    def accepts(self, content_type: str) -> bool:
+        """Whether the ``Accept`` header lists ``content_type`` (or a wildcard for it)."""
+        from .formats import parse_accept
+
+        accept = self.headers.get("accept")
+        if not accept:
+            return True
+        major = content_type.split("/", 1)[0]
+        for media, quality in parse_accept(accept):
+            if quality > 0 and media in (content_type.lower(), "*/*", f"{major}/*"):
+                return True
+        return False
+
+    # -- body ------------------------------------------------------------------
+
+    def _body_limit(self) -> int | None:
+        app = self.app
+        return getattr(app, "max_body_size", None) if app is not None else None
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, chunk by chunk (once; use ``content`` to keep it).
+
+        Refuses, with 413, a body larger than the app's ``max_body_size``: up
+        front when ``Content-Length`` says so, otherwise as soon as the running
+        total passes the limit.
+        """
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already consumed as a stream")
+        if self._receive is None:
+            raise RuntimeError("This request has no body channel")
+        self._stream_consumed = True
+        limit = self._body_limit()
+        if limit is not None:
+            declared = self.raw_header(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        total = 0
+        receive = self._receive
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    total += len(chunk)
+                    if limit is not None and total > limit:
+                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+
+    @property
+    async def content(self) -> bytes:
+        """The raw body, read once and kept: ``await req.content``."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = b"".join(chunks)
+        return self._body
+
+    @property
+    async def text(self) -> str:
+        """The body decoded with ``req.encoding``: ``await req.text``."""
+        body = await self.content
+        try:
+            return body.decode(self.encoding)
+        except LookupError:
+            raise HTTPException(400, f"Unknown charset {self.encoding!r}") from None
+        except UnicodeDecodeError:
+            raise HTTPException(400, f"Request body is not valid {self.encoding}") from None
+
+    async def form(self, *, max_files: int = 1000, max_fields: int = 1000,
+                   max_part_size: int = 1024 * 1024) -> FormData:
+        """Parse an urlencoded or multipart form (Starlette ``FormData``: ``get``,
+        ``getlist``, uploads as ``UploadFile`` spooled to disk past 1 MB).
+
+        Broken multipart data is a 400; a body that is not a form is a 415.
+        """
+        if self._form is None:
+            from starlette.datastructures import FormData
+            from starlette.datastructures import Headers as StarletteHeaders
+            from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+
+            mimetype = self.mimetype
+            headers = StarletteHeaders(raw=self.scope["headers"])
+            parser: FormParser | MultiPartParser
+            if mimetype == "multipart/form-data":
+                parser = MultiPartParser(headers, self.stream(), max_files=max_files,
+                                         max_fields=max_fields, max_part_size=max_part_size)
+            elif mimetype == "application/x-www-form-urlencoded":
+                parser = FormParser(headers, self.stream(), max_fields=max_fields,
+                                    max_part_size=max_part_size)
+            elif not mimetype and not await self.content:
+                self._form = FormData()
+                return self._form
+            else:
+                raise HTTPException(415, "Expected a form body (application/x-www-form-urlencoded "
+                                         f"or multipart/form-data), got {mimetype or 'no content type'}")
+            try:
+                self._form = await parser.parse()
+            except MultiPartException as exc:
+                raise HTTPException(400, f"Malformed form body: {exc.message}") from None
+            except (ValueError, UnicodeDecodeError, KeyError) as exc:
+                raise HTTPException(400, f"Malformed form body: {exc}") from None
+        return self._form
+
+    async def media(self, format: str | None = None) -> Any:
+        """The decoded body.
+
+        ``format`` is ``"json"``, ``"yaml"``, ``"msgpack"``, ``"form"`` or
+        ``"files"``; ``None`` picks by ``Content-Type`` (a body without one is
+        read as JSON). An empty body gives ``{}``. Malformed bodies raise a 400,
+        unsupported content types a 415.
+
+        ``"form"`` gives ``{field: value}`` (files as in ``"files"``);
+        ``"files"`` gives ``{field: {"filename", "content", "content_type"}}``.
+        """
+        if format is None:
+            mimetype = self.mimetype
+            fmt = format_for_content_type(mimetype) if mimetype else "json"
+            if fmt is None:
+                raise HTTPException(415, f"Unsupported media type {mimetype!r}")
+        else:
+            fmt = format.lower()
+            if fmt not in FORMATS:
+                raise ValueError(f"Unknown media format {format!r}; use one of {', '.join(FORMATS)}")
+        cache = self._media
+        if cache is not None and fmt in cache:
+            return cache[fmt]
+        if fmt in ("form", "files"):
+            value = await self._form_media(files_only=fmt == "files")
+        else:
+            body = await self.content
+            value = DECODERS[fmt](body) if body else {}
+        if cache is None:
+            cache = self._media = {}
+        cache[fmt] = value
+        return value
+
+    async def _form_media(self, files_only: bool) -> dict[str, Any]:
+        form = await self.form()
+        result: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                if not files_only:
+                    result[key] = value
+            else:
+                await value.seek(0)
+                result[key] = {
+                    "filename": value.filename,
+                    "content": await value.read(),
+                    "content_type": value.content_type,
+                }
+        return result
+
+    async def close(self) -> None:
+        """Release uploaded files. Called by the application after the response."""
+        if self._form is not None:
+            await self._form.close()
+
+    # -- extension properties ---------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        app = self.app
+        if app is not None:
+            getter = app.request_properties.get(name)
+            if getter is not None:
+                return getter(self)
+        raise AttributeError(f"'Request' object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<Request {self.scope.get('method')} {self.scope.get('path')}>"
+

@@ -1,0 +1,525 @@
+"""The outgoing HTTP response, as views fill it in (``resp``).
+
+Set one body (``text``, ``html``, ``content``, ``media``, a file, a stream or
+Server-Sent Events), a status code, headers and cookies; the application
+renders it once the view returns. ``resp.media`` is encoded in the format the
+client's ``Accept`` header prefers (JSON by default, YAML, MessagePack).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .datastructures import CaseInsensitiveDict
+from .exceptions import HTTPException
+from .formats import ENCODERS, json_dumps, negotiate
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from http.cookies import SimpleCookie
+
+    from .request import Request
+    from .sessions import Session
+
+__all__ = ["Response", "ServerSentEvent", "cookie_jar"]
+
+# What the body is; decides how it is rendered.
+_NOTHING, _TEXT, _CONTENT, _MEDIA, _STREAM, _FILE, _SSE = range(7)
+
+_NO_BODY_STATUS = frozenset({204, 205, 304})
+_CHUNK_SIZE = 64 * 1024
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+_cookie_jar_class: Any = None
+
+
+def cookie_jar() -> SimpleCookie:
+    """A new ``resp.cookies`` jar: ``jar["k"] = "v"`` sets a cookie with the same
+    defaults as ``resp.set_cookie`` (path ``/``, HttpOnly, SameSite=Lax)."""
+    global _cookie_jar_class
+    if _cookie_jar_class is None:
+        from http.cookies import Morsel, SimpleCookie
+
+        class ResponseCookies(SimpleCookie):
+            def __setitem__(self, key: str, value: Any) -> None:
+                super().__setitem__(key, value)
+                if not isinstance(value, Morsel):
+                    morsel = dict.__getitem__(self, key)
+                    morsel["path"] = "/"
+                    morsel["httponly"] = True
+                    morsel["samesite"] = "Lax"
+
+        _cookie_jar_class = ResponseCookies
+    return _cookie_jar_class()
+
+
+class ServerSentEvent:
+    """One Server-Sent Event. ``data`` that is not a string is sent as JSON."""
+
+    __slots__ = ("comment", "data", "event", "id", "retry")
+
+    def __init__(self, data: Any = None, event: str | None = None, id: str | None = None,  # noqa: A002
+                 retry: int | None = None, comment: str | None = None) -> None:
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+        self.comment = comment
+
+    def __repr__(self) -> str:
+        return (f"ServerSentEvent(data={self.data!r}, event={self.event!r}, id={self.id!r}, "
+                f"retry={self.retry!r}, comment={self.comment!r})")
+
+
+_SSE_FIELDS = frozenset({"data", "event", "id", "retry", "comment"})
+
+
+def _sse_line_safe(value: Any) -> str:
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def format_sse(item: Any) -> bytes:
+    """Encode one event: a string (its data), a ``ServerSentEvent``, a dict of
+    SSE fields (``data``, ``event``, ``id``, ``retry``, ``comment``) or any
+    other JSON-serializable value (sent as JSON data)."""
+    if isinstance(item, ServerSentEvent):
+        event = item
+    elif isinstance(item, Mapping) and item and set(item) <= _SSE_FIELDS:
+        event = ServerSentEvent(**item)
+    else:
+        event = ServerSentEvent(data=item)
+    lines = []
+    if event.comment is not None:
+        lines.extend(f": {line}" for line in str(event.comment).splitlines() or [""])
+    if event.event is not None:
+        lines.append(f"event: {_sse_line_safe(event.event)}")
+    if event.id is not None:
+        lines.append(f"id: {_sse_line_safe(event.id)}")
+    if event.retry is not None:
+        lines.append(f"retry: {int(event.retry)}")
+    data = event.data
+    if data is not None:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        elif not isinstance(data, str):
+            data = json_dumps(data).decode("utf-8")
+        lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _http_date(value: datetime | float | int) -> str:
+    import email.utils
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return email.utils.format_datetime(value, usegmt=True)
+    return email.utils.formatdate(value, usegmt=True)
+
+
+def _encode_header(name: str, value: Any) -> tuple[bytes, bytes]:
+    text = value if isinstance(value, str) else str(value)
+    if "\n" in text or "\r" in text or "\n" in name or "\r" in name:
+        raise ValueError(f"Header {name!r} contains a line break (header injection refused)")
+    return name.lower().encode("latin-1"), text.encode("latin-1")
+
+
+class Response:
+    """What a view sends back. Created by the application for each request."""
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_headers",
+        "_kind",
+        "_mimetype",
+        "_status",
+        "_stream_source",
+        "encoding",
+        "obj",
+        "req",
+    )
+
+    def __init__(self, req: Request | None = None) -> None:
+        self.req = req
+        self._status: int | None = None
+        self._headers: CaseInsensitiveDict | None = None
+        self._cookies: SimpleCookie | None = None
+        self._kind = _NOTHING
+        self._body: Any = None
+        self._mimetype: str | None = None
+        self._stream_source: Any = None
+        #: Charset for ``str`` bodies.
+        self.encoding = "utf-8"
+        #: An object for ``@output`` to serialize.
+        self.obj: Any = None
+
+    # -- status & headers ---------------------------------------------------------
+
+    @property
+    def status_code(self) -> int:
+        """The status code (200 unless set)."""
+        return 200 if self._status is None else self._status
+
+    @status_code.setter
+    def status_code(self, value: int) -> None:
+        code = int(value)
+        if not 100 <= code <= 599:
+            raise ValueError(f"Status code must be between 100 and 599, got {value!r}")
+        self._status = code
+
+    @property
+    def headers(self) -> CaseInsensitiveDict:
+        """Response headers: case-insensitive lookups, case kept on the wire."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = CaseInsensitiveDict()
+        return headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = CaseInsensitiveDict(value)
+
+    @property
+    def mimetype(self) -> str | None:
+        """The body's content type (without charset); set it to override the default."""
+        return self._mimetype
+
+    @mimetype.setter
+    def mimetype(self, value: str | None) -> None:
+        self._mimetype = value
+
+    @property
+    def is_set(self) -> bool:
+        """Whether a status or a body has been set (a before-hook that sets
+        either stops the request there)."""
+        return self._status is not None or self._kind != _NOTHING
+
+    # -- bodies ------------------------------------------------------------------
+
+    @property
+    def text(self) -> str | None:
+        """A plain-text body (``text/plain``)."""
+        if self._kind == _TEXT:
+            return self._body
+        content = self.content
+        return None if content is None else content.decode(self.encoding, "replace")
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._set_body(_TEXT, value, "text/plain")
+
+    @property
+    def html(self) -> str | None:
+        """An HTML body (``text/html``)."""
+        return self.text
+
+    @html.setter
+    def html(self, value: str) -> None:
+        self._set_body(_TEXT, value, "text/html")
+
+    @property
+    def content(self) -> bytes | None:
+        """Raw body bytes (a ``str`` is encoded with ``resp.encoding``).
+        Reading it gives the rendered body of text, html and media too."""
+        kind = self._kind
+        if kind in (_TEXT, _CONTENT, _MEDIA):
+            return self._render_body()[0]
+        return None
+
+    @content.setter
+    def content(self, value: bytes | str) -> None:
+        self._set_body(_CONTENT, value, None)
+
+    @property
+    def media(self) -> Any:
+        """Data to send as JSON, YAML or MessagePack, chosen by the ``Accept`` header."""
+        return self._body if self._kind == _MEDIA else None
+
+    @media.setter
+    def media(self, value: Any) -> None:
+        self._set_body(_MEDIA, value, None)
+
+    @property
+    def session(self) -> Session:
+        """The session dict (the same object as ``req.session``)."""
+        if self.req is None:
+            raise RuntimeError("resp.session needs a request")
+        return self.req.session
+
+    def _set_body(self, kind: int, value: Any, mimetype: str | None) -> None:
+        self._kind = kind
+        self._body = value
+        self._mimetype = mimetype
+        self._stream_source = None
+
+    def apply_return(self, value: Any) -> None:
+        """Use a view's return value as the body: dict/list -> media, str ->
+        text, bytes -> content; ``None`` or ``resp`` itself leaves it as set."""
+        if value is None or value is self:
+            return
+        if isinstance(value, (dict, list)):
+            self.media = value
+        elif isinstance(value, str):
+            self.text = value
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            self.content = bytes(value)
+        else:
+            raise TypeError(f"A view returned {type(value).__name__}; return a dict, list, str, "
+                            "bytes or None (or set resp.media / resp.text / resp.content)")
+
+    def clear(self) -> None:
+        """Forget the status, body and content type (kept: other headers and cookies).
+        Used before an error response replaces a half-built one."""
+        self._status = None
+        self._set_body(_NOTHING, None, None)
+        self.obj = None
+        if self._headers is not None:
+            for name in ("content-type", "content-length", "content-disposition",
+                         "content-encoding", "last-modified", "etag"):
+                self._headers.pop(name, None)
+
+    # -- cookies -----------------------------------------------------------------
+
+    @property
+    def cookies(self) -> SimpleCookie:
+        """Cookies to set: ``resp.cookies["hello"] = "world"``."""
+        if self._cookies is None:
+            self._cookies = cookie_jar()
+        return self._cookies
+
+    def set_cookie(self, key: str, value: str = "", expires: datetime | int | float | str | None = None,
+                   max_age: int | None = None, domain: str | None = None, path: str | None = "/",
+                   secure: bool = False, httponly: bool = True, samesite: str | None = "lax") -> None:
+        """Set a cookie with directives. ``expires`` is a ``datetime``, a number
+        of seconds from now, or a preformatted HTTP date."""
+        cookies = self.cookies
+        cookies[key] = value
+        morsel = dict.__getitem__(cookies, key)
+        morsel["path"] = path or ""
+        morsel["httponly"] = bool(httponly)
+        morsel["secure"] = bool(secure)
+        if samesite:
+            if samesite.lower() not in ("lax", "strict", "none"):
+                raise ValueError("samesite must be 'lax', 'strict' or 'none'")
+            morsel["samesite"] = samesite.capitalize()
+        else:
+            morsel["samesite"] = ""
+        if max_age is not None:
+            morsel["max-age"] = int(max_age)
+        if expires is not None:
+            if isinstance(expires, (int, float)):
+                import time
+
+                expires = _http_date(time.time() + expires)
+            elif not isinstance(expires, str):
+                expires = _http_date(expires)
+            morsel["expires"] = expires
+        if domain is not None:
+            morsel["domain"] = domain
+
+    def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
+        """Tell the client to drop a cookie."""
+        self.set_cookie(key, "", expires=_http_date(0), max_age=0, path=path, domain=domain)
+
+    # -- redirects, files, streams -------------------------------------------------------
+
+    def redirect(self, url: str, status_code: int | None = None, permanent: bool = False) -> None:
+        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code`` wins)."""
+        from urllib.parse import quote
+
+        self.status_code = status_code or (301 if permanent else 302)
+        self.headers["Location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+        self._set_body(_NOTHING, None, None)
+
+    def file(self, path: str | os.PathLike[str], content_type: str | None = None,
+             filename: str | None = None) -> None:
+        """Send a file from disk, with its size and a content type guessed from
+        its name. ``filename`` makes browsers download it under that name.
+        A missing file is a 404."""
+        self._set_file(_FILE, path, content_type, filename)
+
+    def stream_file(self, path: str | os.PathLike[str], content_type: str | None = None,
+                    chunk_size: int = _CHUNK_SIZE) -> None:
+        """Stream a file from disk in chunks (chunked transfer, no length)."""
+        self._set_file(_STREAM, path, content_type, None)
+        self._stream_source = (_file_chunks, (os.fspath(path), chunk_size), {})
+
+    def _set_file(self, kind: int, path: str | os.PathLike[str], content_type: str | None,
+                  filename: str | None) -> None:
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise HTTPException(404, "File not found")
+        if content_type is None:
+            import mimetypes
+
+            guessed, _ = mimetypes.guess_type(path)
+            content_type = guessed or "application/octet-stream"
+        self._set_body(kind, path, content_type)
+        if filename is not None:
+            from urllib.parse import quote
+
+            self.headers["Content-Disposition"] = (
+                f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
+            )
+
+    def stream(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+        """Stream the body from an async generator function (called with
+        ``*args, **kwargs``), an async iterable or a plain iterable of ``bytes``
+        or ``str`` chunks. Usable as a decorator; returns ``source``."""
+        self._set_body(_STREAM, None, None)
+        self._stream_source = (source, args, kwargs)
+        return source
+
+    def sse(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+        """Send Server-Sent Events from an async generator function, an async
+        iterable or an iterable. Each item is a string (the data), a
+        ``ServerSentEvent``, a dict of SSE fields or any JSON-serializable value.
+        Usable as a decorator; returns ``source``."""
+        self._set_body(_SSE, None, "text/event-stream")
+        self._stream_source = (source, args, kwargs)
+        return source
+
+    # -- rendering ---------------------------------------------------------------
+
+    def _render_body(self) -> tuple[bytes, str | None]:
+        """The body bytes and default content type, for in-memory bodies."""
+        kind = self._kind
+        if kind == _MEDIA:
+            req = self.req
+            accept = req.raw_header(b"accept") if req is not None else None
+            fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
+            return ENCODERS[fmt](self._body), content_type
+        if kind == _TEXT:
+            body = self._body if self._body is not None else ""
+            return body.encode(self.encoding), f"{self._mimetype}; charset={self.encoding}"
+        if kind == _CONTENT:
+            body = self._body
+            if isinstance(body, str):
+                mimetype = self._mimetype or "text/plain"
+                return body.encode(self.encoding), f"{mimetype}; charset={self.encoding}"
+            if body is None:
+                return b"", None
+            return bytes(body), self._mimetype or "application/octet-stream"
+        return b"", None
+
+    def render(self) -> tuple[int, RawHeaders, bytes | None]:
+        """Serialize status, headers and (for in-memory bodies) the body.
+
+        Returns ``(status, raw headers, body)``; ``body`` is ``None`` when the
+        body is streamed (files, streams, events) by ``send_body``.
+        """
+        req = self.req
+        if req is not None and req._session is not None and req._session.modified:
+            req.app.session_backend.save(req, self, req._session)
+        status = self.status_code
+        kind = self._kind
+        raw: RawHeaders = []
+        body: bytes | None
+        length: int | None
+        if kind in (_FILE, _STREAM, _SSE):
+            body = None
+            content_type = self._mimetype
+            if kind == _FILE:
+                length = os.stat(self._body).st_size
+                raw.append((b"last-modified", _http_date(os.stat(self._body).st_mtime).encode()))
+            else:
+                length = None
+                if kind == _SSE:
+                    raw.append((b"cache-control", b"no-cache"))
+                    raw.append((b"x-accel-buffering", b"no"))
+        else:
+            body, content_type = self._render_body()
+            length = len(body)
+            if status in _NO_BODY_STATUS or status < 200:
+                body, length, content_type = b"", None, None
+        headers = self._headers
+        if headers:
+            for name, value in headers.items():
+                encoded = _encode_header(name, value)
+                if encoded[0] == b"content-type":
+                    content_type = None
+                elif encoded[0] == b"content-length":
+                    length = None
+                raw.append(encoded)
+        if content_type is not None:
+            if kind == _STREAM and content_type.startswith("text/") and "charset" not in content_type:
+                content_type = f"{content_type}; charset={self.encoding}"
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        if length is not None:
+            raw.append((b"content-length", str(length).encode("ascii")))
+        if self._cookies:
+            for morsel in self._cookies.values():
+                raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+        return status, raw, body
+
+    async def send_body(self, send: Callable[[dict[str, Any]], Any],
+                        receive: Callable[[], Any]) -> None:
+        """Send a streamed body (files, streams, events), stopping early if the
+        client disconnects."""
+        import anyio
+
+        async def pump() -> None:
+            async for chunk in self._iter_chunks():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def watch_disconnect() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+
+        async with anyio.create_task_group() as group:
+            async def run(func: Callable[[], Any]) -> None:
+                await func()
+                group.cancel_scope.cancel()
+
+            group.start_soon(run, pump)
+            await run(watch_disconnect)
+
+    async def _iter_chunks(self) -> Any:
+        kind = self._kind
+        if kind == _FILE:
+            source: Any = (_file_chunks, (self._body, _CHUNK_SIZE), {})
+        else:
+            source = self._stream_source
+        func, args, kwargs = source
+        iterable = func(*args, **kwargs) if callable(func) else func
+        encoding = self.encoding
+        if isinstance(iterable, AsyncIterable):
+            async for item in iterable:
+                yield format_sse(item) if kind == _SSE else _chunk_bytes(item, encoding)
+        elif isinstance(iterable, Iterable):
+            from .concurrency import iterate_in_threadpool
+
+            async for item in iterate_in_threadpool(iter(iterable)):
+                yield format_sse(item) if kind == _SSE else _chunk_bytes(item, encoding)
+        else:
+            raise TypeError(f"Cannot stream a {type(iterable).__name__}: give an async "
+                            "generator function, an async iterable or an iterable")
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+
+def _chunk_bytes(item: Any, encoding: str) -> bytes:
+    if isinstance(item, str):
+        return item.encode(encoding)
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    raise TypeError(f"Stream chunks must be bytes or str, got {type(item).__name__}")
+
+
+async def _file_chunks(path: str, chunk_size: int) -> Any:
+    import anyio
+
+    async with await anyio.open_file(path, "rb") as handle:
+        while True:
+            chunk = await handle.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk

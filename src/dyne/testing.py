@@ -1,0 +1,182 @@
+"""Test clients.
+
+``app.client`` is a ``TestClient``: an ``httpx.Client`` (Starlette's test
+client) that calls the app in-process. It runs the app's start-up events on
+its first request, so tests need no setup, and shutdown events when closed (or
+when the interpreter exits). All such clients share one background event loop,
+so objects created at start-up (pools, tasks) stay usable across requests.
+
+``AsyncTestClient`` is the same for ``async`` tests::
+
+    async with AsyncTestClient(app) as client:
+        r = await client.get("/")
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import threading
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.from_thread
+from anyio.streams.stapled import StapledObjectStream
+
+try:  # httpx2 is the maintained successor of httpx, and what Starlette's client prefers
+    import httpx2 as httpx
+except ModuleNotFoundError:  # pragma: no cover
+    import httpx  # type: ignore[no-redef]
+from starlette.testclient import TestClient as StarletteTestClient
+
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["AsyncTestClient", "TestClient"]
+
+DEFAULT_BASE_URL = "http://;"
+
+_portal_lock = threading.Lock()
+_portal: anyio.from_thread.BlockingPortal | None = None
+_running_clients: set[TestClient] = set()
+
+
+def _shared_portal() -> anyio.from_thread.BlockingPortal:
+    """One event loop, in a daemon thread, for every ``TestClient``."""
+    global _portal
+    with _portal_lock:
+        if _portal is None:
+            ready = threading.Event()
+            holder: dict[str, Any] = {}
+
+            async def serve() -> None:
+                async with anyio.from_thread.BlockingPortal() as portal:
+                    holder["portal"] = portal
+                    ready.set()
+                    await portal.sleep_until_stopped()
+
+            thread = threading.Thread(target=anyio.run, args=(serve,), name="dyne-testclient",
+                                      daemon=True)
+            thread.start()
+            ready.wait()
+            _portal = holder["portal"]
+        return _portal
+
+
+@atexit.register
+def _stop_running_clients() -> None:
+    for client in list(_running_clients):
+        try:
+            client.stop()
+        except Exception:  # noqa: S110 - best effort at interpreter exit
+            pass
+
+
+class TestClient(StarletteTestClient):
+    """A synchronous test client (httpx API: ``get``, ``post``, ``websocket_connect``...).
+
+    Start-up events run before the first request; ``close()`` (or leaving a
+    ``with`` block) runs shutdown events. Server errors are raised in the test
+    when the app lets them escape (debug mode); otherwise you see the 500.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: App | Any, base_url: str = DEFAULT_BASE_URL,
+                 raise_server_exceptions: bool = True, **kwargs: Any) -> None:
+        super().__init__(app, base_url=base_url,
+                         raise_server_exceptions=raise_server_exceptions, **kwargs)
+        self.portal = _shared_portal()
+        self._lifespan_lock = threading.Lock()
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        """Whether start-up events have run (and shutdown events not yet)."""
+        return self._started
+
+    def start(self) -> None:
+        """Run the app's start-up events (done automatically on first use)."""
+        with self._lifespan_lock:
+            if self._started:
+                return
+            portal = self.portal
+            assert portal is not None
+            send = anyio.create_memory_object_stream[Any](math.inf)
+            receive = anyio.create_memory_object_stream[Any](math.inf)
+            self._channels = (*send, *receive)
+            self.stream_send = StapledObjectStream(*send)
+            self.stream_receive = StapledObjectStream(*receive)
+            self.task = portal.start_task_soon(self.lifespan)
+            portal.call(self.wait_startup)
+            self._started = True
+            _running_clients.add(self)
+
+    def stop(self) -> None:
+        """Run the app's shutdown events (the next request starts it again)."""
+        with self._lifespan_lock:
+            if not self._started:
+                return
+            self._started = False
+            _running_clients.discard(self)
+            assert self.portal is not None
+            try:
+                self.portal.call(self.wait_shutdown)
+            finally:
+                for channel in self._channels:
+                    channel.close()
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        if not self._started:
+            self.start()
+        return super().request(*args, **kwargs)
+
+    def websocket_connect(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._started:
+            self.start()
+        return super().websocket_connect(*args, **kwargs)
+
+    def __enter__(self) -> TestClient:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def close(self) -> None:
+        self.stop()
+        super().close()
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` wired to the app in-process.
+
+    ``async with AsyncTestClient(app) as client`` runs start-up events on entry
+    and shutdown events on exit (pass ``lifespan=False`` to skip them).
+    """
+
+    __test__ = False
+
+    def __init__(self, app: App, base_url: str = DEFAULT_BASE_URL, lifespan: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("follow_redirects", True)
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        super().__init__(transport=transport, base_url=base_url, **kwargs)
+        self.app = app
+        self._run_lifespan = lifespan
+        self._lifespan_context: Any = None
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await super().__aenter__()
+        if self._run_lifespan:
+            self._lifespan_context = self.app.lifespan_context()
+            await self._lifespan_context.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            if self._lifespan_context is not None:
+                context, self._lifespan_context = self._lifespan_context, None
+                await context.__aexit__(*exc_info)
+        finally:
+            await super().__aexit__(*exc_info)
