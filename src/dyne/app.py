@@ -62,6 +62,14 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 _NO_KWARGS: dict[str, Any] = {}
 
 
+def _check_error_key(key: Any) -> None:
+    if isinstance(key, int) and not isinstance(key, bool):
+        if not 400 <= key <= 599:
+            raise ValueError(f"Error handlers are for status codes 400-599, got {key}")
+    elif not (isinstance(key, type) and issubclass(key, BaseException)):
+        raise TypeError(f"error_handler() takes a status code or an exception class, got {key!r}")
+
+
 class App:
     """A dyne application.
 
@@ -97,9 +105,8 @@ class App:
         session_backend: SessionBackend | None = None,
     ) -> None:
         self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
-        self.debug: bool = (self.config.get("DEBUG", default=False, cast=bool)
-                            if debug is None else bool(debug))
-        self.secret_key: str | None = secret_key or self.config.get("SECRET_KEY")
+        self._debug = debug
+        self._secret_key = secret_key
         self.max_body_size = max_body_size
         self.problem_details = problem_details
         self.router = Router()
@@ -121,6 +128,26 @@ class App:
         self._middleware: list[tuple[Callable[..., Any], dict[str, Any]]] = []
         self._stack: Callable[..., Any] | None = None
         self._client: TestClient | None = None
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode: the ``debug=`` argument, else the ``DEBUG`` config value."""
+        if self._debug is not None:
+            return self._debug
+        return bool(self.config.get("DEBUG", default=False, cast=bool))
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._debug = bool(value)
+
+    @property
+    def secret_key(self) -> str | None:
+        """The ``secret_key=`` argument, else the ``SECRET_KEY`` config value."""
+        return self._secret_key or self.config.get("SECRET_KEY")
+
+    @secret_key.setter
+    def secret_key(self, value: str | None) -> None:
+        self._secret_key = value
 
     # -- routing -------------------------------------------------------------------
 
@@ -160,8 +187,9 @@ class App:
                   name: str | None = None, before: Any = None, **options: Any) -> BaseRoute:
         """Register ``endpoint`` (a function, a class-based view or a view object)
         at ``path``; see ``route`` for the options. Returns the route."""
-        if endpoint is None or not callable(endpoint):
-            raise TypeError(f"add_route() needs a callable endpoint for {path!r}, got {endpoint!r}")
+        if not callable(endpoint) and not any(a.startswith("on_") for a in dir(type(endpoint))):
+            raise TypeError(f"add_route() needs a view (a function, a class or an object with "
+                            f"on_<method> handlers) for {path!r}, got {endpoint!r}")
         route: BaseRoute
         if websocket:
             if methods is not None or options:
@@ -249,6 +277,8 @@ class App:
         """Register ``async def handler(req, resp, exc)`` for a status code
         (``404``, ``500``...) or an exception class (and its subclasses)."""
 
+        _check_error_key(key)
+
         def register(handler: F) -> F:
             self.add_error_handler(key, handler)
             return handler
@@ -256,14 +286,11 @@ class App:
         return register
 
     def add_error_handler(self, key: int | type[BaseException], handler: ErrorHandler) -> None:
-        if isinstance(key, int) and not isinstance(key, bool):
-            if not 400 <= key <= 599:
-                raise ValueError(f"Error handlers are for status codes 400-599, got {key}")
+        _check_error_key(key)
+        if isinstance(key, int):
             self._status_handlers[key] = handler
-        elif isinstance(key, type) and issubclass(key, BaseException):
-            self._exception_handlers[key] = handler
         else:
-            raise TypeError(f"error_handler() takes a status code or an exception class, got {key!r}")
+            self._exception_handlers[key] = handler
 
     def _exception_handler_for(self, exc: BaseException) -> ErrorHandler | None:
         handlers = self._exception_handlers
@@ -346,6 +373,8 @@ class App:
 
     def on_event(self, event: str) -> Callable[[F], F]:
         """``@app.on_event("startup")`` / ``("shutdown")``: sync or async, no arguments."""
+        if event not in ("startup", "shutdown"):
+            raise ValueError(f"Unknown event {event!r}: use 'startup' or 'shutdown'")
 
         def register(handler: F) -> F:
             self.add_event_handler(event, handler)
@@ -471,9 +500,18 @@ class App:
         try:
             status, headers, body = resp.render()
         except Exception as exc:
+            # The body, a header or a cookie could not be encoded: answer with
+            # an error response built without them.
+            resp.discard_headers()
             if not await self._handle_error(req, resp, exc):
                 raise
-            status, headers, body = resp.render()
+            try:
+                status, headers, body = resp.render()
+            except Exception:
+                _logger().exception("Error response could not be rendered")
+                status, body = 500, b"500 Internal Server Error"
+                headers = [(b"content-type", b"text/plain; charset=utf-8"),
+                           (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if scope["method"] == "HEAD":
             await send({"type": "http.response.body", "body": b""})
@@ -492,7 +530,7 @@ class App:
                 if resp.is_set:
                     return
         path = scope["path"]
-        found = self.router.match(path)
+        found = self.router.match(path, scope.get("raw_path"))
         if found is None:
             self._not_found(scope, path)
         route_set, params = found  # type: ignore[misc]
@@ -534,7 +572,7 @@ class App:
                     await run_sync(hook, ws)
                 if ws.application_state == WebSocketState.DISCONNECTED:
                     return
-            found = self.router.match_websocket(scope["path"])
+            found = self.router.match_websocket(scope["path"], scope.get("raw_path"))
             if found is None:
                 await ws.close(code=1000 if ws.application_state == WebSocketState.CONNECTED
                                else 1008)
@@ -552,7 +590,7 @@ class App:
             if ws.application_state != WebSocketState.DISCONNECTED:
                 try:
                     await ws.close(code=1011)
-                except Exception:  # noqa: S110 - the peer may already be gone
+                except Exception:
                     pass
             if self.debug:
                 raise
@@ -584,7 +622,7 @@ class App:
         env_port = os.environ.get("PORT")
         if port is None and env_port:
             port = int(env_port)
-            host = host or "0.0.0.0"  # noqa: S104 - the PORT convention
+            host = host or "0.0.0.0"
         options.setdefault("log_level", "debug" if self.debug else "info")
         uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
 

@@ -126,7 +126,8 @@ class BackgroundQueue:
         if not_done:
             import logging
 
-            logging.getLogger("dyne.background").warning("%d background task(s) still running at shutdown", len(not_done))
+            logging.getLogger("dyne.background").warning(
+                "%d background task(s) still running at shutdown", len(not_done))
         return not not_done
 
     def shutdown(self, wait: bool = False) -> None:

@@ -119,10 +119,8 @@ class Config:
         such as ``"myproject.settings.Production"``. Only UPPERCASE names are used."""
         if isinstance(obj, str):
             obj = _import_string(obj)
-        if isinstance(obj, Mapping):
-            items = obj.items()
-        else:
-            items = ((name, getattr(obj, name)) for name in dir(obj))
+        items = obj.items() if isinstance(obj, Mapping) else (
+            (name, getattr(obj, name)) for name in dir(obj))
         for name, value in items:
             if isinstance(name, str) and name.isupper():
                 self._objects[name] = value

@@ -150,10 +150,7 @@ def check_view_signature(view: Callable[..., Any], param_names: Iterable[str],
     if skip_self and parameters:
         parameters = parameters[1:]
     kinds = inspect.Parameter
-    if any(p.kind is kinds.VAR_KEYWORD for p in parameters):
-        accepts_any_keyword = True
-    else:
-        accepts_any_keyword = False
+    accepts_any_keyword = any(p.kind is kinds.VAR_KEYWORD for p in parameters)
     positional = [p for p in parameters if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
     has_varargs = any(p.kind is kinds.VAR_POSITIONAL for p in parameters)
     name = getattr(view, "__qualname__", repr(view))

@@ -84,8 +84,17 @@ def json_dumps(obj: Any) -> bytes:
     """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed)."""
     import orjson
 
-    return orjson.dumps(obj, default=_default,
-                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    try:
+        return orjson.dumps(obj, default=_default,
+                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:
+        if "Integer exceeds" not in str(exc):
+            raise
+    # orjson stops at 64-bit integers; the standard library does not.
+    import json
+
+    return json.dumps(obj, default=_default, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
 
 
 def json_loads(data: bytes | str) -> Any:
@@ -119,7 +128,7 @@ def yaml_loads(data: bytes | str) -> Any:
         for event in yaml.parse(data, Loader=loader):
             if isinstance(event, yaml.AliasEvent):
                 raise HTTPException(400, "Malformed YAML body: aliases are not accepted")
-        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(data, Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError) as exc:
         raise HTTPException(400, f"Malformed YAML body: {exc}") from None
 

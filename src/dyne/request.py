@@ -325,9 +325,11 @@ class Request:
             mimetype = self.mimetype
             headers = StarletteHeaders(raw=self.scope["headers"])
             parser: FormParser | MultiPartParser
+            tail = bytearray()
             if mimetype == "multipart/form-data":
-                parser = MultiPartParser(headers, self.stream(), max_files=max_files,
-                                         max_fields=max_fields, max_part_size=max_part_size)
+                parser = MultiPartParser(headers, self._stream_keeping_tail(tail),
+                                         max_files=max_files, max_fields=max_fields,
+                                         max_part_size=max_part_size)
             elif mimetype == "application/x-www-form-urlencoded":
                 parser = FormParser(headers, self.stream(), max_fields=max_fields,
                                     max_part_size=max_part_size)
@@ -338,12 +340,27 @@ class Request:
                 raise HTTPException(415, "Expected a form body (application/x-www-form-urlencoded "
                                          f"or multipart/form-data), got {mimetype or 'no content type'}")
             try:
-                self._form = await parser.parse()
+                form = await parser.parse()
             except MultiPartException as exc:
                 raise HTTPException(400, f"Malformed form body: {exc.message}") from None
             except (ValueError, UnicodeDecodeError, KeyError) as exc:
                 raise HTTPException(400, f"Malformed form body: {exc}") from None
+            if mimetype == "multipart/form-data":
+                boundary = _split_content_type(headers["content-type"])[1].get("boundary", "")
+                if f"--{boundary}--".encode("latin-1") not in tail:
+                    await form.close()
+                    raise HTTPException(400, "Malformed form body: incomplete multipart data")
+            self._form = form
         return self._form
+
+    async def _stream_keeping_tail(self, tail: bytearray, size: int = 1024) -> AsyncIterator[bytes]:
+        """The body stream, remembering its last ``size`` bytes (to check that a
+        multipart body really ends with its closing boundary)."""
+        async for chunk in self.stream():
+            tail.extend(chunk)
+            if len(tail) > size:
+                del tail[:-size]
+            yield chunk
 
     async def media(self, format: str | None = None) -> Any:
         """The decoded body.

@@ -61,7 +61,7 @@ class ServerSentEvent:
 
     __slots__ = ("comment", "data", "event", "id", "retry")
 
-    def __init__(self, data: Any = None, event: str | None = None, id: str | None = None,  # noqa: A002
+    def __init__(self, data: Any = None, event: str | None = None, id: str | None = None,
                  retry: int | None = None, comment: str | None = None) -> None:
         self.data = data
         self.event = event
@@ -281,6 +281,11 @@ class Response:
                          "content-encoding", "last-modified", "etag"):
                 self._headers.pop(name, None)
 
+    def discard_headers(self) -> None:
+        """Drop every header and cookie set so far (used when they cannot be sent)."""
+        self._headers = None
+        self._cookies = None
+
     # -- cookies -----------------------------------------------------------------
 
     @property
@@ -368,8 +373,10 @@ class Response:
     def stream(self, source: Any, *args: Any, **kwargs: Any) -> Any:
         """Stream the body from an async generator function (called with
         ``*args, **kwargs``), an async iterable or a plain iterable of ``bytes``
-        or ``str`` chunks. Usable as a decorator; returns ``source``."""
-        self._set_body(_STREAM, None, None)
+        or ``str`` chunks. Usable as a decorator; returns ``source``. A content
+        type set with ``resp.mimetype`` beforehand is kept."""
+        _check_stream_source(source)
+        self._set_body(_STREAM, None, self._mimetype if self._kind == _NOTHING else None)
         self._stream_source = (source, args, kwargs)
         return source
 
@@ -378,6 +385,7 @@ class Response:
         iterable or an iterable. Each item is a string (the data), a
         ``ServerSentEvent``, a dict of SSE fields or any JSON-serializable value.
         Usable as a decorator; returns ``source``."""
+        _check_stream_source(source)
         self._set_body(_SSE, None, "text/event-stream")
         self._stream_source = (source, args, kwargs)
         return source
@@ -473,13 +481,18 @@ class Response:
                 if message["type"] == "http.disconnect":
                     return
 
-        async with anyio.create_task_group() as group:
-            async def run(func: Callable[[], Any]) -> None:
-                await func()
-                group.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as group:
+                async def run(func: Callable[[], Any]) -> None:
+                    await func()
+                    group.cancel_scope.cancel()
 
-            group.start_soon(run, pump)
-            await run(watch_disconnect)
+                group.start_soon(run, pump)
+                await run(watch_disconnect)
+        except BaseExceptionGroup as group_error:
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
 
     async def _iter_chunks(self) -> Any:
         kind = self._kind
@@ -504,6 +517,13 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}]>"
+
+
+def _check_stream_source(source: Any) -> None:
+    if not (callable(source) or isinstance(source, (AsyncIterable, Iterable))) or isinstance(
+            source, (str, bytes)):
+        raise TypeError(f"Cannot stream a {type(source).__name__}: give an async generator "
+                        "function, an async iterable or an iterable of chunks")
 
 
 def _chunk_bytes(item: Any, encoding: str) -> bytes:

@@ -74,11 +74,17 @@ class StringConvertor(Convertor):
 
 
 class IntegerConvertor(Convertor):
-    regex = "[0-9]+"
+    """Non-negative integers up to 2**63 - 1 (what databases and JSON encoders
+    hold); larger values do not match."""
+
+    regex = "[0-9]{1,19}"
     priority = 10
 
     def convert(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > 9223372036854775807:
+            raise ValueError("integer path parameter out of range")
+        return number
 
     def to_string(self, value: Any) -> str:
         number = int(value)
@@ -464,15 +470,26 @@ class _Tree:
             node.leaf = RouteSet()
         return node.leaf
 
-    def match(self, path: str) -> tuple[RouteSet, dict[str, Any]] | None:
+    def match(self, path: str, raw_path: bytes | None = None) -> tuple[RouteSet, dict[str, Any]] | None:
         found = self.static.get(path)
         if found is not None:
             return found, {}
         params: dict[str, Any] = {}
-        leaf = _walk(self.root, path.split("/"), 1, params)
+        leaf = _walk(self.root, _segments(path, raw_path), 1, params)
         if leaf is None:
             return None
         return leaf, params
+
+
+def _segments(path: str, raw_path: bytes | None) -> list[str]:
+    """Path segments, decoded one by one when the raw path has an encoded
+    slash (``%2F``), so that ``/search/a%2Fb`` reaches ``/search/{term}``."""
+    if raw_path is not None and b"%2" in raw_path and (b"%2F" in raw_path or b"%2f" in raw_path):
+        from urllib.parse import unquote
+
+        raw = raw_path.decode("latin-1").split("?", 1)[0]
+        return [unquote(segment) for segment in raw.split("/")]
+    return path.split("/")
 
 
 def _walk(node: _Node, segments: list[str], index: int, params: dict[str, Any]) -> RouteSet | None:
@@ -531,12 +548,16 @@ class Router:
             pass
         return route
 
-    def match(self, path: str) -> tuple[RouteSet, dict[str, Any]] | None:
-        """The routes on ``path`` and its converted parameters, or ``None``."""
-        return self._http.match(path)
+    def match(self, path: str, raw_path: bytes | None = None
+              ) -> tuple[RouteSet, dict[str, Any]] | None:
+        """The routes on ``path`` and its converted parameters, or ``None``.
+        ``raw_path`` (the undecoded path) lets encoded slashes stay inside a
+        parameter."""
+        return self._http.match(path, raw_path)
 
-    def match_websocket(self, path: str) -> tuple[WebSocketRoute, dict[str, Any]] | None:
-        found = self._ws.match(path)
+    def match_websocket(self, path: str, raw_path: bytes | None = None
+                        ) -> tuple[WebSocketRoute, dict[str, Any]] | None:
+        found = self._ws.match(path, raw_path)
         if found is None or found[0].websocket is None:
             return None
         return found[0].websocket, found[1]

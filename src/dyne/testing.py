@@ -68,7 +68,7 @@ def _stop_running_clients() -> None:
     for client in list(_running_clients):
         try:
             client.stop()
-        except Exception:  # noqa: S110 - best effort at interpreter exit
+        except Exception:
             pass
 
 

@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh app, real uvicorn servers on loopback, and the
+rule for tests that need real services (PostgreSQL, Redis...)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dyne
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("DYNE_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def app() -> dyne.App:
+    return dyne.App()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def serve_in_thread(asgi_app: Any, **options: Any) -> Iterator[str]:
+    """Run ``asgi_app`` under a real uvicorn server in this process; yield its URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(args: list[str], port: int, env: dict[str, str] | None = None,
+                        cwd: Path = ROOT) -> Iterator[subprocess.Popen]:
+    """Start a server command in a subprocess; wait for its port; stop it after."""
+    full_env = {**os.environ, **(env or {})}
+    process = subprocess.Popen(args, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, process=process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def server() -> Any:
+    """``with server(app) as url:`` runs an app under uvicorn on loopback."""
+    return serve_in_thread
+
+
+def python_executable() -> str:
+    return sys.executable
+
+
+def service_unavailable(name: str, reason: str) -> None:
+    """Skip (or, under ``DYNE_REQUIRE_SERVICES=1``, fail) a test whose service is absent."""
+    message = f"{name} is not available: {reason}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} (DYNE_REQUIRE_SERVICES=1 requires it)")
+    pytest.skip(message)

@@ -1,0 +1,166 @@
+"""The contract extensions build on: endpoint specs, steps and route options."""
+
+import functools
+
+import pytest
+
+from dyne.endpoints import (
+    PHASE_AUTH,
+    PHASE_INPUT,
+    get_endpoint_spec,
+    register_route_option,
+)
+from dyne.exceptions import abort
+
+
+def inject(name, value, phase=PHASE_INPUT, log=None):
+    """A decorator in the style of @input: declares a step, does not wrap."""
+
+    def decorator(view):
+        async def step(req, resp, kwargs):
+            if log is not None:
+                log.append(name)
+            kwargs[name] = value
+
+        get_endpoint_spec(view).add_step(step, phase)
+        get_endpoint_spec(view).meta.setdefault("injected", []).append(name)
+        return view
+
+    return decorator
+
+
+def test_steps_inject_keyword_arguments_and_leave_the_view_unwrapped(app):
+    async def view(req, resp, *, data, query):
+        resp.media = {"data": data, "query": query}
+
+    decorated = inject("query", "q")(inject("data", "d")(view))
+    assert decorated is view
+    app.add_route("/", decorated)
+    assert app.client.get("/").json() == {"data": "d", "query": "q"}
+    assert get_endpoint_spec(view).meta["injected"] == ["data", "query"]
+
+
+def test_steps_run_in_phase_order_whatever_the_decorator_order(app):
+    log = []
+
+    @app.route("/")
+    @inject("data", 1, phase=PHASE_INPUT, log=log)
+    @inject("user", 2, phase=PHASE_AUTH, log=log)
+    def view(req, resp, *, data, user):
+        log.append("view")
+
+    app.client.get("/")
+    assert log == ["user", "data", "view"]
+
+
+def test_a_step_that_fills_the_response_stops_the_request(app):
+    log = []
+
+    def deny(view):
+        async def step(req, resp, kwargs):
+            resp.status_code = 401
+            resp.text = "Invalid credentials"
+
+        get_endpoint_spec(view).add_step(step, PHASE_AUTH)
+        return view
+
+    @app.route("/")
+    @inject("data", 1, log=log)
+    @deny
+    def view(req, resp, *, data):
+        log.append("view")
+
+    response = app.client.get("/")
+    assert (response.status_code, response.text) == (401, "Invalid credentials")
+    assert log == []
+
+
+def test_a_step_may_abort(app):
+    def refuse(view):
+        async def step(req, resp, kwargs):
+            abort(400, detail="bad input")
+
+        get_endpoint_spec(view).add_step(step)
+        return view
+
+    @app.route("/")
+    @refuse
+    def view(req, resp):
+        pass
+
+    response = app.client.get("/")
+    assert (response.status_code, response.text) == (400, "bad input")
+
+
+def test_after_steps_see_what_the_view_left(app):
+    def serialize(view):
+        async def after(req, resp):
+            resp.media = {"serialized": resp.obj}
+
+        get_endpoint_spec(view).add_after(after)
+        return view
+
+    @app.route("/")
+    @serialize
+    async def view(req, resp):
+        resp.obj = "object"
+
+    assert app.client.get("/").json() == {"serialized": "object"}
+
+
+def test_metadata_survives_functools_wraps(app):
+    def wrapping(view):
+        @functools.wraps(view)
+        async def wrapper(req, resp, **kwargs):
+            resp.headers["X-Wrapped"] = "yes"
+            return await view(req, resp, **kwargs)
+
+        return wrapper
+
+    @app.route("/")
+    @wrapping
+    @inject("data", "d")
+    async def view(req, resp, *, data):
+        resp.text = data
+
+    response = app.client.get("/")
+    assert (response.text, response.headers["x-wrapped"]) == ("d", "yes")
+
+
+def test_class_based_view_methods_carry_their_own_specs(app):
+    @app.route("/thing")
+    class Thing:
+        @inject("data", "posted")
+        async def on_post(self, req, resp, *, data):
+            resp.text = data
+
+        def on_get(self, req, resp):
+            resp.text = "plain"
+
+    assert app.client.post("/thing").text == "posted"
+    assert app.client.get("/thing").text == "plain"
+
+
+def test_route_options_registry(app):
+    seen = []
+
+    def tagged(route, value):
+        seen.append((route.path, value))
+        route.spec.meta["tags"] = value
+
+    register_route_option("tags", tagged)
+
+    @app.route("/tagged", tags=["books"])
+    def view(req, resp):
+        pass
+
+    assert seen == [("/tagged", ["books"])]
+    assert app.router.lookup(view).spec.meta["tags"] == ["books"]
+    with pytest.raises(TypeError, match="Unknown route option 'colour'"):
+        app.add_route("/x", view, colour="red")
+
+
+def test_spec_of_builtin_is_refused():
+    with pytest.raises(TypeError, match="Cannot attach endpoint metadata"):
+        get_endpoint_spec(len)
+    assert get_endpoint_spec(lambda: None, create=False) is None

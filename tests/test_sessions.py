@@ -1,0 +1,133 @@
+import base64
+import time
+
+import orjson
+import pytest
+from itsdangerous import TimestampSigner
+
+import dyne
+from dyne.sessions import CookieSessionBackend, Session
+
+
+def session_app(**kwargs):
+    app = dyne.App(secret_key="s3cret", **kwargs)
+
+    @app.route("/login")
+    def login(req, resp):
+        resp.session["username"] = "john"
+
+    @app.route("/whoami")
+    def whoami(req, resp):
+        resp.media = req.session
+
+    @app.route("/logout")
+    def logout(req, resp):
+        req.session.clear()
+
+    return app
+
+
+def test_session_round_trip_in_signed_cookie():
+    app = session_app()
+    response = app.client.get("/login")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("dyne-Session=")
+    assert "HttpOnly" in cookie and "Path=/" in cookie and "SameSite=Lax" in cookie
+    assert app.client.get("/whoami").json() == {"username": "john"}
+
+
+def test_untouched_session_sets_no_cookie():
+    app = session_app()
+    assert "set-cookie" not in app.client.get("/whoami").headers
+
+
+def test_clearing_the_session_deletes_the_cookie():
+    app = session_app()
+    app.client.get("/login")
+    response = app.client.get("/logout")
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert app.client.get("/whoami").json() == {}
+
+
+def forged(payload: dict, key: str) -> str:
+    signer = TimestampSigner(key, salt="dyne.session")
+    return signer.sign(base64.urlsafe_b64encode(orjson.dumps(payload))).decode()
+
+
+@pytest.mark.parametrize("cookie", [
+    "not-a-session",
+    forged({"username": "admin"}, key="wrong-key"),
+    forged({"username": "john"}, key="s3cret")[:-2] + "xx",
+    base64.urlsafe_b64encode(b'{"username":"admin"}').decode(),
+    forged(["not", "a", "dict"], key="s3cret"),
+    "",
+])
+def test_forged_or_tampered_cookies_are_ignored(cookie):
+    app = session_app()
+    response = app.client.get("/whoami", headers={"Cookie": f"dyne-Session={cookie}"})
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+def test_tampered_payload_with_valid_looking_signature_is_ignored():
+    app = session_app()
+    app.client.get("/login")
+    good = app.client.cookies["dyne-Session"]
+    _payload, stamp, signature = good.rsplit(".", 2)
+    evil = base64.urlsafe_b64encode(b'{"username":"admin"}').decode()
+    app.client.cookies.clear()
+    response = app.client.get("/whoami",
+                              headers={"Cookie": f"dyne-Session={evil}.{stamp}.{signature}"})
+    assert response.json() == {}
+
+
+def test_expired_cookie_is_ignored():
+    app = session_app()
+    app.session_backend = CookieSessionBackend("s3cret", max_age=1)
+    app.client.get("/login")
+    assert app.client.get("/whoami").json() == {"username": "john"}
+    cookie = forged({"username": "john"}, "s3cret")
+    time.sleep(2.1)
+    app.client.cookies.clear()
+    assert app.client.get("/whoami", headers={"Cookie": f"dyne-Session={cookie}"}).json() == {}
+
+
+def test_secret_key_from_config(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    app = dyne.App()
+    assert app.secret_key == "from-env"
+
+
+def test_without_secret_key_a_random_key_is_used_and_warned(caplog):
+    app = dyne.App()
+
+    @app.route("/")
+    def index(req, resp):
+        resp.session["a"] = 1
+
+    app.client.get("/")
+    assert "No secret_key" in caplog.text
+    assert len(app.secret_key) >= 32
+
+
+def test_session_values_must_be_json_serializable():
+    app = dyne.App(secret_key="k")
+
+    @app.route("/")
+    def index(req, resp):
+        resp.session["obj"] = object()
+
+    response = app.client.get("/")
+    assert response.status_code == 500
+    assert "set-cookie" not in response.headers
+
+
+def test_session_tracks_modification():
+    session = Session({"a": 1})
+    assert not session.modified
+    session.get("a")
+    assert not session.modified
+    session.setdefault("a", 2)
+    assert not session.modified
+    session.update(b=2)
+    assert session.modified
