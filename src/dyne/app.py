@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .sessions import SessionBackend
     from .testing import TestClient
+    from .types import Receive, Scope, Send
 
 __all__ = ["App"]
 
@@ -52,9 +53,6 @@ def _logger() -> Logger:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 ErrorHandler = Callable[[Request, Response, BaseException], Any]
 
 #: Default ``max_body_size``: request bodies larger than this are refused with 413.

@@ -234,8 +234,8 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
             result = await run_sync(view, req, resp, **kwargs)
         if result is not None:
             resp.apply_return(result)
-        for step in after:
-            await step(req, resp)
+        for after_step in after:
+            await after_step(req, resp)
         return None
 
     return pipeline

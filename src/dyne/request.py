@@ -7,7 +7,7 @@ that reads none of them pays for none of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from .datastructures import Address, Headers, QueryDict, State
@@ -19,11 +19,9 @@ if TYPE_CHECKING:
 
     from .app import App
     from .sessions import Session
+    from .types import Receive, Scope
 
 __all__ = ["HTTPMethod", "Request"]
-
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
 
 
 class HTTPMethod(str):
@@ -253,7 +251,7 @@ class Request:
         app = self.app
         return getattr(app, "max_body_size", None) if app is not None else None
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk (once; use ``content`` to keep it).
 
         Refuses, with 413, a body larger than the app's ``max_body_size``: up
@@ -353,7 +351,8 @@ class Request:
             self._form = form
         return self._form
 
-    async def _stream_keeping_tail(self, tail: bytearray, size: int = 1024) -> AsyncIterator[bytes]:
+    async def _stream_keeping_tail(self, tail: bytearray, size: int = 1024
+                                   ) -> AsyncGenerator[bytes, None]:
         """The body stream, remembering its last ``size`` bytes (to check that a
         multipart body really ends with its closing boundary)."""
         async for chunk in self.stream():

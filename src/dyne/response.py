@@ -91,7 +91,7 @@ def format_sse(item: Any) -> bytes:
         event = ServerSentEvent(**item)
     else:
         event = ServerSentEvent(data=item)
-    lines = []
+    lines: list[str] = []
     if event.comment is not None:
         lines.extend(f": {line}" for line in str(event.comment).splitlines() or [""])
     if event.event is not None:
@@ -421,7 +421,9 @@ class Response:
         """
         req = self.req
         if req is not None and req._session is not None and req._session.modified:
-            req.app.session_backend.save(req, self, req._session)
+            app = req.app
+            if app is not None:
+                app.session_backend.save(req, self, req._session)
         status = self.status_code
         kind = self._kind
         raw: RawHeaders = []

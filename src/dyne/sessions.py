@@ -68,7 +68,7 @@ class Session(dict[str, Any]):
         self.modified = True
         super().update(*args, **kwargs)
 
-    def __ior__(self, other: Any) -> Session:  # type: ignore[override]
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override, misc]
         self.update(other)
         return self
 
