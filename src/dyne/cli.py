@@ -1,0 +1,141 @@
+"""The ``dyne`` command line.
+
+Global options come before the command::
+
+    dyne --app myproject.main:app --debug run
+
+Other packages add commands by importing ``cli`` and decorating functions with
+``@cli.command()``; modules listed under the ``dyne.cli`` entry-point group are
+imported when the command line starts, so their commands appear by themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from .__version__ import __version__
+
+__all__ = ["CLIContext", "cli", "load_app", "load_plugins", "main"]
+
+DEFAULT_APP = "app:app"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+@dataclass
+class CLIContext:
+    """The global options, handed to every command as ``ctx.obj``."""
+
+    app_path: str
+    debug: bool
+    host: str
+    port: int
+    reload: bool
+
+    def load_app(self) -> Any:
+        """Import and return the application object named by ``--app``."""
+        return load_app(self.app_path)
+
+
+def normalize_app_path(path: str) -> str:
+    """``myapp`` -> ``myapp:app``."""
+    return path if ":" in path else f"{path}:app"
+
+
+def load_app(path: str) -> Any:
+    """Import ``module:attribute`` with the working directory on ``sys.path``."""
+    path = normalize_app_path(path)
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise click.ClickException(
+                f"Could not import {module_name!r} (from --app {path!r}; working directory "
+                f"{cwd}). Set --app or DYNE_APP to module:variable.") from None
+        raise
+    try:
+        target: Any = module
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except AttributeError:
+        raise click.ClickException(f"Module {module_name!r} has no attribute {attribute!r} "
+                                   f"(from --app {path!r})") from None
+    return target
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--app", "-a", "app_path", envvar="DYNE_APP", default=DEFAULT_APP,
+              show_default=True, help="The application as module:variable (env: DYNE_APP); "
+                                      "':app' is appended when missing.")
+@click.option("--debug", is_flag=True, help="Debug logging, auto-reload (unless --no-reload), "
+                                            "and DEBUG=true in the environment.")
+@click.option("--host", default=None, help=f"Interface to bind [default: {DEFAULT_HOST}; "
+                                           "0.0.0.0 when the PORT variable is set].")
+@click.option("--port", type=int, default=None, help=f"Port to bind [default: {DEFAULT_PORT}, "
+                                                     "or the PORT environment variable].")
+@click.option("--reload/--no-reload", default=None, help="Restart on code changes "
+                                                          "[default: on with --debug].")
+@click.version_option(__version__, "--version", prog_name="dyne",
+                      message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, app_path: str, debug: bool, host: str | None, port: int | None,
+        reload: bool | None) -> None:
+    """dyne: run and manage dyne applications."""
+    env_port = os.environ.get("PORT")
+    if port is None and env_port:
+        try:
+            port = int(env_port)
+        except ValueError:
+            raise click.BadParameter(f"PORT must be a number, got {env_port!r}") from None
+        host = host or "0.0.0.0"
+    if debug:
+        os.environ["DEBUG"] = "true"
+    ctx.obj = CLIContext(
+        app_path=normalize_app_path(app_path),
+        debug=debug,
+        host=host or DEFAULT_HOST,
+        port=DEFAULT_PORT if port is None else port,
+        reload=debug if reload is None else reload,
+    )
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: CLIContext) -> None:
+    """Serve the application with uvicorn."""
+    import uvicorn
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    obj.load_app()  # fail early, with a clear message, if it does not import
+    uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
+                log_level="debug" if obj.debug else "info",
+                reload_dirs=[cwd] if obj.reload else None)
+
+
+def load_plugins() -> None:
+    """Import the modules registered under the ``dyne.cli`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group="dyne.cli"):
+        try:
+            entry_point.load()
+        except Exception as exc:  # a broken plugin must not break the whole CLI
+            click.echo(f"dyne: could not load CLI plugin {entry_point.name!r}: {exc}", err=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    load_plugins()
+    cli()
