@@ -278,3 +278,60 @@ def test_import_is_light_and_fast():
         timings.append(float(output[0]))
         assert len(output) == 1, f"import dyne pulled in: {output[1]}"
     assert min(timings) < 0.1, timings  # the target is "well under 150 ms"
+
+
+# -- teardown ---------------------------------------------------------------------------
+
+def test_teardown_sees_success_and_failure(app):
+    seen = []
+
+    @app.teardown_request
+    async def record(req, resp, exc):
+        seen.append((req.url.path, resp.status_code, type(exc).__name__ if exc else None))
+
+    @app.route("/ok")
+    def ok(req, resp):
+        resp.text = "ok"
+
+    @app.route("/abort")
+    def aborted(req, resp):
+        from dyne.exceptions import abort
+
+        abort(409)
+
+    @app.route("/crash")
+    def crash(req, resp):
+        raise RuntimeError("x")
+
+    app.client.get("/ok")
+    app.client.get("/abort")
+    app.client.get("/crash")
+    assert seen == [("/ok", 200, None), ("/abort", 409, "HTTPException"),
+                    ("/crash", 500, "RuntimeError")]
+
+
+def test_teardown_runs_even_when_debug_reraises():
+    app = dyne.App(debug=True)
+    seen = []
+    app.teardown_request(lambda req, resp, exc: seen.append(type(exc).__name__))
+
+    @app.route("/crash")
+    def crash(req, resp):
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        app.client.get("/crash")
+    assert seen == ["KeyError"]
+
+
+def test_failing_teardown_turns_success_into_500(app):
+    @app.teardown_request
+    def commit(req, resp, exc):
+        raise RuntimeError("commit failed")
+
+    @app.route("/")
+    def index(req, resp):
+        resp.text = "saved"
+
+    response = app.client.get("/")
+    assert (response.status_code, response.text) == (500, "500 Internal Server Error")

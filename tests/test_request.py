@@ -350,3 +350,25 @@ def test_request_properties_from_extensions(app):
     assert app.client.get("/").json() == {"answer": 42}
     with pytest.raises(ValueError, match="already has an attribute"):
         app.add_request_property("headers", lambda req: None)
+
+
+def test_media_without_await_once_decoded(app):
+    @app.route("/", methods=["POST"])
+    async def index(req, resp):
+        first = await req.media()
+        again = req.media()          # decoded already: a dict, no await needed
+        awaited = await req.media()  # awaiting still works
+        resp.media = {"same": first is again is awaited, "keys": sorted(again),
+                      "is_dict": isinstance(again, dict)}
+
+    assert app.client.post("/", json={"b": 1, "a": 2}).json() == {
+        "same": True, "keys": ["a", "b"], "is_dict": True}
+
+
+def test_media_arrays_are_awaitable_each_time(app):
+    @app.route("/", methods=["POST"])
+    async def index(req, resp):
+        await req.media()
+        resp.media = {"again": await req.media()}
+
+    assert app.client.post("/", json=[1, 2]).json() == {"again": [1, 2]}

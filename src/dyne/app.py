@@ -120,6 +120,7 @@ class App:
         self._before_http: list[Callable[..., Any]] = []
         self._before_ws: list[Callable[..., Any]] = []
         self._after_http: list[Callable[..., Any]] = []
+        self._teardown: list[Callable[..., Any]] = []
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._lifespan = lifespan
@@ -261,6 +262,46 @@ class App:
             return hook
 
         return register(func) if func is not None else register
+
+    def teardown_request(self, func: F | None = None) -> Any:
+        """Register ``hook(req, resp, exc)``, run at the end of every HTTP request
+        whatever happened: after error handling and after-request hooks, before
+        the response is sent. ``exc`` is the exception raised while handling the
+        request (an ``HTTPException`` from ``abort`` included, even when an error
+        handler answered it), or ``None``. For releasing per-request resources:
+        roll back or commit a transaction, close a session.
+
+        An exception raised by the hook turns the response into an error
+        response (when the request had not failed already; otherwise it is
+        logged)."""
+
+        def register(hook: F) -> F:
+            if is_async_callable(hook):
+                self._teardown.append(hook)
+            else:
+                async def run_in_thread(req: Request, resp: Response,
+                                        exc: BaseException | None) -> None:
+                    await run_sync(hook, req, resp, exc)
+
+                self._teardown.append(run_in_thread)
+            return hook
+
+        return register(func) if func is not None else register
+
+    async def _run_teardown(self, req: Request, resp: Response, error: BaseException | None
+                            ) -> BaseException | None:
+        """Run teardown hooks; return the first error they raised (if the request
+        had not already failed), to be answered like a view's error."""
+        raised: BaseException | None = None
+        for hook in self._teardown:
+            try:
+                await hook(req, resp, error)
+            except Exception as exc:
+                if error is None and raised is None:
+                    raised = exc
+                else:
+                    _logger().error("Teardown hook %r failed", hook, exc_info=exc)
+        return raised
 
     def add_request_property(self, name: str, getter: Callable[[Request], Any]) -> None:
         """Make ``req.<name>`` return ``getter(req)``. For extensions: this is how
@@ -483,18 +524,29 @@ class App:
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)
         resp = Response(req)
+        error: BaseException | None = None
         try:
             await self._respond(req, resp, scope)
         except Exception as exc:
+            error = exc
             if not await self._handle_error(req, resp, exc):
+                if self._teardown:
+                    await self._run_teardown(req, resp, exc)
                 raise
         if self._after_http:
             try:
                 for hook in self._after_http:
                     await hook(req, resp, _NO_KWARGS)
             except Exception as exc:
+                error = error or exc
                 if not await self._handle_error(req, resp, exc):
+                    if self._teardown:
+                        await self._run_teardown(req, resp, exc)
                     raise
+        if self._teardown:
+            failure = await self._run_teardown(req, resp, error)
+            if failure is not None and not await self._handle_error(req, resp, failure):  # type: ignore[arg-type]
+                raise failure
         try:
             status, headers, body = resp.render()
         except Exception as exc:

@@ -7,7 +7,7 @@ that reads none of them pays for none of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Generator
 from typing import TYPE_CHECKING, Any
 
 from .datastructures import Address, Headers, QueryDict, State
@@ -21,7 +21,28 @@ if TYPE_CHECKING:
     from .sessions import Session
     from .types import Receive, Scope
 
-__all__ = ["HTTPMethod", "Request"]
+__all__ = ["HTTPMethod", "ParsedMedia", "Request"]
+
+
+class ParsedMedia(dict[str, Any]):
+    """A decoded body (a JSON object, a form...): a plain ``dict`` that can also
+    be awaited, giving itself.
+
+    ``await req.media()`` always works. Once the body has been decoded (by an
+    earlier ``await req.media()``, by ``@input``...), ``req.media()`` without
+    ``await`` returns this dict directly, which is how code written as
+    ``data = req.media()`` keeps working.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, ParsedMedia]:
+        return self
+        yield  # a generator: awaiting finishes at once with ``self``
+
+
+async def _ready(value: Any) -> Any:
+    return value
 
 
 class HTTPMethod(str):
@@ -361,8 +382,8 @@ class Request:
                 del tail[:-size]
             yield chunk
 
-    async def media(self, format: str | None = None) -> Any:
-        """The decoded body.
+    def media(self, format: str | None = None) -> Awaitable[Any]:
+        """The decoded body: ``data = await req.media()``.
 
         ``format`` is ``"json"``, ``"yaml"``, ``"msgpack"``, ``"form"`` or
         ``"files"``; ``None`` picks by ``Content-Type`` (a body without one is
@@ -371,6 +392,9 @@ class Request:
 
         ``"form"`` gives ``{field: value}`` (files as in ``"files"``);
         ``"files"`` gives ``{field: {"filename", "content", "content_type"}}``.
+
+        A body that decodes to an object is returned as a ``ParsedMedia`` dict;
+        once decoded, ``req.media()`` returns it even without ``await``.
         """
         if format is None:
             mimetype = self.mimetype
@@ -383,15 +407,21 @@ class Request:
                 raise ValueError(f"Unknown media format {format!r}; use one of {', '.join(FORMATS)}")
         cache = self._media
         if cache is not None and fmt in cache:
-            return cache[fmt]
+            value = cache[fmt]
+            return value if isinstance(value, ParsedMedia) else _ready(value)
+        return self._decode_media(fmt)
+
+    async def _decode_media(self, fmt: str) -> Any:
         if fmt in ("form", "files"):
-            value = await self._form_media(files_only=fmt == "files")
+            value: Any = await self._form_media(files_only=fmt == "files")
         else:
             body = await self.content
             value = DECODERS[fmt](body) if body else {}
-        if cache is None:
-            cache = self._media = {}
-        cache[fmt] = value
+        if type(value) is dict:
+            value = ParsedMedia(value)
+        if self._media is None:
+            self._media = {}
+        self._media[fmt] = value
         return value
 
     async def _form_media(self, files_only: bool) -> dict[str, Any]:
