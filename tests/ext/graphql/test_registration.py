@@ -37,7 +37,8 @@ def raw_graphene_schema():
 
 def test_raw_strawberry_schema_is_refused_naming_the_wrapper():
     app = dyne.App()
-    with pytest.raises(TypeError, match=r"raw strawberry\.Schema.*dyne\.ext\.graphql\.strawberry import Schema"):
+    with pytest.raises(TypeError,
+                       match=r"raw strawberry\.Schema.*dyne\.ext\.graphql\.strawberry import Schema"):
         GraphQLView(app=app, schema=raw_strawberry_schema())
     assert "graphql" not in app.extensions
     assert app.routes == []
@@ -45,7 +46,8 @@ def test_raw_strawberry_schema_is_refused_naming_the_wrapper():
 
 def test_raw_graphene_schema_is_refused_naming_the_wrapper():
     app = dyne.App()
-    with pytest.raises(TypeError, match=r"raw graphene\.Schema.*dyne\.ext\.graphql\.graphene import Schema"):
+    with pytest.raises(TypeError,
+                       match=r"raw graphene\.Schema.*dyne\.ext\.graphql\.graphene import Schema"):
         GraphQLView(app=app, schema=raw_graphene_schema())
 
 

@@ -343,3 +343,13 @@ def test_view_on_a_path_with_parameters(backend):
     app.add_route("/tenants/{tenant}/graphql", GraphQLView(app=app, schema=served.view.schema))
     response = app.client.get("/tenants/acme/graphql", params={"query": "{ hello }"})
     assert response.json() == {"data": {"hello": "Hello stranger"}}
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(gql):
+    body = '{"query": "{ hello }", "variables": {"v": ' + "[" * 5_000 + "]" * 5_000 + "}}"
+    response = gql.client.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in errors_of(response)[0]
+    variables = json.dumps({"who": "x" * 10})
+    deep_url = gql.get("query ($who: String!) { hello(name: $who) }", variables=variables)
+    assert deep_url.json() == {"data": {"hello": "Hello xxxxxxxxxx"}}
