@@ -23,13 +23,16 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from dyne.app import App
 from dyne.exceptions import HTTPException
+from dyne.formats import json_dumps, parse_accept
 
 from .base import BackendSchema, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
 from .limits import QueryLimits, check_query
 
 if TYPE_CHECKING:
-    from dyne.app import App
     from dyne.request import Request
     from dyne.response import Response
 
@@ -121,8 +124,6 @@ class GraphQLView:
     def __init__(self, app: App, schema: BackendSchema, *, graphiql: bool = True,
                  root_value: Any = None, max_query_length: int | None = 100_000,
                  max_tokens: int | None = 15_000, max_depth: int | None = 64) -> None:
-        from dyne.app import App
-
         if not isinstance(app, App):
             raise TypeError(f"GraphQLView(app=...) needs a dyne.App, got {type(app).__name__}")
         if not isinstance(schema, BackendSchema):
@@ -208,8 +209,6 @@ class GraphQLView:
         accept = req.raw_header(b"accept")
         if not accept:
             return GRAPHQL_RESPONSE_JSON
-        from dyne.formats import parse_accept
-
         for media, quality in parse_accept(accept.decode("latin-1")):
             if quality <= 0:
                 continue
@@ -296,8 +295,6 @@ class GraphQLView:
 
     @staticmethod
     def _send(resp: Response, media: str, status: int, result: GraphQLResult) -> None:
-        from dyne.formats import json_dumps
-
         resp.content = json_dumps(result.to_dict())
         resp.status_code = status
         resp.headers["Content-Type"] = f"{media}; charset=utf-8"
@@ -332,8 +329,6 @@ async def _read_text(req: Request) -> str:
 
 
 async def _read_json(req: Request) -> Any:
-    import orjson
-
     body: bytes | str
     if req.encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         body = await _read_body(req)
@@ -375,8 +370,6 @@ def _json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
     """A URL parameter holding a JSON object (``variables``, ``extensions``)."""
     if raw is None or raw == "":
         return None
-    import orjson
-
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
