@@ -353,3 +353,8 @@ def test_deeply_nested_json_is_a_400_not_a_crash(gql):
     variables = json.dumps({"who": "x" * 10})
     deep_url = gql.get("query ($who: String!) { hello(name: $who) }", variables=variables)
     assert deep_url.json() == {"data": {"hello": "Hello xxxxxxxxxx"}}
+
+
+def test_an_empty_query_parameter_falls_back_to_q(gql):
+    response = gql.client.get("/graphql?query=&q=%7B%20hello%20%7D")
+    assert response.json() == {"data": {"hello": "Hello stranger"}}

@@ -225,14 +225,15 @@ class GraphQLView:
         return BadRequest(f"Not acceptable: this endpoint answers with {GRAPHQL_RESPONSE_JSON} or "
                           f"{JSON}.", 406)
 
-    def _params_from_url(self, req: Request) -> GraphQLRequest:
+    @staticmethod
+    def _params_from_url(req: Request, query: str | None = None) -> GraphQLRequest:
+        """The request's parameters from the URL; ``query`` when it came in the body."""
         params = req.params
-        query = params.get("query")
         if query is None:
-            query = params.get("q")
-        if not query:
-            raise BadRequest("Missing the GraphQL query: send it in the `query` (or `q`) URL "
-                             "parameter, or POST it as JSON.")
+            query = params.get("query") or params.get("q")
+            if not query:
+                raise BadRequest("Missing the GraphQL query: send it in the `query` (or `q`) URL "
+                                 "parameter, or POST it as JSON.")
         return GraphQLRequest(
             query=query,
             variables=_json_object_param(params.get("variables"), "variables"),
@@ -247,13 +248,7 @@ class GraphQLView:
             if not query:
                 raise BadRequest("The application/graphql request body is empty: it must be the "
                                  "GraphQL query.")
-            params = req.params
-            return GraphQLRequest(
-                query=query,
-                variables=_json_object_param(params.get("variables"), "variables"),
-                operation_name=params.get("operationName") or None,
-                extensions=_json_object_param(params.get("extensions"), "extensions"),
-            )
+            return self._params_from_url(req, query)
         if mimetype != JSON and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
             what = f"Content-Type {mimetype}" if mimetype else "no Content-Type"
             raise BadRequest(f"Unsupported request: {what}. POST the GraphQL request as "
