@@ -358,3 +358,27 @@ def test_deeply_nested_json_is_a_400_not_a_crash(gql):
 def test_an_empty_query_parameter_falls_back_to_q(gql):
     response = gql.client.get("/graphql?query=&q=%7B%20hello%20%7D")
     assert response.json() == {"data": {"hello": "Hello stranger"}}
+
+
+@pytest.mark.parametrize("backend", ["strawberry", "graphene"])
+def test_abort_in_get_context_refuses_the_request_graphql_style(backend):
+    class PrivateView(GraphQLView):
+        def get_context(self, req, resp):
+            if req.headers.get("Authorization") != "Bearer good":
+                dyne.abort(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+            return super().get_context(req, resp)
+
+    served = serve(backend)
+    app = dyne.App()
+    app.add_route("/graphql", PrivateView(app=app, schema=served.view.schema))
+    for accept in (JSON, GRJ):
+        refused = app.client.post("/graphql", json={"query": "mutation { increment }"},
+                                  headers={"Accept": accept})
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert refused.headers["content-type"].startswith(accept)
+        assert refused.json() == {"errors": [{"message": "Sign in first."}]}
+    assert served.counter == [0]
+    allowed = app.client.post("/graphql", json={"query": "mutation { increment }"},
+                              headers={"Authorization": "Bearer good"})
+    assert allowed.json() == {"data": {"increment": 1}}

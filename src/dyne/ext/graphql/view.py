@@ -155,7 +155,9 @@ class GraphQLView:
 
     def get_context(self, req: Request, resp: Response) -> Any:
         """The ``info.context`` resolvers receive (may be a coroutine function
-        in a subclass). By default ``{"request": req, "response": resp}``."""
+        in a subclass). By default ``{"request": req, "response": resp}``.
+        ``abort(status)`` here refuses the request with that status and a
+        GraphQL error body."""
         return {"request": req, "response": resp}
 
     def get_root_value(self, req: Request) -> Any:
@@ -263,9 +265,14 @@ class GraphQLView:
         if problem is not None:
             result = request_error(problem)
         else:
-            context = self.get_context(req, resp)
-            if inspect.isawaitable(context):
-                context = await context
+            try:
+                context = self.get_context(req, resp)
+                if inspect.isawaitable(context):
+                    context = await context
+            except HTTPException as exc:
+                # abort(401) in get_context refuses the whole request, GraphQL-style.
+                self._send_error(resp, media, BadRequest(str(exc.detail), exc.status_code, exc.headers))
+                return
             try:
                 result = await self.executor.execute(
                     request, context=context, root_value=self.get_root_value(req),
