@@ -76,6 +76,11 @@ def strawberry_schema(counter: list[int]):
             return counter[0]
 
         @strawberry.field
+        async def nap(self, seconds: float) -> float:
+            await asyncio.sleep(seconds)
+            return seconds
+
+        @strawberry.field
         def sync_thread(self) -> str:
             return str(threading.get_ident())
 
@@ -135,6 +140,7 @@ def graphene_schema(counter: list[int]):
         counter = graphene.Int(required=True)
         sync_thread = graphene.String(required=True)
         async_thread = graphene.String(required=True)
+        nap = graphene.Float(required=True, seconds=graphene.Float(required=True))
 
         def resolve_hello(self, info, name):
             return f"Hello {name}"
@@ -160,6 +166,10 @@ def graphene_schema(counter: list[int]):
 
         async def resolve_async_thread(self, info):
             return str(threading.get_ident())
+
+        async def resolve_nap(self, info, seconds):
+            await asyncio.sleep(seconds)
+            return seconds
 
     class Mutation(graphene.ObjectType):
         create_message = CreateMessage.Field()

@@ -382,3 +382,30 @@ def test_abort_in_get_context_refuses_the_request_graphql_style(backend):
     allowed = app.client.post("/graphql", json={"query": "mutation { increment }"},
                               headers={"Authorization": "Bearer good"})
     assert allowed.json() == {"data": {"increment": 1}}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["strawberry", "graphene"])
+def test_async_resolvers_of_concurrent_requests_overlap_under_uvicorn(backend):
+    """Awaiting resolvers do not hold the loop: ten requests that each sleep
+    0.4 s in a resolver finish together, not one after another."""
+    import asyncio
+    import time
+
+    import httpx
+
+    from tests.conftest import serve_in_thread
+
+    served = serve(backend)
+
+    async def burst(url):
+        async with httpx.AsyncClient(base_url=url) as client:
+            return await asyncio.gather(*[
+                client.post("/graphql", json={"query": "{ nap(seconds: 0.4) }"}) for _ in range(10)])
+
+    with serve_in_thread(served.app) as url:
+        started = time.monotonic()
+        responses = asyncio.run(burst(url))
+        elapsed = time.monotonic() - started
+    assert [r.json() for r in responses] == [{"data": {"nap": 0.4}}] * 10
+    assert elapsed < 2.5
