@@ -22,6 +22,7 @@ import re
 import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,17 @@ def code_blocks(page: Path) -> list[tuple[str, dict[str, str], str, int]]:
 
 
 def run_page(page: Path, workdir: Path, python_only: bool = False) -> None:
-    namespace: dict = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    # The page's namespace is a real module while it runs, as a user's app.py
+    # would be: libraries such as Strawberry look classes' modules up in sys.modules.
+    module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
+    sys.modules[module.__name__] = module
+    try:
+        _run_blocks(page, workdir, module.__dict__, python_only)
+    finally:
+        sys.modules.pop(module.__name__, None)
+
+
+def _run_blocks(page: Path, workdir: Path, namespace: dict, python_only: bool) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for language, options, source, line in code_blocks(page):
         where = f"{page.name}:{line}"

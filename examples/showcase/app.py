@@ -5,7 +5,8 @@ Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
-hooks, a class-based view, Server-Sent Events and a background task.
+hooks, a class-based view, Server-Sent Events, a background task, and a
+GraphQL API over the same notes (open /graphql in a browser for GraphiQL).
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ import asyncio
 import itertools
 import time
 
+import strawberry
+
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.graphql import GraphQLView
+from dyne.ext.graphql.strawberry import Schema
 
 
 class Defaults:
@@ -60,6 +65,7 @@ def index(req, resp):
         '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
+        '<li><a href="/graphql">/graphql</a> (GraphQL; GraphiQL in a browser)</li>'
         "</ul>"
     )
 
@@ -131,6 +137,42 @@ async def clock(req, resp):
         for tick in range(count):
             yield {"event": "tick", "data": {"n": tick, "time": time.time()}}
             await asyncio.sleep(0.1)
+
+
+# -- GraphQL over the same store (Strawberry) ------------------------------------------
+
+@strawberry.type
+class NoteType:
+    id: int
+    title: str
+    body: str
+    published: bool
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Notes whose title contains `search` (case-insensitive).")
+    def notes(self, search: str = "") -> list[NoteType]:
+        return [NoteType(**note) for note in NOTES.values() if search.lower() in note["title"].lower()]
+
+    @strawberry.field
+    def note(self, id: int) -> NoteType | None:
+        note = NOTES.get(id)
+        return NoteType(**note) if note else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def create_note(self, title: str, body: str = "") -> NoteType:
+        if not title.strip():
+            raise ValueError("A note needs a non-empty title.")
+        note_id = next(_ids)
+        NOTES[note_id] = {"id": note_id, "title": title, "body": body, "published": False}
+        return NoteType(**NOTES[note_id])
+
+
+app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutation=Mutation)))
 
 
 def find_note(note_id: int) -> dict:

@@ -66,6 +66,39 @@ def test_background_publish_and_session_and_events(showcase):
     assert client.get("/").headers["x-served-by"] == "dyne showcase"
 
 
+def test_graphql_over_the_notes(showcase):
+    client = showcase.app.client
+    client.get("/health")  # start-up seeds the Welcome note
+    listing = client.get("/graphql", params={"query": "{ notes { id title published } }"})
+    assert listing.json() == {"data": {"notes": [{"id": 1, "title": "Welcome", "published": True}]}}
+    created = client.post("/graphql", json={
+        "query": "mutation ($title: String!) { createNote(title: $title, body: \"b\") { id title } }",
+        "variables": {"title": "From GraphQL"}})
+    note = created.json()["data"]["createNote"]
+    assert note["title"] == "From GraphQL"
+    # The same store as the REST routes.
+    assert client.get(f"/notes/{note['id']}").json()["body"] == "b"
+    found = client.post("/graphql", json={"query": '{ notes(search: "graph") { title } }'})
+    assert found.json() == {"data": {"notes": [{"title": "From GraphQL"}]}}
+    assert client.post("/graphql", json={"query": "{ note(id: 999) { title } }"}).json() == {
+        "data": {"note": None}}
+
+
+def test_graphql_refuses_bad_input(showcase):
+    client = showcase.app.client
+    empty = client.post("/graphql", json={"query": 'mutation { createNote(title: " ") { id } }'})
+    assert empty.json()["errors"][0]["message"] == "A note needs a non-empty title."
+    assert empty.json()["data"] is None
+    over_get = client.get("/graphql", params={"query": 'mutation { createNote(title: "x") { id } }'})
+    assert over_get.status_code == 405
+    assert client.post("/graphql", content=b"{oops", headers={"content-type": "application/json"}
+                       ).status_code == 400
+    assert len(client.get("/notes").json()) == 1
+    page = client.get("/graphql", headers={"Accept": "text/html"})
+    assert "GraphiQL" in page.text
+    assert client.get("/").text.count('href="/graphql"') == 1
+
+
 def test_showcase_under_uvicorn_answers_httpx_and_curl():
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
@@ -80,6 +113,12 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl():
             assert client.get("/missing").status_code == 404
             visits = [client.get("/visits").json()["visits"] for _ in range(2)]
             assert visits == [1, 2]
+            graphql = client.post("/graphql", json={"query": "{ note(id: 1) { title } }"},
+                                  headers={"Accept": "application/graphql-response+json"})
+            assert graphql.json() == {"data": {"note": {"title": "Welcome"}}}
+            assert graphql.headers["content-type"].startswith("application/graphql-response+json")
+            asset = client.get("/_dyne/graphiql/react-18.3.1/react.production.min.js")
+            assert asset.status_code == 200
         curl = shutil.which("curl")
         if curl is None:
             pytest.skip("curl is not installed")
