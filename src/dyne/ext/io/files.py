@@ -211,17 +211,16 @@ def filename_problem(name: str) -> str | None:
 
 
 _UNSAFE_STEM_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-_UNSAFE_EXTENSION_CHARS = re.compile(r"[^A-Za-z0-9]+")
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")
 _DOTS = re.compile(r"\.{2,}")
 _UNDERSCORES = re.compile(r"_{2,}")
-_MAX_EXTENSION = 16
 
 
 def sanitize_filename(name: str, default: str = "file") -> str:
     """A safe ASCII version of ``name``: accents dropped (``é`` -> ``e``), path
     separators, spaces and other characters replaced by ``_``, dot runs
     collapsed, leading dots and dashes removed, device names prefixed with
-    ``_``. The extension is kept (letters and digits only). A name with
+    ``_``. The extension is kept when it is up to 16 letters and digits. A name with
     nothing usable left becomes ``default`` (plus the extension).
 
     The result always passes ``filename_problem``.
@@ -229,11 +228,10 @@ def sanitize_filename(name: str, default: str = "file") -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     ascii_name = ascii_name.replace("\\", "/").strip()
     stem, dot, extension = ascii_name.rpartition(".")
-    if not dot:
-        stem, extension = extension, ""
-    extension = _UNSAFE_EXTENSION_CHARS.sub("", extension)[:_MAX_EXTENSION]
+    if not (dot and _EXTENSION.fullmatch(extension)):
+        stem, extension = ascii_name, ""
     stem = _UNSAFE_STEM_CHARS.sub("_", stem)
-    stem = _UNDERSCORES.sub("_", _DOTS.sub(".", stem)).strip("._-")
+    stem = _UNDERSCORES.sub("_", _DOTS.sub(".", stem)).lstrip("._-").rstrip(".")
     if not stem:
         stem = default
     if stem.split(".", 1)[0].upper() in _RESERVED_NAMES:
@@ -274,7 +272,10 @@ def _human_size(size: int) -> str:
 def check_size(file: File, max_size: int | None) -> str | None:
     """A message when ``file`` is larger than ``max_size`` bytes."""
     if max_size is not None and file.size > max_size:
-        return f"File is too large ({_human_size(file.size)}); the limit is {_human_size(max_size)}."
+        size, limit = _human_size(file.size), _human_size(max_size)
+        if size == limit:  # too close to tell apart once rounded
+            size, limit = f"{file.size} bytes", f"{max_size} bytes"
+        return f"File is too large ({size}); the limit is {limit}."
     return None
 
 
