@@ -264,11 +264,14 @@ def _cookie_reader(fields: InputFields | None) -> Reader:
     return read_cookies
 
 
-async def read_form(req: Request, multi: frozenset[str], files_only: bool = False) -> dict[str, Any]:
+async def read_form(req: Request, fields: InputFields | None, files_only: bool = False) -> dict[str, Any]:
     """The form as a dict: uploads as ``File``s (left on disk), repeated keys
-    as lists for ``multi`` fields (else the last value), empty file inputs
-    left out."""
+    as lists for list fields (else the last value). Empty file inputs are left
+    out, and so are uploads the schema does not declare (another ``@input``
+    may take them); undeclared text fields are the schema's to judge."""
     form = await req.form()
+    multi = fields.multi if fields is not None else frozenset()
+    known = frozenset(fields.keys) if fields is not None else None
     found: dict[str, Any] = {}
     for key, value in form.multi_items():
         if isinstance(value, str):
@@ -276,7 +279,7 @@ async def read_form(req: Request, multi: frozenset[str], files_only: bool = Fals
                 continue
             item: Any = value
         elif is_upload(value):
-            if is_empty_upload(value):
+            if is_empty_upload(value) or (known is not None and key not in known):
                 continue
             item = File.from_upload(value)
         else:  # pragma: no cover - FormData holds only str and UploadFile
@@ -289,20 +292,16 @@ async def read_form(req: Request, multi: frozenset[str], files_only: bool = Fals
 
 
 def _form_reader(fields: InputFields | None, files_only: bool) -> Reader:
-    multi = fields.multi if fields is not None else frozenset()
-
     async def read_form_location(req: Request) -> Any:
-        return await read_form(req, multi, files_only)
+        return await read_form(req, fields, files_only)
 
     return read_form_location
 
 
 def _media_reader(fields: InputFields | None) -> Reader:
-    multi = fields.multi if fields is not None else frozenset()
-
     async def read_media(req: Request) -> Any:
         if req.mimetype in FORM_MIMETYPES:
-            return await read_form(req, multi)
+            return await read_form(req, fields)
         return await req.media()
 
     return read_media
@@ -333,7 +332,7 @@ def normalize_location(location: str) -> str:
 def _view_spec(view: Any, decorator: str) -> Any:
     if isinstance(view, type):
         raise TypeError(f"{decorator} decorates view functions and the on_<method> handlers of "
-                        f"class-based views, not the class {view.__qualname__}")
+                        f"class-based views, not the class {view.__name__}")
     if not callable(view):
         raise TypeError(f"{decorator} must decorate a view function, got {view!r}")
     return get_endpoint_spec(view)

@@ -24,7 +24,7 @@ __all__ = ["ADAPTER", "MarshmallowAdapter"]
 #: Locations where clients (browsers, proxies) send more than the schema
 #: declares: unknown keys are ignored there unless the schema's ``Meta``
 #: says otherwise (as webargs does).
-_LENIENT_LOCATIONS = frozenset({"query", "headers", "cookies"})
+_LENIENT_LOCATIONS = frozenset({"query", "headers", "cookies", "files"})
 _MULTI_FIELDS: tuple[type, ...] = (fields.List, fields.Tuple)
 
 
