@@ -98,7 +98,8 @@ def test_a_6_mb_file_is_refused_by_a_5_mb_limit_without_growing_server_memory(
             with six_mb.open("rb") as handle:
                 response = client.post(f"/{endpoint}", files={"image": ("big.png", handle, "image/png")})
             assert response.status_code == 400
-            assert response.json() == {"errors": {"image": ["File is too large (6.0 MB); the limit is 5.0 MB."]}}
+            assert response.json() == {
+                "errors": {"image": ["File is too large (6.0 MB); the limit is 5.0 MB."]}}
         peak_after = memory_kib(process.pid, "VmHWM")
     # Reading the file into memory would raise the server's peak by 6 MiB
     # (6144 KiB) at least; spooled to disk, the peak barely moves.

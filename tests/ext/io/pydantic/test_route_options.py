@@ -38,7 +38,8 @@ def test_invalid_input_is_422_with_details(app):
     assert response.status_code == 422
     assert response.json() == {"detail": [
         {"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
-        {"loc": ["body", "price"], "msg": "Input should be a valid number, unable to parse string as a number",
+        {"loc": ["body", "price"],
+         "msg": "Input should be a valid number, unable to parse string as a number",
          "type": "float_parsing"},
     ]}
     malformed = app.client.post("/items", content=b"{", headers={"Content-Type": "application/json"})
