@@ -300,7 +300,10 @@ def _form_reader(fields: InputFields | None, files_only: bool) -> Reader:
 
 def _media_reader(fields: InputFields | None) -> Reader:
     async def read_media(req: Request) -> Any:
-        if req.mimetype in FORM_MIMETYPES:
+        content_type = req.raw_header(b"content-type")
+        # JSON, the common case, goes straight to the decoder.
+        if (content_type is not None and not content_type.startswith(b"application/json")
+                and req.mimetype in FORM_MIMETYPES):
             return await read_form(req, fields)
         return await req.media()
 
