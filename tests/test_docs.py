@@ -65,7 +65,9 @@ def _run_blocks(page: Path, workdir: Path, namespace: dict, python_only: bool) -
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source, encoding="utf-8")
         elif language == "python":
-            code = compile(source, f"<{where}>", "exec")
+            # dont_inherit: run the example as a user would, without this
+            # module's `from __future__ import annotations`.
+            code = compile(source, f"<{where}>", "exec", dont_inherit=True)
             exec(code, namespace)
         elif language == "console" and not python_only:
             run_console(source, where, workdir, env)

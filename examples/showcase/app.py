@@ -5,22 +5,28 @@ Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
-hooks, a class-based view, Server-Sent Events, a background task, and a
-GraphQL API over the same notes (open /graphql in a browser for GraphiQL).
+hooks, a class-based view, Server-Sent Events, a background task, request
+validation and response serialization (dyne.ext.io), validated file uploads,
+and a GraphQL API over the same notes (open /graphql in a browser for GraphiQL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import tempfile
 import time
 
 import strawberry
+from pydantic import BaseModel, Field
 
 import dyne
 from dyne.exceptions import abort
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
+from dyne.ext.io.pydantic import expect, input, output
+from dyne.ext.io.pydantic.fields import FileField
 
 
 class Defaults:
@@ -29,6 +35,7 @@ class Defaults:
     APP_NAME = "dyne showcase"
     PUBLISH_DELAY = 0.5  # seconds a "publish" background job takes
     SECRET_KEY = "change-me-in-production"
+    UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "dyne-showcase-uploads")
 
 
 app = dyne.App()
@@ -62,6 +69,7 @@ def index(req, resp):
         "<li>POST /notes with JSON <code>{\"title\": ..., \"body\": ...}</code></li>"
         '<li><a href="/notes/1">GET /notes/1</a>, DELETE /notes/1</li>'
         "<li>POST /notes/1/publish (a background job)</li>"
+        "<li>POST /notes/1/attachments with a multipart <code>file</code> (a validated upload)</li>"
         '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
@@ -81,18 +89,50 @@ async def list_notes(req, resp):
     resp.media = [note for note in NOTES.values() if query in note["title"].lower()]
 
 
+class NoteIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = ""
+
+
+class NoteOut(BaseModel):
+    id: int
+    title: str
+    body: str
+    published: bool
+
+
 @app.route("/notes", methods=["POST"])
-async def create_note(req, resp):
-    data = await req.media()
-    if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data["title"]:
-        abort(400, detail={"errors": {"title": ["A non-empty string is required."]}})
+@input(NoteIn)
+@output(NoteOut, status_code=201)
+async def create_note(req, resp, *, data):
     note_id = next(_ids)
-    note = {"id": note_id, "title": data["title"], "body": str(data.get("body", "")),
-            "published": False}
+    note = {"id": note_id, "title": data.title, "body": data.body, "published": False}
     NOTES[note_id] = note
-    resp.status_code = 201
     resp.headers["Location"] = app.url_for(Note, id=note_id)
-    resp.media = note
+    resp.obj = note
+
+
+class Attachment(FileField):
+    max_size = 1024 * 1024
+    allowed_extensions = {"txt", "md", "pdf", "png", "jpg", "jpeg"}
+
+
+class AttachmentForm(BaseModel):
+    file: Attachment
+
+
+@app.route("/notes/{id:int}/attachments", methods=["POST"])
+@input(AttachmentForm, location="form")
+@expect({404: "No such note"})
+async def attach(req, resp, *, id, data):
+    find_note(id)
+    upload = data.file
+    directory = app.config.UPLOAD_DIR
+    os.makedirs(directory, exist_ok=True)
+    await upload.asave(os.path.join(directory, f"note-{id}-{upload.filename}"))
+    resp.status_code = 201
+    resp.media = {"note": id, "filename": upload.filename, "size": upload.size,
+                  "content_type": upload.content_type}
 
 
 @app.route("/notes/{id:int}")

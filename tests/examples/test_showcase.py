@@ -51,6 +51,35 @@ def test_bad_input_is_4xx(showcase):
     assert client.put("/notes/1").status_code == 405
 
 
+def test_validated_create_reports_errors_per_field(showcase):
+    client = showcase.app.client
+    invalid = client.post("/notes", json={"title": "", "body": 3})
+    assert invalid.status_code == 400
+    assert invalid.json() == {"errors": {"title": ["String should have at least 1 character"],
+                                         "body": ["Input should be a valid string"]}}
+    created = client.post("/notes", data={"title": "From a form"})
+    assert (created.status_code, created.json()["title"]) == (201, "From a form")
+    assert set(created.json()) == {"id", "title", "body", "published"}
+
+
+def test_attachment_upload_is_validated_and_saved(showcase, tmp_path):
+    showcase.app.config["UPLOAD_DIR"] = str(tmp_path)
+    client = showcase.app.client
+    saved = client.post("/notes/1/attachments", files={"file": ("todo.md", b"# todo\n", "text/markdown")})
+    assert (saved.status_code, saved.json()) == (201, {
+        "note": 1, "filename": "todo.md", "size": 7, "content_type": "text/markdown"})
+    assert (tmp_path / "note-1-todo.md").read_bytes() == b"# todo\n"
+    wrong = client.post("/notes/1/attachments", files={"file": ("run.exe", b"MZ")})
+    assert wrong.status_code == 400
+    assert list(wrong.json()["errors"]) == ["file"]
+    unsafe = client.post("/notes/1/attachments", files={"file": ("../../x.md", b"x")})
+    assert unsafe.json() == {"errors": {"file": ["Filename must not contain path separators."]}}
+    too_big = client.post("/notes/1/attachments", files={"file": ("big.txt", b"x" * (1024 * 1024 + 1))})
+    assert too_big.status_code == 400
+    assert client.post("/notes/99/attachments", files={"file": ("a.txt", b"x")}).status_code == 404
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["note-1-todo.md"]
+
+
 def test_background_publish_and_session_and_events(showcase):
     showcase.app.config["PUBLISH_DELAY"] = "0.05"
     client = showcase.app.client
@@ -99,10 +128,10 @@ def test_graphql_refuses_bad_input(showcase):
     assert client.get("/").text.count('href="/graphql"') == 1
 
 
-def test_showcase_under_uvicorn_answers_httpx_and_curl():
+def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
-    with serve_in_subprocess(command, port, env={"PORT": str(port)}):
+    with serve_in_subprocess(command, port, env={"PORT": str(port), "UPLOAD_DIR": str(tmp_path)}):
         # PORT binds 0.0.0.0, which includes loopback.
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base) as client:
@@ -110,6 +139,11 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl():
             created = client.post("/notes", json={"title": "Over the wire"})
             assert created.status_code == 201
             assert client.get(created.headers["location"]).json()["title"] == "Over the wire"
+            assert client.post("/notes", json={}).status_code == 400
+            upload = client.post(created.headers["location"] + "/attachments",
+                                 files={"file": ("notes.txt", b"over the wire", "text/plain")})
+            assert upload.status_code == 201
+            assert (tmp_path / f"note-{created.json()['id']}-notes.txt").read_bytes() == b"over the wire"
             assert client.get("/missing").status_code == 404
             visits = [client.get("/visits").json()["visits"] for _ in range(2)]
             assert visits == [1, 2]

@@ -1,0 +1,43 @@
+"""Request validation and response serialization with pydantic::
+
+    from dyne.ext.io.pydantic import input, output, expect, webhook
+
+The decorators are the shared ones of ``dyne.ext.io.core`` bound to the
+pydantic adapter; see that module for what each does.
+"""
+
+from __future__ import annotations
+
+try:
+    import pydantic  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError('dyne.ext.io.pydantic needs pydantic: pip install "dyne[pydantic]"') from exc
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .. import core
+from ..core import webhook
+from .adapter import ADAPTER
+
+__all__ = ["expect", "input", "output", "webhook"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def input(schema: Any, location: str = "media", key: str | None = None) -> Callable[[F], F]:
+    """Validate ``location`` of the request with a pydantic model and inject the
+    result (a dict) as ``key`` (``data`` for media, else the location's name)."""
+    return core.input(ADAPTER, schema, location, key)
+
+
+def output(schema: Any, status_code: int = 200, header: Any = None,
+           description: str | None = None) -> Callable[[F], F]:
+    """Serialize ``resp.obj`` through a pydantic model (objects and ORM rows are
+    read by attribute) into ``resp.media``."""
+    return core.output(ADAPTER, schema, status_code, header, description)
+
+
+def expect(responses: Mapping[Any, Any]) -> Callable[[F], F]:
+    """Document other responses: ``{status: description | Model | (Model, description)}``."""
+    return core.expect(ADAPTER, responses)
