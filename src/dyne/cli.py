@@ -21,7 +21,7 @@ import click
 
 from .__version__ import __version__
 
-__all__ = ["CLIContext", "cli", "load_app", "load_plugins", "main"]
+__all__ = ["CLIContext", "cli", "load_app", "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
 DEFAULT_HOST = "127.0.0.1"
@@ -122,6 +122,55 @@ def run(obj: CLIContext) -> None:
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
                 reload_dirs=[cwd] if obj.reload else None)
+
+
+@cli.command()
+@click.pass_obj
+def routes(obj: CLIContext) -> None:
+    """List the application's routes: methods, path and endpoint."""
+    app = obj.load_app()
+    rows = route_table(app)
+    if not rows:
+        click.echo("No routes.")
+        return
+    widths = [max(len(row[column]) for row in [("METHODS", "PATH", "ENDPOINT"), *rows])
+              for column in range(2)]
+    for methods, path, endpoint in [("METHODS", "PATH", "ENDPOINT"), *rows]:
+        click.echo(f"{methods:<{widths[0]}}  {path:<{widths[1]}}  {endpoint}".rstrip())
+
+
+def _endpoint_label(endpoint: Any) -> str:
+    module = getattr(endpoint, "__module__", None) or type(endpoint).__module__
+    name = getattr(endpoint, "__qualname__", None) or type(endpoint).__qualname__
+    return f"{module}.{name}"
+
+
+def route_table(app: Any) -> list[tuple[str, str, str]]:
+    """``(methods, path, endpoint)`` rows for ``dyne routes``, sorted by path:
+    HTTP routes, websockets (``WS``), mounted apps (``MOUNT``) and static files."""
+    from .app import App
+
+    if not isinstance(app, App):
+        raise click.ClickException(f"{app!r} is not a dyne.App")
+    rows: list[tuple[str, str, str]] = []
+    for route in app.routes:
+        if route.websocket:
+            methods = "WS"
+        else:
+            declared = getattr(route, "methods", None)
+            if declared is None and (route.is_class or route.is_view_object):
+                declared = route.declared_methods() - {"HEAD"}  # type: ignore[attr-defined]
+            methods = ",".join(sorted(declared)) if declared else "ANY"
+        rows.append((methods, route.path, _endpoint_label(route.endpoint)))
+    for mount in app.mounts:
+        kind = "WSGI" if mount.wsgi else "ASGI"
+        rows.append(("MOUNT", f"{mount.prefix}/*", f"{kind} {_endpoint_label(mount.app)}"))
+    static_dir = app.static_dir
+    if (static_dir is not None and static_dir.is_dir()
+            and not any(m.prefix == app.static_route for m in app.mounts)):
+        rows.append(("GET", f"{app.static_route}/*", f"static files from {static_dir}"))
+    rows.sort(key=lambda row: (row[1], row[0]))
+    return rows
 
 
 def load_plugins() -> None:
