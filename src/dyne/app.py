@@ -363,20 +363,20 @@ class App:
                                         context={"url_for": self.url_for})
         return self._templates
 
-    def template(self, name: str, *args: Any, **kwargs: Any) -> str:
+    def template(self, name: str, /, *args: Any, **kwargs: Any) -> str:
         """Render the template file ``name`` from ``templates_dir``:
         ``resp.html = app.template("hello.html", name="Ada")``."""
         return self.templates.env.get_template(name).render(*args, **kwargs)
 
-    def template_string(self, source: str, *args: Any, **kwargs: Any) -> str:
+    def template_string(self, source: str, /, *args: Any, **kwargs: Any) -> str:
         """Render a template given as a string (HTML-escaped)."""
         return self.templates.env.from_string(source).render(*args, **kwargs)
 
-    async def template_async(self, name: str, *args: Any, **kwargs: Any) -> str:
+    async def template_async(self, name: str, /, *args: Any, **kwargs: Any) -> str:
         """Render ``name`` in Jinja2's async mode (templates may await coroutines)."""
         return await self.templates.render_async(name, *args, **kwargs)
 
-    async def template_string_async(self, source: str, *args: Any, **kwargs: Any) -> str:
+    async def template_string_async(self, source: str, /, *args: Any, **kwargs: Any) -> str:
         """Render a template string in Jinja2's async mode."""
         return await self.templates.render_string_async(source, *args, **kwargs)
 

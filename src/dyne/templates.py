@@ -114,24 +114,24 @@ class Templates:
 
     # -- rendering ------------------------------------------------------------------
 
-    def render(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def render(self, name: str, /, *args: Any, **kwargs: Any) -> Any:
         """Render the template file ``name`` with a context (a dict and/or keywords).
         Returns ``str`` (an awaitable of it with ``enable_async=True``)."""
         if self.enable_async:
             return self.render_async(name, *args, **kwargs)
         return self.env.get_template(name).render(*args, **kwargs)
 
-    async def render_async(self, name: str, *args: Any, **kwargs: Any) -> str:
+    async def render_async(self, name: str, /, *args: Any, **kwargs: Any) -> str:
         """Render ``name`` in Jinja2's async mode."""
         return await self.async_env.get_template(name).render_async(*args, **kwargs)
 
-    def render_string(self, source: str, *args: Any, **kwargs: Any) -> Any:
+    def render_string(self, source: str, /, *args: Any, **kwargs: Any) -> Any:
         """Render a template given as a string (escaped as HTML by default)."""
         if self.enable_async:
             return self.render_string_async(source, *args, **kwargs)
         return self.env.from_string(source).render(*args, **kwargs)
 
-    async def render_string_async(self, source: str, *args: Any, **kwargs: Any) -> str:
+    async def render_string_async(self, source: str, /, *args: Any, **kwargs: Any) -> str:
         """Render a template string in Jinja2's async mode."""
         return await self.async_env.from_string(source).render_async(*args, **kwargs)
 
