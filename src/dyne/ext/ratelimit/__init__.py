@@ -1,4 +1,8 @@
-"""Rate limiting: at most ``requests`` per ``period`` seconds per client.
+"""Rate limiting: ``requests`` per ``period`` seconds per client.
+
+A client may send ``requests`` requests at once, then one more every
+``period / requests`` seconds (a token bucket, computed with GCRA): the
+sustained rate never exceeds ``requests`` per ``period``.
 
 ::
 
@@ -85,7 +89,8 @@ def _check_limit(requests: Any, period: Any) -> tuple[int, float]:
 
 
 class RateLimiter:
-    """Allow each client ``requests`` requests per ``period`` seconds.
+    """Allow each client ``requests`` requests per ``period`` seconds: a burst
+    of ``requests``, refilled at one request every ``period / requests`` seconds.
 
     :param requests: requests allowed per period (and in one burst).
     :param period: the period, in seconds.
