@@ -5,7 +5,8 @@ Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
-hooks, a class-based view, Server-Sent Events and a background task.
+hooks, a class-based view, Server-Sent Events, a background task, a
+websocket echo, a Jinja2 template page and static files.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from pathlib import Path
 
 import dyne
 from dyne.exceptions import abort
+from dyne.websockets import WebSocketDisconnect
 
 
 class Defaults:
@@ -26,7 +29,8 @@ class Defaults:
     SECRET_KEY = "change-me-in-production"
 
 
-app = dyne.App()
+HERE = Path(__file__).parent
+app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
 app.config.from_object(Defaults)
 
 # An in-memory store; the database issue replaces it with SQLite/PostgreSQL.
@@ -60,6 +64,8 @@ def index(req, resp):
         '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
+        '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
+        "<li>ws://.../ws/echo (a websocket echo)</li>"
         "</ul>"
     )
 
@@ -131,6 +137,22 @@ async def clock(req, resp):
         for tick in range(count):
             yield {"event": "tick", "data": {"n": tick, "time": time.time()}}
             await asyncio.sleep(0.1)
+
+
+@app.route("/hello/{name}")
+def hello(req, resp, *, name):
+    resp.html = app.template("hello.html", name=name, app_name=app.config.APP_NAME, notes=NOTES)
+
+
+@app.route("/ws/echo", websocket=True)
+async def echo(ws):
+    await ws.accept()
+    try:
+        while True:
+            message = await ws.receive_text()
+            await ws.send_text(f"echo: {message}")
+    except WebSocketDisconnect:
+        pass
 
 
 def find_note(note_id: int) -> dict:
