@@ -267,3 +267,26 @@ def test_console_script_version():
     dyne_bin = os.path.join(os.path.dirname(sys.executable), "dyne")
     output = subprocess.run([dyne_bin, "--version"], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == f"dyne {__version__}"
+
+
+def test_commands_defined_by_modules_the_app_imports(project):
+    (project / "tasks.py").write_text(textwrap.dedent('''
+        from dyne.cli import cli
+
+        @cli.command()
+        def custom_task():
+            """A task added by a plugin."""
+            print("Doing something cool!")
+    '''))
+    (project / "withtasks.py").write_text("import dyne\nimport tasks\napp = dyne.App()\n")
+    try:
+        result = CliRunner().invoke(cli, ["--app", "withtasks", "custom-task"])
+        assert result.output == "Doing something cool!\n"
+        assert "custom-task" in CliRunner().invoke(cli, ["--help"],
+                                                   env={"DYNE_APP": "withtasks"}).output
+    finally:
+        cli.commands.pop("custom-task", None)
+        sys.modules.pop("tasks", None)
+        sys.modules.pop("withtasks", None)
+    unknown = CliRunner().invoke(cli, ["--app", "nowhere", "nope"])
+    assert unknown.exit_code == 2 and "No such command 'nope'" in unknown.output

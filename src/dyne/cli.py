@@ -21,7 +21,7 @@ import click
 
 from .__version__ import __version__
 
-__all__ = ["CLIContext", "cli", "load_app", "load_plugins", "main", "route_table"]
+__all__ = ["CLIContext", "DyneGroup", "cli", "load_app", "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
 DEFAULT_HOST = "127.0.0.1"
@@ -73,7 +73,36 @@ def load_app(path: str) -> Any:
     return target
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class DyneGroup(click.Group):
+    """The ``dyne`` command group. A command it does not know may be defined by
+    the application's own modules (``@cli.command()`` in a module the app
+    imports): the application is then imported, once, and the command looked
+    up again. ``--help`` lists those commands too when the app imports."""
+
+    def _load_app_commands(self, ctx: click.Context) -> None:
+        if ctx.meta.get("dyne.app_loaded"):
+            return
+        ctx.meta["dyne.app_loaded"] = True
+        path = (ctx.params.get("app_path") if ctx.params else None) or \
+            os.environ.get("DYNE_APP") or DEFAULT_APP
+        try:
+            load_app(path)
+        except Exception:  # no importable app here: just no extra commands
+            pass
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_app_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_app_commands(ctx)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=DyneGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--app", "-a", "app_path", envvar="DYNE_APP", default=DEFAULT_APP,
               show_default=True, help="The application as module:variable (env: DYNE_APP); "
                                       "':app' is appended when missing.")
