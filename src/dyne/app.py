@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .background import BackgroundQueue
@@ -40,6 +39,7 @@ from .routing import BaseRoute, Route, Router, WebSocketRoute
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from logging import Logger
+    from pathlib import Path
 
     from .groups import RouteGroup
     from .sessions import SessionBackend
@@ -134,6 +134,8 @@ class App:
         static_route: str = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
     ) -> None:
+        from pathlib import Path
+
         from .middleware import check_allowed_hosts, cors_options
 
         self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)

@@ -13,7 +13,6 @@ and run through ``a2wsgi``'s ``WSGIMiddleware`` in a thread pool.
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any
 
 from .concurrency import is_async_callable
@@ -44,6 +43,8 @@ def is_wsgi_app(app: Any) -> bool:
     an ASGI app is an ``async`` callable taking ``(scope, receive, send)``."""
     if is_async_callable(app):
         return False
+    import inspect
+
     try:
         signature = inspect.signature(app)
     except (TypeError, ValueError):

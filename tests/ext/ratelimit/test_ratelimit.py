@@ -238,3 +238,19 @@ def test_burst_from_many_concurrent_clients_over_loopback():
     assert sorted(int(r.headers["x-ratelimit-remaining"]) for r in ok) == list(range(25))
     assert all(r.headers["x-ratelimit-limit"] == "25" for r in responses)
     assert all(int(r.headers["retry-after"]) >= 1 for r in limited)
+
+
+def test_route_option_limits_do_not_leak_between_apps():
+    def make():
+        app = dyne.App()
+
+        @app.route("/same", rate_limit=(1, 60))
+        def same(req, resp):
+            resp.text = "ok"
+
+        return app
+
+    first, second = make(), make()
+    assert first.client.get("/same").status_code == 200
+    assert second.client.get("/same").status_code == 200
+    assert first.client.get("/same").status_code == 429

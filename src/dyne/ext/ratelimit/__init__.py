@@ -190,18 +190,16 @@ class RateLimiter:
         return f"<RateLimiter {self.requests}/{self.period:g}s store={type(self.store).__name__}>"
 
 
-_route_store = MemoryStore()
-
-
 def route_option(route: Route, value: Any) -> None:
     """``@app.route(path, rate_limit=...)``: ``(requests, period)``, a rate such
-    as ``"5/minute"``, or a ``RateLimiter`` (its limit, key and store)."""
+    as ``"5/minute"``, or a ``RateLimiter`` (its limit, key and store). A limit
+    given as a tuple or a rate counts in a store of its own, for this route."""
     if isinstance(value, RateLimiter):
         limiter, limit = value, (value.requests, value.period)
     elif isinstance(value, str):
-        limiter, limit = RateLimiter(store=_route_store), parse_rate(value)
+        limiter, limit = RateLimiter(store=MemoryStore()), parse_rate(value)
     elif isinstance(value, tuple) and len(value) == 2:
-        limiter, limit = RateLimiter(store=_route_store), _check_limit(*value)
+        limiter, limit = RateLimiter(store=MemoryStore()), _check_limit(*value)
     else:
         raise TypeError("rate_limit= takes (requests, period), a rate like '5/minute', "
                         f"or a RateLimiter; got {value!r}")
