@@ -290,3 +290,35 @@ def test_commands_defined_by_modules_the_app_imports(project):
         sys.modules.pop("withtasks", None)
     unknown = CliRunner().invoke(cli, ["--app", "nowhere", "nope"])
     assert unknown.exit_code == 2 and "No such command 'nope'" in unknown.output
+
+
+# -- dyne new-project ---------------------------------------------------------------------------
+
+def test_new_project_creates_a_working_skeleton(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["new-project", "shop"])
+    assert result.exit_code == 0, result.output
+    assert "cd shop" in result.output
+    root = tmp_path / "shop"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        ".env", ".gitignore", "app.py", "static/style.css", "templates/index.html",
+        "tests/conftest.py", "tests/test_app.py"]
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                           cwd=root, capture_output=True, text=True, timeout=120)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "2 passed" in tests.stdout
+    monkeypatch.chdir(root)
+    routes = CliRunner().invoke(cli, ["--app", "app", "routes"], catch_exceptions=False)
+    sys.modules.pop("app", None)
+    assert "/api/hello/{who}" in routes.output and "/static/*" in routes.output
+
+
+def test_new_project_refuses_existing_directories_and_bad_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken").mkdir()
+    taken = CliRunner().invoke(cli, ["new-project", "taken"])
+    assert taken.exit_code == 1 and "already exists" in taken.output
+    for bad in ("../escape", "a/b", "-x", "with space"):
+        result = CliRunner().invoke(cli, ["new-project", "--", bad])
+        assert result.exit_code == 2, bad
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
