@@ -31,10 +31,9 @@ from .config import Config
 from .datastructures import State
 from .endpoints import apply_route_options, check_view_signature, compile_route, hook_step
 from .exceptions import ClientDisconnect, HTTPException
-from .mounts import Mount, route_path
 from .request import Request
 from .response import Response
-from .routing import BaseRoute, Route, Router, WebSocketRoute
+from .routing import BaseRoute, Route, Router, WebSocketRoute, route_path
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .groups import RouteGroup
+    from .mounts import Mount
     from .sessions import SessionBackend
     from .templates import Templates
     from .testing import TestClient
@@ -328,6 +328,8 @@ class App:
         its signature (``wsgi=`` forces one). Requests to ``path`` and below go
         to it with ``root_path`` extended by ``path``; mounts take precedence
         over routes under their prefix."""
+        from .mounts import Mount
+
         mount = Mount(path, app, name=name, wsgi=wsgi)
         if any(existing.prefix == mount.prefix for existing in self._mounts):
             raise ValueError(f"An application is already mounted at {mount.prefix!r}")

@@ -16,26 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .concurrency import is_async_callable
+from .routing import route_path
 
 if TYPE_CHECKING:
     from .types import Receive, Scope, Send
 
 __all__ = ["Mount", "is_wsgi_app", "route_path"]
-
-
-def route_path(scope: Scope) -> str:
-    """The request path relative to the app: ``path`` without ``root_path``
-    (servers such as uvicorn ``--root-path``, and mounting apps, put the
-    prefix in both)."""
-    path: str = scope["path"]
-    root = scope.get("root_path")
-    if root and path.startswith(root):
-        size = len(root)
-        if len(path) == size:
-            return "/"
-        if path[size] == "/":
-            return path[size:]
-    return path
 
 
 def is_wsgi_app(app: Any) -> bool:

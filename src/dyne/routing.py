@@ -34,6 +34,7 @@ __all__ = [
     "Router",
     "WebSocketRoute",
     "register_convertor",
+    "route_path",
 ]
 
 #: Methods a route without ``methods=`` answers. Anything else (TRACE, CONNECT,
@@ -548,6 +549,22 @@ def _walk(node: _Node, segments: list[str], index: int, params: dict[str, Any]) 
 
 
 # -- Router ------------------------------------------------------------------------
+
+def route_path(scope: Any) -> str:
+    """The request path relative to the app: ``path`` without ``root_path``
+    (servers such as uvicorn ``--root-path``, and mounting apps, put the
+    prefix in both)."""
+    path: str = scope["path"]
+    root = scope.get("root_path")
+    if root and path.startswith(root):
+        size = len(root)
+        if len(path) == size:
+            return "/"
+        if path[size] == "/":
+            return path[size:]
+    return path
+
+
 
 class Router:
     """Holds the routes and finds the one for a path."""
