@@ -146,9 +146,11 @@ def test_bad_host_patterns_are_refused_at_startup(pattern):
         dyne.App(allowed_hosts=[pattern])
 
 
-def test_allowed_hosts_must_be_a_list():
+def test_allowed_hosts_must_be_a_non_empty_list():
     with pytest.raises(TypeError, match="list of host names"):
         dyne.App(allowed_hosts="example.com")
+    with pytest.raises(ValueError, match="allowed_hosts is empty"):
+        dyne.App(allowed_hosts=[])
 
 
 # -- HSTS ----------------------------------------------------------------------------------

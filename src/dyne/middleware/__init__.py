@@ -85,6 +85,10 @@ def check_allowed_hosts(hosts: Iterable[str] | None) -> list[str] | None:
     if isinstance(hosts, str):
         raise TypeError("allowed_hosts must be a list of host names, not a string")
     checked = []
+    hosts = list(hosts)
+    if not hosts:
+        raise ValueError("allowed_hosts is empty, so every request would be refused; list host "
+                         "names, or leave it out (or use ['*']) to allow any host")
     for pattern in hosts:
         if not isinstance(pattern, str) or not pattern:
             raise ValueError(f"allowed_hosts entries must be non-empty strings, got {pattern!r}")
