@@ -7,7 +7,8 @@ Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
 hooks, a class-based view, Server-Sent Events, a background task, request
 validation and response serialization (dyne.ext.io), validated file uploads,
-and a GraphQL API over the same notes (open /graphql in a browser for GraphiQL).
+a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
+a websocket echo, a Jinja2 template page and static files.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import itertools
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import strawberry
 from pydantic import BaseModel, Field
@@ -27,6 +29,7 @@ from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
+from dyne.websockets import WebSocketDisconnect
 
 
 class Defaults:
@@ -38,7 +41,8 @@ class Defaults:
     UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "dyne-showcase-uploads")
 
 
-app = dyne.App()
+HERE = Path(__file__).parent
+app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
 app.config.from_object(Defaults)
 
 # An in-memory store; the database issue replaces it with SQLite/PostgreSQL.
@@ -74,6 +78,8 @@ def index(req, resp):
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
         '<li><a href="/graphql">/graphql</a> (GraphQL; GraphiQL in a browser)</li>'
+        '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
+        "<li>ws://.../ws/echo (a websocket echo)</li>"
         "</ul>"
     )
 
@@ -213,6 +219,20 @@ class Mutation:
 
 
 app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutation=Mutation)))
+@app.route("/hello/{name}")
+def hello(req, resp, *, name):
+    resp.html = app.template("hello.html", name=name, app_name=app.config.APP_NAME, notes=NOTES)
+
+
+@app.route("/ws/echo", websocket=True)
+async def echo(ws):
+    await ws.accept()
+    try:
+        while True:
+            message = await ws.receive_text()
+            await ws.send_text(f"echo: {message}")
+    except WebSocketDisconnect:
+        pass
 
 
 def find_note(note_id: int) -> dict:

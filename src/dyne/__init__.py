@@ -11,10 +11,31 @@
 Extensions live under ``dyne.ext`` and are imported only when you import them.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .__version__ import __version__
 from .app import App
 from .exceptions import HTTPException, abort
 from .request import Request
 from .response import Response
 
-__all__ = ["App", "HTTPException", "Request", "Response", "__version__", "abort"]
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocketDisconnect
+
+    from .groups import RouteGroup
+
+__all__ = ["App", "HTTPException", "Request", "Response", "RouteGroup", "WebSocketDisconnect",
+           "__version__", "abort"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported only when asked for, so that ``import dyne`` stays light.
+    if name == "RouteGroup":
+        from .groups import RouteGroup
+
+        return RouteGroup
+    if name == "WebSocketDisconnect":
+        from starlette.websockets import WebSocketDisconnect
+
+        return WebSocketDisconnect
+    raise AttributeError(f"module 'dyne' has no attribute {name!r}")

@@ -22,7 +22,7 @@ after-request hooks -> ``Response.render`` -> ASGI ``send``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .background import BackgroundQueue
@@ -33,13 +33,17 @@ from .endpoints import apply_route_options, check_view_signature, compile_route,
 from .exceptions import ClientDisconnect, HTTPException
 from .request import Request
 from .response import Response
-from .routing import BaseRoute, Route, Router, WebSocketRoute
+from .routing import BaseRoute, Route, Router, WebSocketRoute, route_path
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from logging import Logger
+    from pathlib import Path
 
+    from .groups import RouteGroup
+    from .mounts import Mount
     from .sessions import SessionBackend
+    from .templates import Templates
     from .testing import TestClient
     from .types import Receive, Scope, Send
 
@@ -58,6 +62,12 @@ ErrorHandler = Callable[[Request, Response, BaseException], Any]
 #: Default ``max_body_size``: request bodies larger than this are refused with 413.
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 _NO_KWARGS: dict[str, Any] = {}
+
+
+def _check_static_route(route: str) -> str:
+    if not isinstance(route, str) or not route.startswith("/") or not route.rstrip("/"):
+        raise ValueError(f"static_route must be a path prefix such as '/static', got {route!r}")
+    return route.rstrip("/")
 
 
 def _check_error_key(key: Any) -> None:
@@ -87,6 +97,20 @@ class App:
     :param problem_details: render HTTP errors as RFC 9457
         ``application/problem+json`` instead of plain text.
     :param session_backend: where ``req.session`` lives; a signed cookie by default.
+    :param cors: answer cross-origin requests as ``cors_params`` allow (restrictive
+        defaults: no origin, ``GET`` only, no extra headers, no credentials,
+        ``max_age`` 60).
+    :param cors_params: ``allow_origins``, ``allow_origin_regex``, ``allow_methods``,
+        ``allow_headers``, ``allow_credentials``, ``expose_headers``, ``max_age``.
+    :param enable_hsts: redirect ``http://`` to ``https://`` and send
+        ``Strict-Transport-Security`` on HTTPS responses.
+    :param allowed_hosts: host names the app answers (``*.example.com`` wildcards,
+        ``*`` for any); other ``Host`` headers get a 400. Default: any host.
+    :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
+    :param static_dir: directory served under ``static_route`` (when it exists);
+        ``None`` serves no static files.
+    :param static_route: URL prefix of the static files.
+    :param templates_dir: where ``app.template`` looks for Jinja2 templates.
     """
 
     def __init__(
@@ -101,8 +125,31 @@ class App:
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         problem_details: bool = False,
         session_backend: SessionBackend | None = None,
+        cors: bool = False,
+        cors_params: Mapping[str, Any] | None = None,
+        enable_hsts: bool = False,
+        allowed_hosts: Iterable[str] | None = None,
+        gzip: bool = False,
+        static_dir: str | os.PathLike[str] | None = "static",
+        static_route: str = "/static",
+        templates_dir: str | os.PathLike[str] = "templates",
     ) -> None:
+        from pathlib import Path
+
+        from .middleware import check_allowed_hosts, cors_options
+
         self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
+        self.cors = cors
+        self.cors_params = cors_options(cors_params)
+        self.enable_hsts = enable_hsts
+        self.allowed_hosts = check_allowed_hosts(allowed_hosts)
+        self.gzip = gzip
+        self.static_dir = None if static_dir is None else Path(static_dir).absolute()
+        self.static_route = _check_static_route(static_route)
+        self.templates_dir = Path(templates_dir).absolute()
+        self._templates: Templates | None = None
+        self._mounts: list[Mount] = []
+        self._spa_prefixes: list[str] = []
         self._debug = debug
         self._secret_key = secret_key
         self.max_body_size = max_body_size
@@ -181,11 +228,23 @@ class App:
 
         return decorator
 
-    def add_route(self, path: str, endpoint: Callable[..., Any], *,
+    def add_route(self, path: str, endpoint: Callable[..., Any] | None = None, *,
                   methods: Iterable[str] | str | None = None, websocket: bool = False,
-                  name: str | None = None, before: Any = None, **options: Any) -> BaseRoute:
+                  name: str | None = None, before: Any = None, static: bool = False,
+                  **options: Any) -> BaseRoute:
         """Register ``endpoint`` (a function, a class-based view or a view object)
-        at ``path``; see ``route`` for the options. Returns the route."""
+        at ``path``; see ``route`` for the options. Returns the route.
+
+        ``static=True`` (without an endpoint) serves ``index.html`` from
+        ``static_dir`` at ``path`` and for every GET under ``path`` that no
+        route answers: the single-page-app fallback."""
+        if static:
+            if endpoint is not None:
+                raise TypeError("add_route(path, static=True) serves static_dir/index.html; "
+                                "give it no endpoint")
+            return self._add_static_index(path, name=name)
+        if endpoint is None:
+            raise TypeError(f"add_route() needs a view for {path!r}")
         if not callable(endpoint) and not any(a.startswith("on_") for a in dir(type(endpoint))):
             raise TypeError(f"add_route() needs a view (a function, a class or an object with "
                             f"on_<method> handlers) for {path!r}, got {endpoint!r}")
@@ -210,6 +269,122 @@ class App:
                                          route.path, skip_self=route.is_class)
         else:
             check_view_signature(route.endpoint, route.param_names, route.path)
+
+    def _add_static_index(self, path: str, name: str | None) -> BaseRoute:
+        if self.static_dir is None:
+            raise ValueError("add_route(..., static=True) needs a static_dir")
+        index = self.static_dir / "index.html"
+
+        async def static_index(req: Request, resp: Response) -> None:
+            resp.file(index)
+
+        route = self.add_route(path, static_index, methods=["GET"], name=name or "static_index")
+        prefix = path.rstrip("/")
+        if prefix not in self._spa_prefixes:
+            self._spa_prefixes.append(prefix)
+            self._spa_prefixes.sort(key=len, reverse=True)
+        return route
+
+    def _spa_index(self, method: str, path: str) -> Path | None:
+        """The ``index.html`` to answer an unrouted ``path`` with, if a
+        ``static=True`` route covers it (GET and HEAD only, never under
+        ``static_route``)."""
+        if method not in ("GET", "HEAD") or self.static_dir is None:
+            return None
+        static_route = self.static_route
+        if path == static_route or path.startswith(static_route + "/"):
+            return None
+        for prefix in self._spa_prefixes:
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return self.static_dir / "index.html"
+        return None
+
+    # -- groups and mounts ---------------------------------------------------------
+
+    def group(self, prefix: str, **options: Any) -> RouteGroup:
+        """A ``RouteGroup`` whose routes are registered on this app under ``prefix``:
+        ``v1 = app.group("/v1")``, then ``@v1.route("/users")``. Its hooks run
+        only for its routes. ``options`` are those of ``RouteGroup``."""
+        from .groups import RouteGroup
+
+        group = RouteGroup(prefix, **options)
+        self.include_router(group)
+        return group
+
+    def include_router(self, group: RouteGroup, *, prefix: str = "") -> None:
+        """Register the routes of a standalone ``RouteGroup`` under ``prefix``
+        (added to the group's own prefix). Routes added to the group later are
+        registered too."""
+        from .groups import RouteGroup
+
+        if not isinstance(group, RouteGroup):
+            raise TypeError(f"include_router() takes a dyne.RouteGroup, got {group!r}")
+        group._attach(self, prefix)
+
+    def mount(self, path: str, app: Any, *, name: str | None = None,
+              wsgi: bool | None = None) -> Mount:
+        """Serve another application under ``path``: any ASGI app (Starlette,
+        FastAPI, another dyne app) or WSGI app (Flask, Django), detected by
+        its signature (``wsgi=`` forces one). Requests to ``path`` and below go
+        to it with ``root_path`` extended by ``path``; mounts take precedence
+        over routes under their prefix."""
+        from .mounts import Mount
+
+        mount = Mount(path, app, name=name, wsgi=wsgi)
+        if any(existing.prefix == mount.prefix for existing in self._mounts):
+            raise ValueError(f"An application is already mounted at {mount.prefix!r}")
+        self._mounts.append(mount)
+        self._mounts.sort(key=lambda m: len(m.prefix), reverse=True)
+        return mount
+
+    @property
+    def mounts(self) -> list[Mount]:
+        """The mounted applications, longest prefix first."""
+        return list(self._mounts)
+
+    def _install_static_files(self) -> None:
+        """Mount ``static_dir`` at ``static_route`` if the directory exists and
+        nothing else is mounted there (done once, when serving starts)."""
+        directory = self.static_dir
+        if directory is None or not directory.is_dir():
+            return
+        if any(m.prefix == self.static_route for m in self._mounts):
+            return
+        from .staticfiles import StaticFiles
+
+        self.mount(self.static_route, StaticFiles(directory=directory), name="static")
+
+    # -- templates -------------------------------------------------------------------
+
+    @property
+    def templates(self) -> Templates:
+        """The app's ``dyne.templates.Templates`` (Jinja2, from ``templates_dir``),
+        with ``url_for`` available in every template."""
+        if self._templates is None:
+            from .templates import Templates
+
+            self._templates = Templates(directory=self.templates_dir,
+                                        context={"url_for": self.url_for})
+        return self._templates
+
+    def template(self, name: str, /, *args: Any, **kwargs: Any) -> str:
+        """Render the template file ``name`` from ``templates_dir``:
+        ``resp.html = app.template("hello.html", name="Ada")``."""
+        return self.templates.env.get_template(name).render(*args, **kwargs)
+
+    def template_string(self, source: str, /, *args: Any, **kwargs: Any) -> str:
+        """Render a template given as a string (HTML-escaped)."""
+        return self.templates.env.from_string(source).render(*args, **kwargs)
+
+    async def template_async(self, name: str, /, *args: Any, **kwargs: Any) -> str:
+        """Render ``name`` in Jinja2's async mode (templates may await coroutines)."""
+        return await self.templates.render_async(name, *args, **kwargs)
+
+    async def template_string_async(self, source: str, /, *args: Any, **kwargs: Any) -> str:
+        """Render a template string in Jinja2's async mode."""
+        return await self.templates.render_string_async(source, *args, **kwargs)
+
+    # -- shortcuts -------------------------------------------------------------------
 
     def get(self, path: str, **options: Any) -> Callable[[F], F]:
         """``@app.get(path)``: a route for GET (and HEAD)."""
@@ -483,9 +658,35 @@ class App:
                                "serving requests")
         self._middleware.append((middleware_class, options))
 
+    def builtin_middleware(self) -> list[tuple[Callable[..., Any], dict[str, Any]]]:
+        """The middleware the ``App`` options ask for, outermost first: trusted
+        hosts, HTTPS redirect (HSTS), CORS, GZip. They wrap the middleware added
+        with ``add_middleware``; with none of the options set, the list is empty
+        and nothing wraps the app."""
+        from . import middleware
+
+        stack: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        hosts = self.allowed_hosts
+        if hosts is not None and "*" not in hosts:
+            stack.append((middleware.TrustedHostMiddleware,
+                          {"allowed_hosts": hosts, "www_redirect": False}))
+        if self.enable_hsts:
+            stack.append((middleware.HSTSMiddleware, {}))
+        if self.cors:
+            stack.append((middleware.CORSMiddleware, dict(self.cors_params)))
+        if self.gzip:
+            stack.append((middleware.GZipMiddleware, {}))
+        return stack
+
     def build_middleware_stack(self) -> Callable[..., Any]:
+        """Compose the ASGI stack, outermost first: the debug error page (or, with
+        user middleware, a plain 500), built-in middleware (``builtin_middleware``),
+        user middleware (last added outermost), then the app. Built once."""
+        self._install_static_files()
         app: Callable[..., Any] = self._dispatch
         for middleware_class, options in self._middleware:
+            app = middleware_class(app, **options)
+        for middleware_class, options in reversed(self.builtin_middleware()):
             app = middleware_class(app, **options)
         if self.debug:
             from starlette.middleware.errors import ServerErrorMiddleware
@@ -512,6 +713,12 @@ class App:
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if self._mounts and kind != "lifespan":
+            path = route_path(scope)
+            for mount in self._mounts:
+                if mount.matches(path):
+                    await mount(scope, receive, send, self.max_body_size)
+                    return
         if kind == "http":
             await self._handle_http(scope, receive, send)
         elif kind == "websocket":
@@ -580,10 +787,18 @@ class App:
                 if resp.is_set:
                     return
         path = scope["path"]
-        found = self.router.match(path, scope.get("raw_path"))
+        raw_path = scope.get("raw_path")
+        root = scope.get("root_path")
+        if root:
+            path = route_path(scope)
+            if raw_path is not None:
+                raw_root = root.encode("latin-1", "replace")
+                raw_path = raw_path[len(raw_root):] if raw_path.startswith(raw_root) else None
+        found = self.router.match(path, raw_path)
         if found is None:
-            self._not_found(scope, path)
-        route_set, params = found  # type: ignore[misc]
+            self._not_found(req, resp, scope, path)
+            return
+        route_set, params = found
         method = scope["method"]
         route = route_set.resolve(method)
         if route is None:
@@ -599,14 +814,19 @@ class App:
             handler = route.handler = compile_route(route)
         await handler(req, resp, params)
 
-    def _not_found(self, scope: Scope, path: str) -> None:
+    def _not_found(self, req: Request, resp: Response, scope: Scope, path: str) -> None:
         """Raise 404, or redirect when the path only lacks (or has an extra)
-        trailing slash."""
+        trailing slash, or answer with the single-page app's ``index.html``."""
         alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
         if self.router.match(alternative) is not None:
             query = scope.get("query_string", b"").decode("latin-1")
             location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
             raise HTTPException(307, headers={"Location": location})
+        if self._spa_prefixes:
+            index = self._spa_index(scope["method"], path)
+            if index is not None:
+                resp.file(index)
+                return
         raise HTTPException(404)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -622,13 +842,24 @@ class App:
                     await run_sync(hook, ws)
                 if ws.application_state == WebSocketState.DISCONNECTED:
                     return
-            found = self.router.match_websocket(scope["path"], scope.get("raw_path"))
+            if scope.get("root_path"):
+                found = self.router.match_websocket(route_path(scope))
+            else:
+                found = self.router.match_websocket(scope["path"], scope.get("raw_path"))
             if found is None:
                 await ws.close(code=1000 if ws.application_state == WebSocketState.CONNECTED
                                else 1008)
                 return
             route, params = found
             scope["path_params"] = params
+            if route.groups:
+                for hook in route.before_hooks():
+                    if is_async_callable(hook):
+                        await hook(ws)
+                    else:
+                        await run_sync(hook, ws)
+                    if ws.application_state == WebSocketState.DISCONNECTED:
+                        return
             if is_async_callable(route.endpoint):
                 await route.endpoint(ws, **params)
             else:

@@ -21,7 +21,7 @@ import click
 
 from .__version__ import __version__
 
-__all__ = ["CLIContext", "cli", "load_app", "load_plugins", "main"]
+__all__ = ["CLIContext", "DyneGroup", "cli", "load_app", "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
 DEFAULT_HOST = "127.0.0.1"
@@ -73,7 +73,36 @@ def load_app(path: str) -> Any:
     return target
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class DyneGroup(click.Group):
+    """The ``dyne`` command group. A command it does not know may be defined by
+    the application's own modules (``@cli.command()`` in a module the app
+    imports): the application is then imported, once, and the command looked
+    up again. ``--help`` lists those commands too when the app imports."""
+
+    def _load_app_commands(self, ctx: click.Context) -> None:
+        if ctx.meta.get("dyne.app_loaded"):
+            return
+        ctx.meta["dyne.app_loaded"] = True
+        path = (ctx.params.get("app_path") if ctx.params else None) or \
+            os.environ.get("DYNE_APP") or DEFAULT_APP
+        try:
+            load_app(path)
+        except Exception:  # no importable app here: just no extra commands
+            pass
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_app_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_app_commands(ctx)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=DyneGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--app", "-a", "app_path", envvar="DYNE_APP", default=DEFAULT_APP,
               show_default=True, help="The application as module:variable (env: DYNE_APP); "
                                       "':app' is appended when missing.")
@@ -122,6 +151,145 @@ def run(obj: CLIContext) -> None:
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
                 reload_dirs=[cwd] if obj.reload else None)
+
+
+@cli.command()
+@click.pass_obj
+def routes(obj: CLIContext) -> None:
+    """List the application's routes: methods, path and endpoint."""
+    app = obj.load_app()
+    rows = route_table(app)
+    if not rows:
+        click.echo("No routes.")
+        return
+    widths = [max(len(row[column]) for row in [("METHODS", "PATH", "ENDPOINT"), *rows])
+              for column in range(2)]
+    for methods, path, endpoint in [("METHODS", "PATH", "ENDPOINT"), *rows]:
+        click.echo(f"{methods:<{widths[0]}}  {path:<{widths[1]}}  {endpoint}".rstrip())
+
+
+def _endpoint_label(endpoint: Any) -> str:
+    module = getattr(endpoint, "__module__", None) or type(endpoint).__module__
+    name = getattr(endpoint, "__qualname__", None) or type(endpoint).__qualname__
+    return f"{module}.{name}"
+
+
+def route_table(app: Any) -> list[tuple[str, str, str]]:
+    """``(methods, path, endpoint)`` rows for ``dyne routes``, sorted by path:
+    HTTP routes, websockets (``WS``), mounted apps (``MOUNT``) and static files."""
+    from .app import App
+
+    if not isinstance(app, App):
+        raise click.ClickException(f"{app!r} is not a dyne.App")
+    rows: list[tuple[str, str, str]] = []
+    for route in app.routes:
+        if route.websocket:
+            methods = "WS"
+        else:
+            declared = getattr(route, "methods", None)
+            if declared is None and (route.is_class or route.is_view_object):
+                declared = route.declared_methods() - {"HEAD"}  # type: ignore[attr-defined]
+            methods = ",".join(sorted(declared)) if declared else "ANY"
+        rows.append((methods, route.path, _endpoint_label(route.endpoint)))
+    for mount in app.mounts:
+        kind = "WSGI" if mount.wsgi else "ASGI"
+        rows.append(("MOUNT", f"{mount.prefix}/*", f"{kind} {_endpoint_label(mount.app)}"))
+    static_dir = app.static_dir
+    if (static_dir is not None and static_dir.is_dir()
+            and not any(m.prefix == app.static_route for m in app.mounts)):
+        rows.append(("GET", f"{app.static_route}/*", f"static files from {static_dir}"))
+    rows.sort(key=lambda row: (row[1], row[0]))
+    return rows
+
+
+_PROJECT_FILES = {
+    "app.py": '''"""{name}: a dyne application.
+
+Run it with ``dyne run`` (or ``python app.py``) from this directory.
+"""
+
+from pathlib import Path
+
+import dyne
+
+HERE = Path(__file__).parent
+
+app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
+
+
+@app.route("/")
+def index(req, resp):
+    resp.html = app.template("index.html", title="{name}")
+
+
+@app.route("/api/hello/{{who}}")
+async def hello(req, resp, *, who):
+    resp.media = {{"hello": who}}
+
+
+@app.route("/health")
+async def health(req, resp):
+    resp.media = {{"status": "healthy"}}
+
+
+if __name__ == "__main__":
+    app.run()
+''',
+    "templates/index.html": '''<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{{{{ title }}}}</title>
+  <link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+  <h1>{{{{ title }}}}</h1>
+  <p>Edit <code>app.py</code> and <code>templates/index.html</code> to get started.</p>
+</body>
+</html>
+''',
+    "static/style.css": "body {{ font-family: system-ui, sans-serif; margin: 2rem; }}\n",
+    "tests/test_app.py": '''from app import app
+
+
+def test_index():
+    response = app.client.get("/")
+    assert response.status_code == 200
+    assert "{name}" in response.text
+
+
+def test_hello():
+    assert app.client.get("/api/hello/world").json() == {{"hello": "world"}}
+''',
+    "tests/conftest.py": '''import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+''',
+    ".env": "DEBUG=false\nSECRET_KEY=change-me\n",
+    ".gitignore": "__pycache__/\n.env\n.venv/\n",
+}
+
+
+@cli.command("new-project")
+@click.argument("name")
+def new_project(name: str) -> None:
+    """Create a project skeleton in a new directory NAME: an app with a page,
+    a JSON route and a health check, a template, a stylesheet and tests."""
+    import re
+    from pathlib import Path
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise click.BadParameter("use letters, digits, '-', '_' and '.' (it becomes a directory)",
+                                 param_hint="NAME")
+    root = Path(name)
+    if root.exists():
+        raise click.ClickException(f"{root} already exists")
+    for relative, template in _PROJECT_FILES.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(template.format(name=name), encoding="utf-8")
+    click.echo(f"Created {name}/. Next:\n  cd {name}\n  dyne --debug run")
 
 
 def load_plugins() -> None:

@@ -111,6 +111,8 @@ _ROUTE_OPTIONS: dict[str, RouteOption | str] = {
     # Handled by dyne.ext.io (pydantic), imported only when used.
     "request_model": "dyne.ext.io.pydantic.route_options:request_model",
     "response_model": "dyne.ext.io.pydantic.route_options:response_model",
+    # Handled by dyne.ext.ratelimit.
+    "rate_limit": "dyne.ext.ratelimit:route_option",
 }
 
 
@@ -243,11 +245,27 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
 
 def compile_route(route: Route) -> Handler:
     """The handler for an HTTP route: function views directly, class-based views
-    through ``on_request`` and ``on_<method>``."""
+    through ``on_request`` and ``on_<method>``; route-group after hooks around it."""
+    handler: Handler
     if route.is_class or route.is_view_object:
-        return _class_view_handler(route)
-    return build_pipeline(route.endpoint, [route.spec, get_endpoint_spec(route.endpoint, False)],
-                          route.before)
+        handler = _class_view_handler(route)
+    else:
+        handler = build_pipeline(route.endpoint,
+                                 [route.spec, get_endpoint_spec(route.endpoint, False)],
+                                 route.before_hooks())
+    after_hooks = route.after_hooks()
+    if not after_hooks:
+        return handler
+    after_steps = [hook_step(hook) for hook in after_hooks]
+    inner = handler
+
+    async def with_after_hooks(req: Request, resp: Response, params: dict[str, Any]) -> Any:
+        result = await inner(req, resp, params)
+        for step in after_steps:
+            await step(req, resp, params)
+        return result
+
+    return with_after_hooks
 
 
 def _method_caller(name: str, is_async: bool) -> Callable[..., Any]:
@@ -292,7 +310,7 @@ def _class_view_handler(route: Route) -> Handler:
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
                 [route.spec if route_level else None, get_endpoint_spec(function, False)],
-                route.before if route_level else (),
+                route.before_hooks() if route_level else (),
             )
         compiled[name] = handler
         return handler

@@ -8,12 +8,16 @@ handler registered with ``@app.error_handler(status_code)`` when there is one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocketDisconnect
 
 __all__ = [
     "ClientDisconnect",
     "HTTPException",
     "NoRouteFound",
+    "WebSocketDisconnect",
     "abort",
     "status_phrase",
 ]
@@ -69,3 +73,12 @@ class NoRouteFound(LookupError):
 class ClientDisconnect(Exception):
     """The client went away while its request body was being read."""
 
+
+
+def __getattr__(name: str) -> Any:
+    # ``WebSocketDisconnect`` is Starlette's, imported only when asked for.
+    if name == "WebSocketDisconnect":
+        from starlette.websockets import WebSocketDisconnect
+
+        return WebSocketDisconnect
+    raise AttributeError(f"module 'dyne.exceptions' has no attribute {name!r}")

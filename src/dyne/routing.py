@@ -34,6 +34,7 @@ __all__ = [
     "Router",
     "WebSocketRoute",
     "register_convertor",
+    "route_path",
 ]
 
 #: Methods a route without ``methods=`` answers. Anything else (TRACE, CONNECT,
@@ -308,6 +309,9 @@ class BaseRoute:
         self.is_class = isinstance(endpoint, type)
         self.is_view_object = not self.is_class and any(
             attr.startswith("on_") for attr in dir(type(endpoint)))
+        #: The ``RouteGroup``s the route was declared in, outermost first: their
+        #: hooks run for it (read when the route is compiled, on first use).
+        self.groups: tuple[Any, ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -335,6 +339,23 @@ class Route(BaseRoute):
         #: The compiled handler, built by the application on first use.
         self.handler: Any = None
 
+    def before_hooks(self) -> list[Callable[..., Any]]:
+        """Hooks run before the view: the groups' (outermost first), then the
+        route's own ``before`` hooks."""
+        if not self.groups:
+            return self.before
+        from .groups import iter_hooks
+
+        return [*iter_hooks(self.groups, "before"), *self.before]
+
+    def after_hooks(self) -> list[Callable[..., Any]]:
+        """The groups' after-request hooks (innermost first)."""
+        if not self.groups:
+            return []
+        from .groups import iter_hooks
+
+        return iter_hooks(self.groups, "after")
+
     def declared_methods(self) -> frozenset[str]:
         """The methods this route's endpoint can answer, for ``Allow`` headers."""
         if self.methods is not None:
@@ -361,6 +382,14 @@ class WebSocketRoute(BaseRoute):
     def __init__(self, path: str, endpoint: Any, *, name: str | None = None) -> None:
         super().__init__(path, endpoint, name=name)
         self.handler: Any = None
+
+    def before_hooks(self) -> list[Callable[..., Any]]:
+        """The groups' websocket hooks, outermost first, each ``hook(ws)``."""
+        if not self.groups:
+            return []
+        from .groups import iter_hooks
+
+        return iter_hooks(self.groups, "websocket")
 
     def __repr__(self) -> str:
         return f"<WebSocketRoute {self.path!r} -> {self.name}>"
@@ -520,6 +549,22 @@ def _walk(node: _Node, segments: list[str], index: int, params: dict[str, Any]) 
 
 
 # -- Router ------------------------------------------------------------------------
+
+def route_path(scope: Any) -> str:
+    """The request path relative to the app: ``path`` without ``root_path``
+    (servers such as uvicorn ``--root-path``, and mounting apps, put the
+    prefix in both)."""
+    path: str = scope["path"]
+    root = scope.get("root_path")
+    if root and path.startswith(root):
+        size = len(root)
+        if len(path) == size:
+            return "/"
+        if path[size] == "/":
+            return path[size:]
+    return path
+
+
 
 class Router:
     """Holds the routes and finds the one for a path."""

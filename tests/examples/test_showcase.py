@@ -1,6 +1,7 @@
 """The showcase app: in-process, and for real under uvicorn over loopback."""
 
 import importlib
+import os
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,59 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
                                  "--data", "{broken", f"{base}/notes"],
                                 capture_output=True, text=True, timeout=30, check=True)
         assert result.stdout == "400"
+
+
+def test_template_page_static_files_and_websocket_echo(showcase):
+    client = showcase.app.client
+    page = client.get("/hello/<Ada>")
+    assert page.status_code == 200
+    assert "<h1>Hello, &lt;Ada&gt;!</h1>" in page.text
+    assert '<link rel="stylesheet" href="/static/style.css">' in page.text
+    assert '"/ws/echo"' in page.text
+    css = client.get("/static/style.css")
+    assert css.headers["content-type"].startswith("text/css")
+    assert "font-family" in css.text
+    assert client.get("/static/../app.py").status_code == 404
+    with client.websocket_connect("/ws/echo") as ws:
+        ws.send_text("ping")
+        assert ws.receive_text() == "echo: ping"
+        ws.send_text("pong")
+        assert ws.receive_text() == "echo: pong"
+
+
+def test_showcase_websocket_and_static_over_loopback():
+    import asyncio
+
+    import websockets.asyncio.client
+
+    port = free_port()
+    with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port,
+                             env={"PORT": str(port)}):
+        base = f"http://127.0.0.1:{port}"
+        assert "Hello, loopback!" in httpx.get(f"{base}/hello/loopback").text
+        assert httpx.get(f"{base}/static/style.css").status_code == 200
+
+        async def talk():
+            async with websockets.asyncio.client.connect(f"ws://127.0.0.1:{port}/ws/echo") as ws:
+                await ws.send("over the wire")
+                return await ws.recv()
+
+        assert asyncio.run(talk()) == "echo: over the wire"
+
+
+def test_showcase_page_in_headless_chromium(tmp_path):
+    """A real browser loads the template page, its stylesheet, and talks to the
+    websocket echo from the page's script."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("chromium is not installed")
+    port = free_port()
+    with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port,
+                             env={"PORT": str(port)}):
+        result = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", f"--user-data-dir={tmp_path}",
+             "--virtual-time-budget=5000", "--dump-dom", f"http://127.0.0.1:{port}/hello/browser"],
+            capture_output=True, text=True, timeout=90)
+    assert "Hello, browser!" in result.stdout
+    assert "Websocket: echo: browser" in result.stdout

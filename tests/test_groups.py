@@ -1,0 +1,237 @@
+"""Route groups: app.group(prefix), standalone RouteGroups, scoped hooks, url_for."""
+
+import pytest
+
+import dyne
+from dyne import RouteGroup
+from dyne.groups import join_paths
+
+
+def test_app_group_prefixes_routes_as_in_the_responder_reference(app):
+    v1 = app.group("/v1")
+
+    @v1.route("/users")
+    def list_users(req, resp):
+        resp.media = []
+
+    assert app.client.get("/v1/users").json() == []
+    assert app.client.get("/users").status_code == 404
+    assert app.url_for(list_users) == "/v1/users"
+
+
+def test_group_shortcuts_parameters_and_class_views(app):
+    api = app.group("/api/")
+
+    @api.get("/items/{id:int}")
+    async def item(req, resp, *, id):
+        resp.media = {"id": id}
+
+    @api.post("/items")
+    async def create(req, resp):
+        resp.status_code = 201
+
+    @api.route("/things/{name}")
+    class Thing:
+        def on_get(self, req, resp, *, name):
+            resp.text = f"thing {name}"
+
+    @api.route("/")
+    def root(req, resp):
+        resp.text = "api root"
+
+    assert app.client.get("/api/items/3").json() == {"id": 3}
+    assert app.client.post("/api/items").status_code == 201
+    assert app.client.delete("/api/items/3").status_code == 405
+    assert app.client.get("/api/things/x").text == "thing x"
+    assert app.client.get("/api").text == "api root"
+    assert app.url_for(item, id=4) == "/api/items/4"
+
+
+def test_group_hooks_run_only_for_the_group(app):
+    calls = []
+    admin = app.group("/admin")
+
+    @app.before_request
+    def app_hook(req, resp):
+        calls.append("app")
+
+    @admin.before_request
+    def require_token(req, resp):
+        calls.append("group")
+        if req.headers.get("X-Token") != "secret":
+            resp.status_code = 401
+            resp.text = "token required"
+
+    @admin.after_request
+    def mark(req, resp):
+        resp.headers["X-Admin"] = "1"
+
+    @admin.route("/stats")
+    def stats(req, resp):
+        calls.append("view")
+        resp.media = {"users": 3}
+
+    @app.route("/public")
+    def public(req, resp):
+        resp.text = "open"
+
+    denied = app.client.get("/admin/stats")
+    assert (denied.status_code, denied.text, denied.headers["x-admin"]) == (401, "token required", "1")
+    assert calls == ["app", "group"]
+    calls.clear()
+    allowed = app.client.get("/admin/stats", headers={"X-Token": "secret"})
+    assert allowed.json() == {"users": 3}
+    assert calls == ["app", "group", "view"]
+    calls.clear()
+    public_response = app.client.get("/public")
+    assert public_response.text == "open" and "x-admin" not in public_response.headers
+    assert calls == ["app"]
+
+
+def test_hooks_declared_after_routes_still_apply(app):
+    group = app.group("/g")
+
+    @group.route("/x")
+    def x(req, resp):
+        resp.text = "x"
+
+    @group.route(before_request=True)
+    async def late(req, resp):
+        resp.headers["X-Late"] = "yes"
+
+    assert app.client.get("/g/x").headers["x-late"] == "yes"
+
+
+def test_group_after_hooks_do_not_run_for_errors(app):
+    group = app.group("/g")
+    group.after_request(lambda req, resp: resp.headers.__setitem__("X-After", "1"))
+
+    @group.route("/boom")
+    def boom(req, resp):
+        dyne.abort(409)
+
+    response = app.client.get("/g/boom")
+    assert response.status_code == 409
+    assert "x-after" not in response.headers
+
+
+def test_standalone_router_included_with_a_prefix():
+    users = RouteGroup("/users")
+
+    @users.route("/{id:int}")
+    async def get_user(req, resp, *, id):
+        resp.media = {"id": id}
+
+    app = dyne.App()
+    app.include_router(users, prefix="/api")
+
+    @users.route("/me")  # declared after inclusion: registered too
+    async def me(req, resp):
+        resp.media = {"me": True}
+
+    assert app.client.get("/api/users/5").json() == {"id": 5}
+    assert app.client.get("/api/users/me").json() == {"me": True}
+    assert app.url_for(get_user, id=5) == "/api/users/5"
+    assert [route.path for route in users.routes] == ["/api/users/{id:int}", "/api/users/me"]
+
+
+def test_nested_groups_combine_prefixes_and_hooks():
+    order = []
+    api = RouteGroup("/api")
+    v2 = api.group("/v2")
+    api.before_request(lambda req, resp: order.append("api"))
+    v2.before_request(lambda req, resp: order.append("v2"))
+    v2.after_request(lambda req, resp: order.append("v2 after"))
+    api.after_request(lambda req, resp: order.append("api after"))
+
+    @v2.route("/ping", before=lambda req, resp: order.append("route"))
+    def ping(req, resp):
+        order.append("view")
+        resp.text = "pong"
+
+    app = dyne.App()
+    app.include_router(api)
+    assert app.client.get("/api/v2/ping").text == "pong"
+    assert order == ["api", "v2", "route", "view", "v2 after", "api after"]
+
+
+def test_one_router_in_two_apps_and_named_groups():
+    shared = RouteGroup("/shared", name="shared")
+
+    @shared.route("/hello")
+    def hello(req, resp):
+        resp.text = "hi"
+
+    first, second = dyne.App(), dyne.App()
+    first.include_router(shared)
+    second.include_router(shared, prefix="/v2")
+    assert first.client.get("/shared/hello").text == "hi"
+    assert second.client.get("/v2/shared/hello").text == "hi"
+    assert first.url_for("shared.hello") == "/shared/hello"
+    assert second.url_for("shared.hello") == "/v2/shared/hello"
+
+
+def test_named_groups_keep_views_of_the_same_name_apart(app):
+    v1 = app.group("/v1", name="v1")
+    v2 = app.group("/v2", name="v2")
+
+    def users_v1(req, resp):
+        resp.text = "v1"
+
+    def users_v2(req, resp):
+        resp.text = "v2"
+
+    v1.add_route("/users", users_v1, name="users")
+    v2.add_route("/users", users_v2, name="users")
+    assert app.url_for("v1.users") == "/v1/users"
+    assert app.url_for("v2.users") == "/v2/users"
+    assert app.client.get(app.url_for("v2.users")).text == "v2"
+
+
+def test_group_websocket_routes_and_hooks(app):
+    live = app.group("/live")
+
+    @live.before_request(websocket=True)
+    async def accept(ws):
+        await ws.accept()
+
+    @live.route("/feed", websocket=True)
+    async def feed(ws):
+        await ws.send_text("tick")
+        await ws.close()
+
+    with app.client.websocket_connect("/live/feed") as ws:
+        assert ws.receive_text() == "tick"
+
+
+def test_group_static_spa_route(tmp_path):
+    (tmp_path / "index.html").write_text("spa")
+    app = dyne.App(static_dir=tmp_path)
+    app.group("/app").add_route("/", static=True)
+    assert app.client.get("/app/some/page").text == "spa"
+
+
+def test_group_misuse():
+    with pytest.raises(ValueError, match="must start with '/'"):
+        RouteGroup("v1")
+    with pytest.raises(ValueError, match="cannot have parameters"):
+        RouteGroup("/{version}")
+    group = RouteGroup("/g")
+    with pytest.raises(ValueError, match="cannot include itself"):
+        group.include_router(group)
+    child = group.group("/c")
+    with pytest.raises(ValueError, match="cannot include itself"):
+        child.include_router(group)
+    with pytest.raises(TypeError, match=r"takes a dyne\.RouteGroup"):
+        dyne.App().include_router("/x")
+    with pytest.raises(TypeError, match="needs a path"):
+        group.route()(lambda req, resp: None)
+    with pytest.raises(ValueError, match="must start with '/'"):
+        group.add_route("x", lambda req, resp: None)
+
+
+def test_join_paths():
+    assert join_paths("/v1", "/users") == "/v1/users"
+    assert join_paths("/v1", "/") == "/v1"
+    assert join_paths("", "/") == "/"
+    assert join_paths("/v1", "/users/") == "/v1/users/"
