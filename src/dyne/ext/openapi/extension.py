@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .builder import DocumentOptions, Draft, build, collect
-from .ui import THEMES, add_assets_route, docs_page
+from .ui import CONTENT_SECURITY_POLICY, THEMES, add_assets_route, docs_page
 
 if TYPE_CHECKING:
     from dyne.app import App
@@ -294,6 +294,7 @@ class OpenAPI:
         title = str(self._option("title", "API"))
         resp.html = docs_page(self._option("theme", "swaggerui"), title, f"{root_path}{route}", root_path)
         resp.headers["Cache-Control"] = "no-cache"
+        resp.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
 
 
 def _yaml(document: dict[str, Any]) -> bytes:

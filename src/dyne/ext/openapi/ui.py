@@ -47,6 +47,14 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 THEMES = ("swaggerui", "redoc", "rapidoc", "elements")
 
+#: The docs page may load scripts, styles, images, fonts and workers from the
+#: app only (``data:`` and ``blob:`` URLs included): a UI that would fetch a
+#: logo or a font from the internet cannot, and degrades gracefully instead.
+#: Requests to the API itself ("Try it out") may go to any server.
+CONTENT_SECURITY_POLICY = ("default-src 'self' data: blob:; script-src 'self' 'unsafe-inline'; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+                           "font-src 'self' data:; worker-src 'self' blob:; connect-src *")
+
 
 async def serve_asset(req: Request, resp: Response, *, package: str, filename: str) -> None:
     """``GET /_dyne/openapi/{package}/{filename}``: one of the bundled files."""
