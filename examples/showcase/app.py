@@ -8,7 +8,8 @@ negotiation, configuration, error handlers, cookie sessions, before/after
 hooks, a class-based view, Server-Sent Events, a background task, request
 validation and response serialization (dyne.ext.io), validated file uploads,
 a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
-a websocket echo, a Jinja2 template page and static files.
+a websocket echo, a Jinja2 template page and static files, and the API's
+OpenAPI documentation (/docs, /schema.yml).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
+from dyne.ext.openapi import OpenAPI
 from dyne.websockets import WebSocketDisconnect
 
 
@@ -44,6 +46,9 @@ class Defaults:
 HERE = Path(__file__).parent
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
 app.config.from_object(Defaults)
+# The API's documentation, generated from the routes: /docs, /schema.yml, /schema.json.
+api = OpenAPI(app, title="dyne showcase", version="1.0",
+              description="Notes with validated input, uploads and background publishing.")
 
 # An in-memory store; the database issue replaces it with SQLite/PostgreSQL.
 NOTES: dict[int, dict] = {}
@@ -80,6 +85,7 @@ def index(req, resp):
         '<li><a href="/graphql">/graphql</a> (GraphQL; GraphiQL in a browser)</li>'
         '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
         "<li>ws://.../ws/echo (a websocket echo)</li>"
+        '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
 
@@ -129,7 +135,7 @@ class AttachmentForm(BaseModel):
 
 @app.route("/notes/{id:int}/attachments", methods=["POST"])
 @input(AttachmentForm, location="form")
-@expect({404: "No such note"})
+@expect({201: "The attachment, saved", 404: "No such note"})
 async def attach(req, resp, *, id, data):
     find_note(id)
     upload = data.file
@@ -143,9 +149,12 @@ async def attach(req, resp, *, id, data):
 
 @app.route("/notes/{id:int}")
 class Note:
+    @output(NoteOut)
+    @expect({404: "No such note"})
     def on_get(self, req, resp, *, id):
-        resp.media = find_note(id)
+        resp.obj = find_note(id)
 
+    @expect({204: "Deleted", 404: "No such note"})
     def on_delete(self, req, resp, *, id):
         find_note(id)
         del NOTES[id]
@@ -153,6 +162,7 @@ class Note:
 
 
 @app.route("/notes/{id:int}/publish", methods=["POST"])
+@expect({202: "Publishing started", 404: "No such note"})
 async def publish(req, resp, *, id):
     note = find_note(id)
 

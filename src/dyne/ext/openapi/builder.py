@@ -450,7 +450,11 @@ class _Builder:
         extra = meta.get("openapi", {})
         summary, description = split_docstring(draft.doc)
         if summary is None:
-            summary = _humanize(draft.name)
+            route = draft.route
+            if route.is_class or route.is_view_object:
+                summary = f"{draft.method.capitalize()} {_humanize(route.name)}"
+            else:
+                summary = _humanize(draft.name)
         summary = extra.get("summary", summary)
         description = extra.get("description", description)
 

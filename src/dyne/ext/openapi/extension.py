@@ -33,9 +33,16 @@ _VERSIONS = re.compile(r"^3\.(0\.[0-4]|1\.[01])$")
 _SHORT_VERSIONS = {"3.0": "3.0.3", "3.0.x": "3.0.3", "3.1": "3.1.0", "3.1.x": "3.1.0"}
 YAML_CONTENT_TYPE = "application/yaml; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
-#: ``OpenAPI`` options that may also come from the app's configuration
-#: (``OPENAPI_TITLE``...), as plain strings.
-CONFIG_OPTIONS = ("title", "version", "description", "terms_of_service", "openapi", "theme")
+#: ``OpenAPI`` options that may also come from the app's configuration, and
+#: their configuration keys.
+CONFIG_KEYS = {
+    "title": "OPENAPI_TITLE",
+    "version": "OPENAPI_VERSION",
+    "description": "OPENAPI_DESCRIPTION",
+    "terms_of_service": "OPENAPI_TERMS_OF_SERVICE",
+    "openapi": "OPENAPI_SPEC_VERSION",
+    "theme": "OPENAPI_THEME",
+}
 
 
 def _check_route(name: str, value: str | None) -> str | None:
@@ -137,7 +144,9 @@ class OpenAPI:
 
     ``title``, ``version``, ``description``, ``terms_of_service``,
     ``openapi`` and ``theme`` not given here are read from the app's
-    configuration (``OPENAPI_TITLE``...) when set there. They are attributes:
+    configuration when set there: ``OPENAPI_TITLE``, ``OPENAPI_VERSION``,
+    ``OPENAPI_DESCRIPTION``, ``OPENAPI_TERMS_OF_SERVICE``,
+    ``OPENAPI_SPEC_VERSION`` and ``OPENAPI_THEME``. They are attributes:
     ``api.description = "..."`` changes the next document served.
 
     Create it with the app, or later with ``init_app(app)``.
@@ -206,7 +215,7 @@ class OpenAPI:
     def _option(self, name: str, default: Any) -> Any:
         value = getattr(self, name)
         if value is None and self.app is not None:
-            value = self.app.config.get(f"OPENAPI_{name.upper()}")
+            value = self.app.config.get(CONFIG_KEYS[name])
         return default if value is None else value
 
     # -- the document -------------------------------------------------------------------
