@@ -12,6 +12,7 @@ pool). They are adapted once, when registered.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -347,6 +348,7 @@ class DigestAuth(HTTPAuth):
         if qop is not None and qop.lower() != "auth":
             raise ValueError(f"qop must be 'auth' or None, got {qop!r} (auth-int is not supported)")
         self._hash_name, self._session = digest_hasher(algorithm)
+        self._hex_length = hashlib.new(self._hash_name).digest_size * 2
         if nonce_max_age <= 0:
             raise ValueError("nonce_max_age must be positive")
         if nonce_store is not None and not isinstance(nonce_store, NonceStore):
@@ -444,21 +446,24 @@ class DigestAuth(HTTPAuth):
     # -- checking a response -------------------------------------------------------
 
     def _hash(self, text: str) -> str:
-        import hashlib
-
         return hashlib.new(self._hash_name, text.encode("utf-8")).hexdigest()
 
+    def _looks_like_ha1(self, value: str) -> bool:
+        return len(value) == self._hex_length and all(c in "0123456789abcdefABCDEF" for c in value)
+
     def expected_response(self, *, username: str, password: str, method: str, uri: str, nonce: str,
-                          nc: str | None = None, cnonce: str | None = None) -> str:
-        """The ``response`` a client with ``password`` (or HA1, with
-        ``use_ha1_pw``) must send."""
-        ha1 = password.lower() if self.use_ha1_pw else self._hash(f"{username}:{self.realm}:{password}")
+                          nc: str | None = None, cnonce: str | None = None, ha1: bool | None = None
+                          ) -> str:
+        """The ``response`` a client with ``password`` must send. ``password``
+        is read as an HA1 when ``ha1`` is true (default: ``use_ha1_pw``)."""
+        is_ha1 = self.use_ha1_pw if ha1 is None else ha1
+        a1 = password.lower() if is_ha1 else self._hash(f"{username}:{self.realm}:{password}")
         if self._session:
-            ha1 = self._hash(f"{ha1}:{nonce}:{cnonce}")
-        ha2 = self._hash(f"{method}:{uri}")
+            a1 = self._hash(f"{a1}:{nonce}:{cnonce}")
+        a2 = self._hash(f"{method}:{uri}")
         if self.qop is None:
-            return self._hash(f"{ha1}:{nonce}:{ha2}")
-        return self._hash(f"{ha1}:{nonce}:{nc}:{cnonce}:{self.qop}:{ha2}")
+            return self._hash(f"{a1}:{nonce}:{a2}")
+        return self._hash(f"{a1}:{nonce}:{nc}:{cnonce}:{self.qop}:{a2}")
 
     def claims(self, scope: Scope) -> bool:
         return self._scheme_credentials(scope) is not None
@@ -507,12 +512,17 @@ class DigestAuth(HTTPAuth):
         stored = await self._get_password(username)
         # An unknown user costs the same work as a wrong password.
         secret = secrets.token_hex(16) if stored is None else str(stored)
-        expected = self.expected_response(
-            username=username, password=secret, method=scope.get("method", "GET"),
-            uri=params["uri"], nonce=nonce, nc=params.get("nc"), cnonce=params.get("cnonce"))
-        if not hmac.compare_digest(expected.encode("ascii"), params["response"].lower().encode("utf-8")):
-            return self._rejected
-        if stored is None:
+        answer = {"username": username, "method": scope.get("method", "GET"), "uri": params["uri"],
+                  "nonce": nonce, "nc": params.get("nc"), "cnonce": params.get("cnonce")}
+        sent = params["response"].lower().encode("utf-8")
+        matched = hmac.compare_digest(self.expected_response(password=secret, **answer).encode(), sent)
+        if not matched and not self.use_ha1_pw and self._looks_like_ha1(secret):
+            # A stored value shaped like an HA1 is also tried as one (the
+            # documented HA1 example does not set use_ha1_pw). Safe: either
+            # way, answering needs the stored value itself.
+            matched = hmac.compare_digest(
+                self.expected_response(password=secret, ha1=True, **answer).encode(), sent)
+        if not matched or stored is None:
             return self._rejected
         if state is NonceState.STALE:
             # Right password, expired nonce: the client may retry with a new one.
