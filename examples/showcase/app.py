@@ -5,17 +5,20 @@ Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
-hooks, a class-based view, Server-Sent Events and a background task.
+hooks, a class-based view, Server-Sent Events, a background task, and an
+admin page behind HTTP Basic authentication with roles.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import time
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.auth import BasicAuth, authenticate
 
 
 class Defaults:
@@ -24,6 +27,8 @@ class Defaults:
     APP_NAME = "dyne showcase"
     PUBLISH_DELAY = 0.5  # seconds a "publish" background job takes
     SECRET_KEY = "change-me-in-production"
+    ADMIN_PASSWORD = "admin-password"  # the "admin" account (role admin)
+    EDITOR_PASSWORD = "editor-password"  # the "editor" account (role editor)
 
 
 app = dyne.App()
@@ -60,6 +65,7 @@ def index(req, resp):
         '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
+        '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
         "</ul>"
     )
 
@@ -131,6 +137,32 @@ async def clock(req, resp):
         for tick in range(count):
             yield {"event": "tick", "data": {"n": tick, "time": time.time()}}
             await asyncio.sleep(0.1)
+
+
+# -- admin: HTTP Basic authentication with roles -------------------------------------
+
+staff_auth = BasicAuth(realm="dyne showcase admin")
+STAFF_ROLES = {"admin": ["admin", "editor"], "editor": ["editor"]}
+
+
+@staff_auth.verify_password
+def verify_staff(username, password):
+    expected = app.config.get(f"{username.upper()}_PASSWORD") if username in STAFF_ROLES else None
+    # Compare (as bytes: any password may arrive) even for unknown names, in constant time.
+    matches = hmac.compare_digest(str(expected or "").encode(), password.encode())
+    return username if matches and expected else None
+
+
+@staff_auth.get_user_roles
+def staff_roles(user):
+    return STAFF_ROLES[user]
+
+
+@app.route("/admin")
+@authenticate(staff_auth, role="admin")
+async def admin(req, resp):
+    resp.media = {"admin": req.state.user, "notes": len(NOTES),
+                  "published": sum(note["published"] for note in NOTES.values())}
 
 
 def find_note(note_id: int) -> dict:

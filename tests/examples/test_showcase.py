@@ -66,6 +66,23 @@ def test_background_publish_and_session_and_events(showcase):
     assert client.get("/").headers["x-served-by"] == "dyne showcase"
 
 
+def test_admin_page_needs_the_admin_role(showcase):
+    client = showcase.app.client
+    anonymous = client.get("/admin")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith('Basic realm="dyne showcase admin"')
+    assert client.get("/admin", auth=("admin", "wrong")).status_code == 401
+    assert client.get("/admin", auth=("nobody", "admin-password")).status_code == 401
+    assert client.get("/admin", auth=("nobody", "")).status_code == 401
+    assert client.get("/admin", auth=("admin", "pässwörd")).status_code == 401
+    assert client.get("/admin", auth=("editor", "editor-password")).status_code == 403
+    page = client.get("/admin", auth=("admin", "admin-password"))
+    assert page.json() == {"admin": "admin", "notes": 1, "published": 1}
+    showcase.app.config["ADMIN_PASSWORD"] = "rotated"
+    assert client.get("/admin", auth=("admin", "admin-password")).status_code == 401
+    assert client.get("/admin", auth=("admin", "rotated")).status_code == 200
+
+
 def test_showcase_under_uvicorn_answers_httpx_and_curl():
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
@@ -92,3 +109,9 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl():
                                  "--data", "{broken", f"{base}/notes"],
                                 capture_output=True, text=True, timeout=30, check=True)
         assert result.stdout == "400"
+        for credentials, status in (("admin:admin-password", "200"), ("editor:editor-password", "403"),
+                                    ("admin:nope", "401")):
+            result = subprocess.run([curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--basic",
+                                     "-u", credentials, f"{base}/admin"],
+                                    capture_output=True, text=True, timeout=30, check=True)
+            assert result.stdout == status, credentials

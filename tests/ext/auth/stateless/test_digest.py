@@ -271,6 +271,19 @@ def test_custom_nonce_and_opaque_hooks_shared_by_every_client():
     assert client.get("/greet", headers=digest(wrong, "john", "password", uri="/greet")).status_code == 401
 
 
+def test_non_ascii_nonces_never_reach_the_hooks():
+    backend = DigestAuth()
+    backend.get_password(USERS.get)
+    backend.generate_nonce(lambda request: "static")
+    backend.verify_nonce(lambda request, nonce: hmac.compare_digest("static", nonce))  # str only: ASCII
+    backend.generate_opaque(lambda request: "opaque")
+    backend.verify_opaque(lambda request, opaque: hmac.compare_digest("opaque", opaque))
+    client = digest_app(backend).client
+    challenge = {**challenge_for(client), "nonce": "stätic"}
+    header = digest(challenge, "john", "password", uri="/greet")["Authorization"]
+    assert client.get("/greet", headers={"Authorization": header.encode("utf-8")}).status_code == 401
+
+
 def test_half_a_hook_pair_is_a_clear_error():
     backend = DigestAuth()
     backend.get_password(USERS.get)

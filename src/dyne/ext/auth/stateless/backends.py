@@ -475,6 +475,10 @@ class DigestAuth(HTTPAuth):
         for name in ("username", "realm", "nonce", "uri", "response"):
             if not params.get(name):
                 return None
+        # Only the username may be non-ASCII; the nonce and opaque reach user
+        # hooks, where hmac.compare_digest(str, str) would fail on them.
+        if not all(value.isascii() for name, value in params.items() if name != "username"):
+            return None
         if params["realm"] != self.realm:
             return None
         if params.get("algorithm", "MD5").upper() != self.algorithm.upper():
