@@ -639,3 +639,13 @@ class MultiAuth(HTTPAuth):
 
     def __repr__(self) -> str:
         return f"MultiAuth({', '.join(repr(backend) for backend in self.backends)})"
+
+
+def __getattr__(name: str) -> Any:
+    # ``from dyne.ext.auth.stateless.backends import authenticate`` works too
+    # (imported lazily: the decorator module imports this one).
+    if name == "authenticate":
+        from .decorator import authenticate
+
+        return authenticate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
