@@ -113,6 +113,7 @@ class HTTPAuth:
     def __init__(self, *, realm: str | None = None) -> None:
         self.realm = _check_realm(realm)
         self.max_header_length = MAX_AUTHORIZATION_LENGTH
+        self._scheme_key = self.scheme.lower()
         self._error_handler: AsyncCallback | None = None
         self._get_user_roles: AsyncCallback | None = None
         self._missing = Verdict(self, False)
@@ -187,7 +188,7 @@ class HTTPAuth:
         if not value:
             return ""
         scheme, credentials = split_scheme(value)
-        if scheme != self.scheme.lower():
+        if scheme != self._scheme_key:
             return None
         return credentials
 
@@ -271,6 +272,7 @@ class TokenAuth(HTTPAuth):
         if header is not None and (not isinstance(header, str) or not _TOKEN.match(header)):
             raise ValueError(f"header must be a header name such as 'X-API-Key', got {header!r}")
         self.scheme = scheme
+        self._scheme_key = scheme.lower()
         self.header = header
         self._header_key = header.lower().encode("latin-1") if header else None
         self._verify_token: AsyncCallback | None = None
