@@ -180,7 +180,8 @@ def test_forged_and_tampered_nonces_and_opaques_are_refused():
     client = digest_app().client
     challenge = challenge_for(client)
     nonce = challenge["nonce"]
-    tampered = nonce[:-2] + ("AA" if not nonce.endswith("AA") else "BB")
+    # A middle character: every bit of it counts (the last one's low bits do not).
+    tampered = nonce[:20] + ("B" if nonce[20] == "A" else "A") + nonce[21:]
     for overrides in ({"nonce": tampered}, {"nonce": "made-up"}, {"opaque": "0" * 32}):
         forged = {**challenge, **overrides}
         assert client.get("/greet", headers=digest(forged, "john", "password", uri="/greet")
@@ -356,3 +357,17 @@ def test_a_stored_ha1_is_recognised_without_use_ha1_pw():
     # With use_ha1_pw=True the value is only an HA1, never a password.
     assert digest_app(strict).client.get("/greet", auth=httpx.DigestAuth("hexy", hex_password)
                                          ).status_code == 401
+
+
+def test_a_nonce_has_exactly_one_spelling():
+    signer = digest_module.NonceSigner(b"key", max_age=60)
+    nonce = signer.make()
+    assert signer.check(nonce) is digest_module.NonceState.VALID
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 40 bytes in 54 characters: the last one carries 2 bits, so the 15 others
+    # sharing those bits would decode to the same bytes.
+    group = alphabet.index(nonce[-1]) // 16
+    siblings = [c for c in alphabet if c != nonce[-1] and alphabet.index(c) // 16 == group]
+    assert len(siblings) == 15
+    for sibling in siblings:
+        assert signer.check(nonce[:-1] + sibling) is digest_module.NonceState.INVALID

@@ -88,6 +88,10 @@ class NonceSigner:
             raw = base64.urlsafe_b64decode(nonce.encode("ascii") + b"==")
         except (UnicodeError, binascii.Error, ValueError):
             return NonceState.INVALID
+        # Only the exact encoding we issued: the last character's unused bits
+        # (or characters base64 skips) would give one nonce several spellings.
+        if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != nonce:
+            return NonceState.INVALID
         payload, mac = raw[: self._PAYLOAD], raw[self._PAYLOAD:]
         if len(mac) != self._MAC or not hmac.compare_digest(mac, self._mac(payload)):
             return NonceState.INVALID
