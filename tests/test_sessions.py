@@ -138,3 +138,12 @@ def test_session_tracks_modification():
     assert not session.modified
     session.update(b=2)
     assert session.modified
+
+
+def test_session_cookie_ends_with_the_browser_unless_persistent():
+    app = session_app()
+    cookie = app.client.get("/login").headers["set-cookie"]
+    assert "Max-Age" not in cookie and "expires" not in cookie.lower()
+    app = session_app()
+    app.session_backend = CookieSessionBackend("s3cret", persistent=True, max_age=3600)
+    assert "Max-Age=3600" in app.client.get("/login").headers["set-cookie"]
