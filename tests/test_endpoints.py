@@ -141,6 +141,112 @@ def test_class_based_view_methods_carry_their_own_specs(app):
     assert app.client.get("/thing").text == "plain"
 
 
+def deny_unless_header(view):
+    """A decorator in the style of @authenticate: a step that answers 401."""
+
+    async def step(req, resp, kwargs):
+        if req.headers.get("x-pass") != "yes":
+            resp.status_code = 401
+
+    get_endpoint_spec(view).add_step(step, PHASE_AUTH)
+    return view
+
+
+def test_a_decorated_class_based_view_applies_to_every_method(app):
+    @app.route("/guarded")
+    @deny_unless_header
+    class Guarded:
+        def on_get(self, req, resp):
+            resp.text = "got"
+
+        @inject("data", "posted")
+        async def on_post(self, req, resp, *, data):
+            resp.text = data
+
+    assert app.client.get("/guarded").status_code == 401
+    assert app.client.post("/guarded").status_code == 401
+    assert app.client.head("/guarded").status_code == 401
+    passing = {"x-pass": "yes"}
+    assert app.client.get("/guarded", headers=passing).text == "got"
+    assert app.client.post("/guarded", headers=passing).text == "posted"
+
+
+def test_a_class_decoration_runs_once_with_on_request(app):
+    calls = []
+
+    def counting(view):
+        async def step(req, resp, kwargs):
+            calls.append(req.method)
+
+        get_endpoint_spec(view).add_step(step, PHASE_AUTH)
+        return view
+
+    @app.route("/counted")
+    @counting
+    class Counted:
+        def on_request(self, req, resp):
+            resp.headers["X-Seen"] = "1"
+
+        def on_get(self, req, resp):
+            resp.text = "got"
+
+    assert app.client.get("/counted").text == "got"
+    assert calls == ["GET"]
+
+
+def test_class_decorations_are_inherited_not_shared(app):
+    @deny_unless_header
+    class Base:
+        def on_get(self, req, resp):
+            resp.text = type(self).__name__
+
+    class Child(Base):
+        pass
+
+    @inject("data", "child-only")
+    class Decorated(Base):
+        async def on_post(self, req, resp, *, data):
+            resp.text = data
+
+    @inject("data", "object-only")
+    class Plain:
+        async def on_post(self, req, resp, *, data):
+            resp.text = data
+
+    app.add_route("/base", Base)
+    app.add_route("/child", Child)
+    app.add_route("/decorated", Decorated)
+    app.add_route("/object", Plain())
+    assert app.client.get("/child").status_code == 401  # inherited from Base
+    assert app.client.get("/child", headers={"x-pass": "yes"}).text == "Child"
+    assert app.client.post("/decorated", headers={"x-pass": "yes"}).text == "child-only"
+    assert app.client.post("/object").text == "object-only"
+    # Decorating the subclass did not add its step to the base class.
+    assert get_endpoint_spec(Base).meta == {}
+    assert len(get_endpoint_spec(Base).steps) == 1
+
+
+def test_a_view_object_with_its_own_decoration(app):
+    class Greeter:
+        def on_get(self, req, resp):
+            resp.text = "hi"
+
+    guarded = deny_unless_header(Greeter())
+    app.add_route("/guarded-object", guarded)
+    app.add_route("/open-object", Greeter())
+    assert app.client.get("/guarded-object").status_code == 401
+    assert app.client.get("/open-object").text == "hi"
+
+
+def test_websocket_routes_refuse_request_steps(app):
+    @deny_unless_header
+    async def chat(ws):
+        await ws.accept()
+
+    with pytest.raises(TypeError, match="do not run for websocket routes"):
+        app.add_route("/chat", chat, websocket=True)
+
+
 def test_route_options_registry(app):
     seen = []
 

@@ -8,13 +8,15 @@ negotiation, configuration, error handlers, cookie sessions, before/after
 hooks, a class-based view, Server-Sent Events, a background task, request
 validation and response serialization (dyne.ext.io), validated file uploads,
 a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
-a websocket echo, a Jinja2 template page and static files, and the API's
-OpenAPI documentation (/docs, /schema.yml).
+a websocket echo, a Jinja2 template page, static files, an admin page
+behind HTTP Basic authentication with roles, and the API's OpenAPI
+documentation (/docs, /schema.yml).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import os
 import tempfile
@@ -26,6 +28,7 @@ from pydantic import BaseModel, Field
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.auth import BasicAuth, authenticate
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
@@ -41,6 +44,8 @@ class Defaults:
     PUBLISH_DELAY = 0.5  # seconds a "publish" background job takes
     SECRET_KEY = "change-me-in-production"
     UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "dyne-showcase-uploads")
+    ADMIN_PASSWORD = "admin-password"  # the "admin" account (role admin)
+    EDITOR_PASSWORD = "editor-password"  # the "editor" account (role editor)
 
 
 HERE = Path(__file__).parent
@@ -85,6 +90,7 @@ def index(req, resp):
         '<li><a href="/graphql">/graphql</a> (GraphQL; GraphiQL in a browser)</li>'
         '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
         "<li>ws://.../ws/echo (a websocket echo)</li>"
+        '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
         '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
@@ -229,6 +235,10 @@ class Mutation:
 
 
 app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutation=Mutation)))
+
+
+# -- Templates, static files and a websocket --------------------------------------------
+
 @app.route("/hello/{name}")
 def hello(req, resp, *, name):
     resp.html = app.template("hello.html", name=name, app_name=app.config.APP_NAME, notes=NOTES)
@@ -243,6 +253,30 @@ async def echo(ws):
             await ws.send_text(f"echo: {message}")
     except WebSocketDisconnect:
         pass
+# -- admin: HTTP Basic authentication with roles -------------------------------------
+
+staff_auth = BasicAuth(realm="dyne showcase admin")
+STAFF_ROLES = {"admin": ["admin", "editor"], "editor": ["editor"]}
+
+
+@staff_auth.verify_password
+def verify_staff(username, password):
+    expected = app.config.get(f"{username.upper()}_PASSWORD") if username in STAFF_ROLES else None
+    # Compare (as bytes: any password may arrive) even for unknown names, in constant time.
+    matches = hmac.compare_digest(str(expected or "").encode(), password.encode())
+    return username if matches and expected else None
+
+
+@staff_auth.get_user_roles
+def staff_roles(user):
+    return STAFF_ROLES[user]
+
+
+@app.route("/admin")
+@authenticate(staff_auth, role="admin")
+async def admin(req, resp):
+    resp.media = {"admin": req.state.user, "notes": len(NOTES),
+                  "published": sum(note["published"] for note in NOTES.values())}
 
 
 def find_note(note_id: int) -> dict:

@@ -29,11 +29,17 @@ from .background import BackgroundQueue
 from .concurrency import is_async_callable, run_sync
 from .config import Config
 from .datastructures import State
-from .endpoints import apply_route_options, check_view_signature, compile_route, hook_step
+from .endpoints import (
+    apply_route_options,
+    check_view_signature,
+    compile_route,
+    get_endpoint_spec,
+    hook_step,
+)
 from .exceptions import ClientDisconnect, HTTPException
 from .request import Request
 from .response import Response
-from .routing import BaseRoute, Route, Router, WebSocketRoute, route_path
+from .routing import BaseRoute, Route, Router, WebSocketRoute, endpoint_name, route_path
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -252,6 +258,13 @@ class App:
         if websocket:
             if methods is not None or options:
                 raise TypeError("websocket routes take no methods= or route options")
+            declared = get_endpoint_spec(endpoint, False)
+            if declared is not None and (declared.steps or declared.after):
+                # Pipelines are for HTTP: refusing beats silently skipping a
+                # step such as @authenticate on a websocket.
+                raise TypeError(f"{endpoint_name(endpoint)!r} declares request steps (such as "
+                                "@authenticate or @input) that do not run for websocket routes; "
+                                "check the websocket's credentials inside the handler")
             route = WebSocketRoute(path, endpoint, name=name)
         else:
             hooks = [] if before is None else [before] if callable(before) else list(before)

@@ -92,9 +92,14 @@ def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
 
     Decorators call this to record what they need. ``functools.wraps`` copies
     the spec to a wrapper, so decorators that do wrap keep the metadata.
+    A decorator applied to a class-based view (the class itself) declares for
+    every method of that class and of its subclasses.
     """
     target = getattr(view, "__func__", view)  # a bound method's function
-    spec = getattr(target, SPEC_ATTRIBUTE, None)
+    # The object's own spec only: a class must not share (and extend) its base
+    # class's spec, nor an instance its class's. Class-based views gather the
+    # specs along the class's MRO when their route is compiled.
+    spec = getattr(target, "__dict__", {}).get(SPEC_ATTRIBUTE)
     if spec is None and create:
         spec = EndpointSpec()
         try:
@@ -299,6 +304,11 @@ def _class_view_handler(route: Route) -> Handler:
     has_on_request = callable(getattr(owner, "on_request", None))
     compiled: dict[str, Handler | None] = {}
     allow = ", ".join(sorted(route.declared_methods() | {"OPTIONS"}))
+    # Specs declared on the class (and its bases, and a view object itself)
+    # apply to the whole view, like the route's own spec.
+    view_specs = [vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__)]
+    if not is_class:
+        view_specs.append(getattr(endpoint, "__dict__", {}).get(SPEC_ATTRIBUTE))
 
     def pipeline_for(name: str) -> Handler | None:
         if name in compiled:
@@ -309,7 +319,8 @@ def _class_view_handler(route: Route) -> Handler:
             route_level = name == "on_request" or not has_on_request
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
-                [route.spec if route_level else None, get_endpoint_spec(function, False)],
+                [*([route.spec, *view_specs] if route_level else ()),
+                 get_endpoint_spec(function, False)],
                 route.before_hooks() if route_level else (),
             )
         compiled[name] = handler

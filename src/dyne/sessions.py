@@ -84,19 +84,23 @@ class SessionBackend(Protocol):
 class CookieSessionBackend:
     """Keeps the whole session in a signed cookie.
 
-    ``max_age`` (seconds, default 14 days) bounds how long a cookie is
-    accepted; ``secure`` defaults to "when the request came over HTTPS".
+    ``max_age`` (seconds, default 14 days; ``None`` for no limit) bounds how
+    long after it was last written a cookie is accepted. The cookie itself is a
+    browser-session cookie, dropped when the browser closes, unless
+    ``persistent=True`` gives it that ``Max-Age``. ``secure`` defaults to "when
+    the request came over HTTPS".
     """
 
     def __init__(self, secret_key: str, *, cookie_name: str = "dyne-Session",
-                 max_age: int | None = 14 * 24 * 3600, path: str = "/",
-                 domain: str | None = None, secure: bool | None = None,
+                 max_age: int | None = 14 * 24 * 3600, persistent: bool = False,
+                 path: str = "/", domain: str | None = None, secure: bool | None = None,
                  httponly: bool = True, samesite: str = "lax") -> None:
         from itsdangerous import TimestampSigner
 
         self.signer = TimestampSigner(secret_key, salt="dyne.session")
         self.cookie_name = cookie_name
         self.max_age = max_age
+        self.persistent = persistent
         self.path = path
         self.domain = domain
         self.secure = secure
@@ -130,6 +134,7 @@ class CookieSessionBackend:
         if len(value) > MAX_COOKIE_SIZE:
             logger.warning("Session cookie is %d bytes; browsers drop cookies over %d bytes. "
                            "Store less in the session.", len(value), MAX_COOKIE_SIZE)
-        resp.set_cookie(self.cookie_name, value, max_age=self.max_age, path=self.path,
+        resp.set_cookie(self.cookie_name, value,
+                        max_age=self.max_age if self.persistent else None, path=self.path,
                         domain=self.domain, secure=secure, httponly=self.httponly,
                         samesite=self.samesite)

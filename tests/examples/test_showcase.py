@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, serve_in_subprocess
+from tests.conftest import ROOT, free_port, serve_in_subprocess, service_unavailable
 
 
 @pytest.fixture
@@ -130,6 +130,23 @@ def test_graphql_refuses_bad_input(showcase):
     assert client.get("/").text.count('href="/graphql"') == 1
 
 
+def test_admin_page_needs_the_admin_role(showcase):
+    client = showcase.app.client
+    anonymous = client.get("/admin")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith('Basic realm="dyne showcase admin"')
+    assert client.get("/admin", auth=("admin", "wrong")).status_code == 401
+    assert client.get("/admin", auth=("nobody", "admin-password")).status_code == 401
+    assert client.get("/admin", auth=("nobody", "")).status_code == 401
+    assert client.get("/admin", auth=("admin", "pässwörd")).status_code == 401
+    assert client.get("/admin", auth=("editor", "editor-password")).status_code == 403
+    page = client.get("/admin", auth=("admin", "admin-password"))
+    assert page.json() == {"admin": "admin", "notes": 1, "published": 1}
+    showcase.app.config["ADMIN_PASSWORD"] = "rotated"
+    assert client.get("/admin", auth=("admin", "admin-password")).status_code == 401
+    assert client.get("/admin", auth=("admin", "rotated")).status_code == 200
+
+
 def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
@@ -167,6 +184,12 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
                                  "--data", "{broken", f"{base}/notes"],
                                 capture_output=True, text=True, timeout=30, check=True)
         assert result.stdout == "400"
+        for credentials, status in (("admin:admin-password", "200"), ("editor:editor-password", "403"),
+                                    ("admin:nope", "401")):
+            result = subprocess.run([curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--basic",
+                                     "-u", credentials, f"{base}/admin"],
+                                    capture_output=True, text=True, timeout=30, check=True)
+            assert result.stdout == status, credentials
 
 
 def test_template_page_static_files_and_websocket_echo(showcase):
@@ -212,7 +235,7 @@ def test_showcase_page_in_headless_chromium(tmp_path):
     websocket echo from the page's script."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(chromium):
-        pytest.skip("chromium is not installed")
+        service_unavailable("Chromium", "no chromium executable (apt-get install chromium)")
     port = free_port()
     with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port,
                              env={"PORT": str(port)}):

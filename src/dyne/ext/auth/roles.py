@@ -1,0 +1,76 @@
+"""Role requirements, shared by ``@authenticate`` and ``@login_required``.
+
+A requirement is written as:
+
+* a string: the user must have that role (``role="admin"``);
+* a list of roles: any one of them is enough (``role=["admin", "editor"]``);
+* a list whose items are lists: all roles of one inner list are needed
+  (``role=[["admin", "super_user"]]``); plain strings and lists mix, each item
+  being one acceptable alternative (``role=["owner", ["admin", "auditor"]]``).
+
+It is normalised once, when the route is decorated, into alternatives (sets of
+roles); a request then only checks whether one alternative is a subset of the
+user's roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+__all__ = ["RoleRequirement", "normalize_roles", "roles_allow", "user_role_set"]
+
+#: Alternatives: the user must hold every role of at least one of them.
+RoleRequirement = tuple[frozenset[Hashable], ...]
+
+
+def _role_names(value: Any, where: str) -> frozenset[Hashable]:
+    if isinstance(value, str):
+        return frozenset((value,))
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"{where}: a role is a string, got {value!r}")
+    names = list(value)
+    if not names:
+        raise ValueError(f"{where}: an empty list of roles can never be satisfied")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: roles inside a list of lists must be strings, got {name!r}")
+    return frozenset(names)
+
+
+def normalize_roles(role: Any) -> RoleRequirement | None:
+    """Turn ``role=`` as written on a decorator into alternatives.
+
+    ``None`` means "no role needed". Raises ``TypeError`` / ``ValueError`` for a
+    requirement that could never be met, at decoration time rather than as a
+    403 for everyone at run time.
+    """
+    if role is None:
+        return None
+    if isinstance(role, str):
+        return (frozenset((role,)),)
+    if isinstance(role, (bytes, bytearray)) or not isinstance(role, Iterable):
+        raise TypeError(f"role= takes a string, a list of roles or a list of lists, got {role!r}")
+    alternatives = tuple(_role_names(item, "role=") for item in role)
+    if not alternatives:
+        raise ValueError("role=[] can never be satisfied; leave role out to require no role")
+    return alternatives
+
+
+def user_role_set(roles: Any) -> frozenset[Hashable]:
+    """What a ``get_user_roles`` callback returned, as a set: ``None`` is no
+    role, a string is one role, any other iterable is several."""
+    if roles is None:
+        return frozenset()
+    if isinstance(roles, str):
+        return frozenset((roles,))
+    try:
+        return frozenset(roles)
+    except TypeError:
+        raise TypeError("get_user_roles must return a role name, a list of role names or None, "
+                        f"got {roles!r}") from None
+
+
+def roles_allow(requirement: RoleRequirement, user_roles: frozenset[Hashable]) -> bool:
+    """Whether the user's roles satisfy one of the alternatives."""
+    return any(alternative <= user_roles for alternative in requirement)
