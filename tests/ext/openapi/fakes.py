@@ -1,14 +1,16 @@
-"""A stand-in for ``dyne.ext.auth`` until it lands on this branch.
+"""Minimal third-party auth backends, and the database stand-in.
 
-It follows the auth metadata contract the OpenAPI builder reads (see
-``docs/architecture.md``, "Authentication metadata for OpenAPI", on the auth
-branch): ``@authenticate(backend, role=None)`` appends ``{"backend", "role"}``
-to ``spec.meta["auth"]``, and every backend has ``security_schemes()``. It
-does *not* give ``"roles"`` nor ``security_requirements()``, which the real
-one adds: the builder must work from the minimal contract too.
+The auth classes here follow only the minimal auth metadata contract (see
+``docs/architecture.md``, "Authentication metadata for OpenAPI"): an
+``@authenticate(backend, role=None)`` that appends ``{"backend", "role"}``
+to ``spec.meta["auth"]``, and backends with ``security_schemes()``, but no
+``"roles"`` entry and no ``security_requirements()``, which
+``dyne.ext.auth`` adds. A third-party auth extension may stop there: the
+OpenAPI builder must work from the minimal contract too. At runtime they
+check HTTP Basic credentials (401 with a challenge, 403 for a missing role).
 
-At runtime it checks HTTP Basic credentials (401 with a challenge, 403 for a
-missing role) so the documentation's examples behave as printed.
+``install_db`` makes ``dyne.ext.db.alchemical`` importable as the IO tests'
+stand-in (tests/ext/io/standins.py) until the database extension lands.
 """
 
 from __future__ import annotations
@@ -123,18 +125,13 @@ def authenticate(backend: Any, role: Any = None) -> Any:
     return decorator
 
 
-def install(monkeypatch: Any) -> None:
-    """Make ``dyne.ext.auth`` (this stand-in) and ``dyne.ext.db.alchemical``
-    (the IO tests' stand-in) importable; ``dyne.ext.openapi`` stays the real one."""
-    auth = types.ModuleType("dyne.ext.auth")
-    for name in ("authenticate", "BasicAuth", "TokenAuth", "DigestAuth", "MultiAuth"):
-        setattr(auth, name, globals()[name])
+def install_db(monkeypatch: Any) -> None:
+    """Make ``dyne.ext.db.alchemical`` importable (the IO tests' stand-in)."""
     alchemical = types.ModuleType("dyne.ext.db.alchemical")
     alchemical.Alchemical = standins.Alchemical  # type: ignore[attr-defined]
     alchemical.Model = standins.Model  # type: ignore[attr-defined]
     alchemical.CRUDMixin = standins.CRUDMixin  # type: ignore[attr-defined]
     db = types.ModuleType("dyne.ext.db")
     db.alchemical = alchemical  # type: ignore[attr-defined]
-    for name, module in (("dyne.ext.auth", auth), ("dyne.ext.db", db),
-                         ("dyne.ext.db.alchemical", alchemical)):
+    for name, module in (("dyne.ext.db", db), ("dyne.ext.db.alchemical", alchemical)):
         monkeypatch.setitem(sys.modules, name, module)

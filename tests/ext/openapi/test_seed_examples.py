@@ -4,10 +4,9 @@ and the documents they produce, validated for OpenAPI 3.0 and 3.1.
 The example texts of the IO sections are the ones pinned verbatim in
 tests/ext/io/test_seed_examples.py (imported from there, so each is kept
 once); the "Configuring the API Metadata" example is pinned here.
-``dyne.ext.openapi`` is the real extension. ``dyne.ext.auth`` is a stand-in
-following the auth metadata contract (tests/ext/openapi/fakes.py) and
-``dyne.ext.db.alchemical`` the IO tests' stand-in, until those extensions
-land on this branch.
+``dyne.ext.openapi`` and ``dyne.ext.auth`` are the real extensions;
+``dyne.ext.db.alchemical`` is the IO tests' stand-in (ORM rows as plain
+objects) until the database extension lands on this branch.
 """
 
 from __future__ import annotations
@@ -107,7 +106,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
 def book_store(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "uploads").mkdir()
-    fakes.install(monkeypatch)
+    fakes.install_db(monkeypatch)
     env = run(FULL_OPENAPI_EXAMPLE, **standins.SQL_NAMES)
     yield env
     env["app"].client.close()
@@ -187,7 +186,7 @@ def test_full_example_yaml_is_plain(book_store):
 def test_grouping_example_document(monkeypatch, version):
     from pydantic import BaseModel, ConfigDict, Field
 
-    fakes.install(monkeypatch)
+    fakes.install_db(monkeypatch)
 
     class Book(standins.Model):
         __tablename__ = "books"

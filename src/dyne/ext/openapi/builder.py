@@ -23,6 +23,9 @@ Which operations a route gets:
   the body, ``request_model=``), else ``GET``, unless another route on the
   same path already documents that method.
 
+Tags come from ``@doc(tags=...)``, else from the innermost named route group
+the route belongs to.
+
 Skipped: websocket routes, routes named ``dyne.*`` (the docs pages and asset
 routes of dyne's extensions), GraphQL views, and views marked
 ``@doc(hidden=True)``.
@@ -227,9 +230,10 @@ def _route_operations(route: Route) -> list[tuple[str | None, Any, dict[str, Any
         if method == "head" and callable(getattr(owner, "on_get", None)):
             continue
         found.append((method, handler, merge_meta([*outer, get_endpoint_spec(handler, False)])))
-    if not found and callable(on_request):
-        found.append((None, on_request, merge_meta(outer)))
-    return found
+    found_any: list[tuple[str | None, Any, dict[str, Any]]] = list(found)
+    if not found_any and callable(on_request):
+        found_any.append((None, on_request, merge_meta(outer)))
+    return found_any
 
 
 def collect(app: App) -> list[Draft]:
@@ -355,7 +359,8 @@ def _roles_sentence(alternatives: list[list[str]]) -> str:
     parts = [" and ".join(f"`{role}`" for role in group) for group in alternatives]
     if len(alternatives) == 1:
         return f"Requires the roles {parts[0]}."
-    wrapped = [f"({part})" if len(group) > 1 else part for part, group in zip(parts, alternatives, strict=True)]
+    wrapped = [f"({part})" if len(group) > 1 else part
+               for part, group in zip(parts, alternatives, strict=True)]
     return f"Requires one of the roles {', '.join(wrapped[:-1])} or {wrapped[-1]}."
 
 
@@ -459,8 +464,14 @@ class _Builder:
         description = extra.get("description", description)
 
         operation: dict[str, Any] = {}
-        if extra.get("tags"):
-            operation["tags"] = list(extra["tags"])
+        tags = extra.get("tags")
+        if tags is None:
+            # A route of a named group (``app.group("/v1", name="books")``) is
+            # tagged with the innermost group's name.
+            names = [group.name for group in getattr(draft.route, "groups", ()) if group.name]
+            tags = names[-1:]
+        if tags:
+            operation["tags"] = list(tags)
         operation["summary"] = summary
         security, alternatives = self._security(draft)
         if alternatives:
@@ -555,9 +566,8 @@ class _Builder:
         if "object" in kinds or "properties" in schema:
             return False
         if "array" in kinds:
-            items = schema.get("items", {})
-            return not self.registry.deref(items).get("type") in ("array", "object") and \
-                "properties" not in self.registry.deref(items)
+            items = self.registry.deref(schema.get("items", {}))
+            return items.get("type") not in ("array", "object") and "properties" not in items
         return True
 
     def _has_binary(self, schema: dict[str, Any]) -> bool:

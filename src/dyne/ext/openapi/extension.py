@@ -52,7 +52,7 @@ def _check_route(name: str, value: str | None) -> str | None:
 
 
 def check_openapi_version(value: str) -> str:
-    """``"3.0.x"``-style versions (``3.0.0``–``3.0.4``, ``"3.0"``) and
+    """``"3.0.x"``-style versions (``3.0.0`` to ``3.0.4``, ``"3.0"``) and
     ``3.1.0``/``3.1.1`` (``"3.1"``); anything else is a ``ValueError``."""
     text = str(value).strip()
     text = _SHORT_VERSIONS.get(text, text)

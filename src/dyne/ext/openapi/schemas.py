@@ -123,7 +123,7 @@ class SchemaRegistry:
         names = self._marshmallow_names
 
         def resolver(schema: Any) -> str:
-            cls = resolve_schema_cls(schema)
+            cls: Any = resolve_schema_cls(schema)
             instance = schema if not isinstance(schema, type) else cls()
             key = make_schema_key(instance)
             if key in names:
