@@ -204,7 +204,8 @@ def _module(name, source):
 
 
 def test_same_class_name_from_two_modules_never_collides(version):
-    shop = _module("shop.models", "from pydantic import BaseModel\nclass Item(BaseModel):\n    price: float\n")
+    shop = _module("shop.models",
+                   "from pydantic import BaseModel\nclass Item(BaseModel):\n    price: float\n")
     blog = _module("blog.models", "from pydantic import BaseModel\nclass Item(BaseModel):\n    text: str\n")
     m_shop = _module("shop.schemas", "from marshmallow import Schema, fields\n"
                                      "class ItemSchema(Schema):\n    sku = fields.Str()\n")

@@ -83,15 +83,15 @@ def test_roles_any_of_and_all_of(app):
         pass
 
     document = served(app)
-    one = operation(document, "/one", "get")
-    assert one["description"] == "Requires the role `admin`."
-    assert one["x-roles"] == [["admin"]]
-    assert set(one["responses"]) == {"200", "401", "403"}
+    only = operation(document, "/one", "get")
+    assert only["description"] == "Requires the role `admin`."
+    assert only["x-roles"] == [["admin"]]
+    assert set(only["responses"]) == {"200", "401", "403"}
     assert operation(document, "/any", "get")["description"] == (
         "Requires one of the roles `admin` or `editor`.")
-    mixed = operation(document, "/mixed", "get")
-    assert mixed["description"] == "Requires one of the roles `admin` or (`auditor` and `editor`)."
-    assert mixed["x-roles"] == [["admin"], ["auditor", "editor"]]
+    combined = operation(document, "/mixed", "get")
+    assert combined["description"] == "Requires one of the roles `admin` or (`auditor` and `editor`)."
+    assert combined["x-roles"] == [["admin"], ["auditor", "editor"]]
 
 
 def test_multiauth_is_any_of_and_stacked_is_all_of(app, version):
@@ -111,10 +111,10 @@ def test_multiauth_is_any_of_and_stacked_is_all_of(app, version):
     app.extensions["openapi"].openapi = version
     document = served(app)
     assert operation(document, "/either", "get")["security"] == [{"basicAuth": []}, {"bearerAuth": []}]
-    both = operation(document, "/both", "get")
-    assert both["security"] == [{"basicAuth": [], "X-API-Key": []}]
+    stacked = operation(document, "/both", "get")
+    assert stacked["security"] == [{"basicAuth": [], "X-API-Key": []}]
     # Both role requirements must hold.
-    assert both["x-roles"] == [["admin", "ops"], ["admin", "dev"]]
+    assert stacked["x-roles"] == [["admin", "ops"], ["admin", "dev"]]
 
 
 def test_class_based_view_protected_as_a_whole(app):
