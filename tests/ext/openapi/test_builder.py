@@ -174,7 +174,7 @@ def test_view_object_and_on_request_only(app):
     assert list(paths["/catch"]) == ["get"]
 
 
-def test_skipped_routes(app):
+def test_skipped_routes(app, tmp_path):
     import strawberry
 
     from dyne.ext.graphql import GraphQLView
@@ -199,6 +199,15 @@ def test_skipped_routes(app):
     async def public(req, resp):
         pass
 
+    # Static files, the single-page-app index and mounted apps are not API operations.
+    (tmp_path / "index.html").write_text("<p>app</p>")
+    app.static_dir = tmp_path
+    app.add_route("/spa", static=True)
+
+    async def legacy(scope, receive, send):
+        pass
+
+    app.mount("/legacy", legacy)
     assert list(document_of(app)["paths"]) == ["/public"]
 
 
