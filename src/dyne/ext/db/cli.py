@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from dyne.cli import CLIContext, cli
+from dyne.cli import DEFAULT_APP, DEFAULT_HOST, DEFAULT_PORT, CLIContext, cli
 
 __all__ = ["db"]
 
@@ -63,7 +63,9 @@ class DatabaseContext:
 @click.pass_context
 def db(ctx: click.Context, directory: str) -> None:
     """Database migrations (Alembic) for the app's Alchemical models."""
-    ctx.obj = DatabaseContext(cli=ctx.find_object(CLIContext), directory=directory)
+    options = ctx.find_object(CLIContext) or CLIContext(  # `db` invoked on its own
+        app_path=DEFAULT_APP, debug=False, host=DEFAULT_HOST, port=DEFAULT_PORT, reload=False)
+    ctx.obj = DatabaseContext(cli=options, directory=directory)
 
 
 @db.command()
