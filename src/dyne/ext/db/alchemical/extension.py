@@ -19,7 +19,6 @@ The configuration is read on first need rather than in ``__init__``, so
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,12 +26,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alchemical.aio import Alchemical as _AlchemicalBase
 from alchemical.core import Alchemical as _SyncAlchemical
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from dyne.exceptions import HTTPException
 from dyne.request import Request
 
-from .fields import FieldError
+from .errors import add_error_handlers, data_errors_as_data_error
 from .model import Model
 from .pagination import Pagination, paginate
 from .scope import SCOPE_KEY, SessionScope
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["Alchemical"]
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-logger = logging.getLogger("dyne.db")
 
 #: Sync driver URLs and the async drivers used instead.
 ASYNC_DRIVERS = {
@@ -135,11 +132,7 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         app.add_event_handler("startup", self._startup)
         app.add_event_handler("shutdown", self.dispose)
         if self.map_errors:
-            from sqlalchemy.exc import DataError, IntegrityError
-
-            app.add_error_handler(IntegrityError, _answer_integrity_error)
-            app.add_error_handler(DataError, _answer_data_error)
-            app.add_error_handler(FieldError, _answer_field_error)
+            add_error_handlers(app)
 
     async def _startup(self) -> None:
         self._configure()
@@ -223,7 +216,8 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         engines: dict[str | None, AsyncEngine] = {}
         for bind in [None, *(self.binds or {})]:
             url, options = self.engine_arguments(bind)
-            engines[bind] = self._create_engine(url, **options)
+            engine = engines[bind] = self._create_engine(url, **options)
+            event.listen(engine.sync_engine, "handle_error", data_errors_as_data_error)
         # Statements are routed by RoutingSession.get_bind, not a table list.
         self.table_binds: dict[Any, Any] = {}
         self.engines = engines
@@ -435,29 +429,3 @@ def _hide_password(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(invalid URL)"
-
-
-# -- error mapping -----------------------------------------------------------------------------
-
-
-async def _answer_integrity_error(req: Request, resp: Response, exc: BaseException) -> None:
-    logger.info("%s %s: database constraint violated, answered 409: %s", req.method, req.path,
-                getattr(exc, "orig", exc))
-    detail = ("Conflict: the data breaks a database constraint (a duplicate of a unique value, "
-              "a missing required value, or a reference to a missing row).")
-    if req.app is not None and req.app.debug:
-        detail += f" [{getattr(exc, 'orig', exc)}]"
-    raise HTTPException(409, detail)
-
-
-async def _answer_data_error(req: Request, resp: Response, exc: BaseException) -> None:
-    logger.info("%s %s: invalid data for the database, answered 400: %s", req.method, req.path,
-                getattr(exc, "orig", exc))
-    detail = "Bad Request: a value does not fit its database column (wrong type, out of range or too long)."
-    if req.app is not None and req.app.debug:
-        detail += f" [{getattr(exc, 'orig', exc)}]"
-    raise HTTPException(400, detail)
-
-
-async def _answer_field_error(req: Request, resp: Response, exc: BaseException) -> None:
-    raise HTTPException(400, {"errors": getattr(exc, "errors", {})})
