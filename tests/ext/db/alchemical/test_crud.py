@@ -176,7 +176,7 @@ def test_every_helper_needs_an_active_session(call):
 
 
 def test_in_a_request_without_await_req_db_the_error_is_a_500(make_app, caplog):
-    app, db = make_app()
+    app, _db = make_app()
     Author = define_models()
 
     @app.route("/authors")

@@ -121,7 +121,7 @@ def test_config_may_be_loaded_before_or_after_the_extension(order, database_url)
 
 
 def test_sync_urls_are_mapped_to_async_drivers(make_app, database_url):
-    app, db = make_app()
+    _app, db = make_app()
     expected = "sqlite+aiosqlite" if database_url.startswith("sqlite") else "postgresql+asyncpg"
     assert db.get_engine().url.drivername == expected
     assert Alchemical(url="postgres://u@h/d").engine_arguments()[0] == "postgresql+asyncpg://u@h/d"
@@ -240,7 +240,7 @@ async def _usernames(db, model):
 
 
 def test_session_is_closed_and_unusable_after_the_request(make_app):
-    app, db = make_app()
+    app, _db = make_app()
     User = define_user()
     seen = {}
 
@@ -367,7 +367,7 @@ async def table_names(engine):
 
 
 def test_a_bind_key_without_a_database_is_a_clear_error(make_app):
-    app, db = make_app()
+    _app, db = make_app()
 
     class Metric(CRUDMixin, Model):
         __bind_key__ = "metrics"
@@ -378,7 +378,7 @@ def test_a_bind_key_without_a_database_is_a_clear_error(make_app):
 
 
 def test_drop_all_removes_the_tables(make_app):
-    app, db = make_app()
+    _app, db = make_app()
     User = define_user()
 
     async def scenario():
@@ -419,7 +419,7 @@ def test_duplicates_are_409_bad_values_400_and_no_connection_leaks(make_app, dat
 
 
 def test_debug_mode_shows_the_database_message_and_409_handlers_apply(make_app):
-    app, db = make_app()
+    app, _db = make_app()
     app.debug = True
     User = define_user()
 
@@ -458,3 +458,51 @@ def test_error_mapping_can_be_turned_off(database_url):
         assert app.client.post("/users/ada").status_code == 500
     finally:
         app.client.close()
+
+
+# -- bodies decoded before the view ------------------------------------------------------------
+
+
+def test_small_structured_bodies_are_decoded_before_the_view(make_app):
+    app, _db = make_app()
+    seen = []
+
+    @app.route("/echo", methods=["POST"])
+    async def echo(req, resp):
+        data = req.media()  # no await, as Dyne's examples write it
+        seen.append(isinstance(data, dict))
+        if not isinstance(data, dict):
+            data = await data
+        resp.media = {"keys": sorted(data)}
+
+    client = app.client
+    assert client.post("/echo", json={"a": 1, "b": 2}).json() == {"keys": ["a", "b"]}
+    assert client.post("/echo", data={"form": "field"}).json() == {"keys": ["form"]}
+    big = {"blob": "x" * (1024 * 1024)}
+    assert client.post("/echo", json=big).json() == {"keys": ["blob"]}  # over 1 MiB: the view awaits
+    chunked = client.post("/echo", content=iter([b'{"streamed":', b" true}"]),
+                          headers={"content-type": "application/json"})
+    assert chunked.json() == {"keys": ["streamed"]}
+    assert seen == [True, True, False, False]
+    malformed = client.post("/nowhere", content=b"{oops", headers={"content-type": "application/json"})
+    assert malformed.status_code == 400  # decoded before routing: malformed is malformed
+
+
+def test_early_decoding_can_be_turned_off(database_url):
+    app = dyne.App()
+    app.config["ALCHEMICAL_DATABASE_URL"] = database_url
+    Alchemical(app, early_decode_limit=None)
+    seen = []
+
+    @app.route("/echo", methods=["POST"])
+    async def echo(req, resp):
+        data = req.media()
+        seen.append(isinstance(data, dict))
+        resp.media = await data
+
+    try:
+        assert app.client.post("/echo", json={"a": 1}).json() == {"a": 1}
+        assert app.client.post("/nowhere", content=b"{oops").status_code == 404
+    finally:
+        app.client.close()
+    assert seen == [False]

@@ -184,11 +184,10 @@ def test_inside_an_explicit_begin_it_joins_and_does_not_commit(database_url):
 
     async def main():
         await db.create_all()
-        async with db.session() as session:
-            async with session.begin():
-                await add("joined")
-                still_open = session.in_transaction()
-                await session.rollback()
+        async with db.session() as session, session.begin():
+            await add("joined")
+            still_open = session.in_transaction()
+            await session.rollback()
         async with db.session() as session:
             return still_open, (await session.scalars(select(Book.title))).all()
 
@@ -204,7 +203,7 @@ def test_sync_functions_are_refused_at_decoration():
         def sync_view(req, resp):
             pass
 
-    with pytest.raises(TypeError, match="@db.read_only needs an async function"):
+    with pytest.raises(TypeError, match=r"@db\.read_only needs an async function"):
         db.read_only(lambda req, resp: None)
 
 
@@ -327,10 +326,8 @@ def test_a_helper_called_after_the_body_was_streamed_does_not_fail(make_app):
 def test_200_concurrent_transactions_lose_nothing_and_leak_nothing(database_url):
     """Through a real server: each request writes in its own transaction; one
     in ten fails after writing and must leave nothing behind."""
-    if database_url.startswith("sqlite"):
-        requests = 50  # one writer at a time in SQLite: this checks correctness, not scale
-    else:
-        requests = 200
+    # SQLite lets one writer at a time hold the file: there it checks correctness, not scale.
+    requests = 50 if database_url.startswith("sqlite") else 200
     app = dyne.App()
     app.config["ALCHEMICAL_DATABASE_URL"] = database_url
     app.config["ALCHEMICAL_ENGINE_OPTIONS"] = {"pool_size": 10, "max_overflow": 10, "pool_timeout": 60}

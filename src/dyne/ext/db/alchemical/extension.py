@@ -36,7 +36,7 @@ from .model import Model
 from .pagination import Pagination, paginate
 from .scope import SCOPE_KEY, SessionScope
 from .session import RoutingSession
-from .transaction import read_only_wrapper, transactional
+from .transaction import decode_body_early, read_only_wrapper, transactional
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -60,7 +60,8 @@ ASYNC_DRIVERS = {
     "mariadb": "mariadb+aiomysql",
 }
 
-_UNSET: Any = object()
+#: Default ``early_decode_limit``: structured bodies up to 1 MiB are decoded before the view.
+EARLY_DECODE_LIMIT = 1024 * 1024
 
 
 class Alchemical(_AlchemicalBase):  # type: ignore[misc]
@@ -83,6 +84,12 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     :param map_errors: answer database errors caused by the request's data
         with 4xx instead of 500 (see ``docs/database.md``): ``IntegrityError``
         -> 409, ``DataError`` -> 400, ``FieldError`` -> 400.
+    :param early_decode_limit: request bodies in JSON, YAML, MessagePack or an
+        urlencoded form, no larger than this many bytes (``Content-Length``),
+        are decoded before the view runs, so that ``data = req.media()``
+        works without ``await``, as Dyne's database examples write it. A
+        malformed body is then a 400. ``None`` turns this off (inside
+        ``@db.transaction`` the body is decoded whatever its size).
 
     URLs may name sync drivers (``sqlite:///app.db``,
     ``postgresql://user@host/db``): the async driver (aiosqlite, asyncpg) is
@@ -95,11 +102,12 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
                  binds: dict[str, Any] | None = None, engine_options: Any = None,
                  autocommit: bool | None = None, session_options: dict[str, Any] | None = None,
                  model_class: type | None = None, naming_convention: dict[str, str] | None = None,
-                 map_errors: bool = True) -> None:
+                 map_errors: bool = True, early_decode_limit: int | None = EARLY_DECODE_LIMIT) -> None:
         super().__init__(session_options=session_options, model_class=model_class,
                          naming_convention=naming_convention)
         self.app: App | None = None
         self.map_errors = map_errors
+        self.early_decode_limit = early_decode_limit
         self._given = {"url": url, "binds": binds, "engine_options": engine_options,
                        "autocommit": autocommit}
         self._autocommit = False
@@ -133,11 +141,19 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         app.add_event_handler("shutdown", self.dispose)
         if self.map_errors:
             add_error_handlers(app)
+        if self.early_decode_limit:
+            app.before_request(self._decode_small_body)
 
     async def _startup(self) -> None:
         self._configure()
         self.get_engine()
         self.Session  # noqa: B018 - the session factory, made once here
+
+    async def _decode_small_body(self, req: Request, resp: Response) -> None:
+        length = req.raw_header(b"content-length")
+        limit = self.early_decode_limit
+        if length is not None and length.isdigit() and limit and 0 < int(length) <= limit:
+            await decode_body_early(req)
 
     async def _teardown(self, req: Request, resp: Response, error: BaseException | None) -> None:
         scope = req.scope.get(SCOPE_KEY)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .extension import Alchemical
 
-__all__ = ["TRANSACTION_DEPTH", "read_only_wrapper", "transactional"]
+__all__ = ["TRANSACTION_DEPTH", "decode_body_early", "read_only_wrapper", "transactional"]
 
 logger = logging.getLogger("dyne.db")
 
@@ -41,7 +41,7 @@ def transactional(db: Alchemical, func: Callable[..., Awaitable[Any]]) -> Callab
         req = _find_request(args, kwargs)
         if req is not None:
             if not _request_in_transaction(req):
-                await _decode_body_early(req)
+                await decode_body_early(req)
             session = await db.request_session(req)
             return await _run_in_transaction(session, func, args, kwargs)
         scope = active_scope()
@@ -102,7 +102,7 @@ def _request_in_transaction(req: Request) -> bool:
     return session is not None and bool(session.sync_session.info.get(TRANSACTION_DEPTH))
 
 
-async def _decode_body_early(req: Request) -> None:
+async def decode_body_early(req: Request) -> None:
     """Decode the body so that ``req.media()`` works without ``await`` in the
     function. Only structured bodies: uploads (multipart) may be large and are
     for ``@input`` or the view; unknown content types are left to the view."""
