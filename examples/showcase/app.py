@@ -5,17 +5,24 @@ Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
-hooks, a class-based view, Server-Sent Events and a background task.
+hooks, a class-based view, Server-Sent Events, a background task, and notes
+stored with SQLAlchemy: in SQLite (``examples/showcase/showcase.db``) by
+default, in PostgreSQL with
+``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
+from pathlib import Path
+
+from sqlalchemy import Boolean, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model
 
 
 class Defaults:
@@ -24,22 +31,36 @@ class Defaults:
     APP_NAME = "dyne showcase"
     PUBLISH_DELAY = 0.5  # seconds a "publish" background job takes
     SECRET_KEY = "change-me-in-production"
+    # Where notes are stored: a SQLite file next to this one, unless the
+    # environment (or .env) sets ALCHEMICAL_DATABASE_URL.
+    ALCHEMICAL_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parent / 'showcase.db'}"
 
 
 app = dyne.App()
 app.config.from_object(Defaults)
 
-# An in-memory store; the database issue replaces it with SQLite/PostgreSQL.
-NOTES: dict[int, dict] = {}
-_ids = itertools.count(1)
+db = Alchemical(app)
+
+
+class NoteRecord(CRUDMixin, Model):
+    """A note, as stored."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "body": self.body, "published": self.published}
 
 
 @app.on_event("startup")
 async def seed() -> None:
-    if not NOTES:
-        note_id = next(_ids)
-        NOTES[note_id] = {"id": note_id, "title": "Welcome", "body": "Hello from dyne.",
-                          "published": True}
+    await db.create_all()
+    async with db.begin():
+        if await NoteRecord.find() is None:
+            await NoteRecord.create(title="Welcome", body="Hello from dyne.", published=True)
     app.state.started_at = time.time()
 
 
@@ -70,44 +91,52 @@ async def health(req, resp):
 
 
 @app.route("/notes")
+@db.read_only
 async def list_notes(req, resp):
     query = req.params.get("q", "").lower()
-    resp.media = [note for note in NOTES.values() if query in note["title"].lower()]
+    session = await req.db
+    statement = NoteRecord.select().order_by(NoteRecord.id)
+    if query:
+        statement = statement.where(func.lower(NoteRecord.title).contains(query, autoescape=True))
+    resp.media = [note.to_dict() for note in await session.scalars(statement)]
 
 
 @app.route("/notes", methods=["POST"])
+@db.transaction
 async def create_note(req, resp):
     data = await req.media()
     if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data["title"]:
         abort(400, detail={"errors": {"title": ["A non-empty string is required."]}})
-    note_id = next(_ids)
-    note = {"id": note_id, "title": data["title"], "body": str(data.get("body", "")),
-            "published": False}
-    NOTES[note_id] = note
+    note = await NoteRecord.create(title=data["title"], body=str(data.get("body", "")))
     resp.status_code = 201
-    resp.headers["Location"] = app.url_for(Note, id=note_id)
-    resp.media = note
+    resp.headers["Location"] = app.url_for(Note, id=note.id)
+    resp.media = note.to_dict()
 
 
 @app.route("/notes/{id:int}")
 class Note:
-    def on_get(self, req, resp, *, id):
-        resp.media = find_note(id)
+    async def on_get(self, req, resp, *, id):
+        await req.db
+        resp.media = (await find_note(id)).to_dict()
 
-    def on_delete(self, req, resp, *, id):
-        find_note(id)
-        del NOTES[id]
+    @db.transaction
+    async def on_delete(self, req, resp, *, id):
+        await (await find_note(id)).destroy()
         resp.status_code = 204
 
 
 @app.route("/notes/{id:int}/publish", methods=["POST"])
 async def publish(req, resp, *, id):
-    note = find_note(id)
+    await req.db
+    await find_note(id)
 
     @app.background.task
     async def publish_later():
         await asyncio.sleep(app.config.get("PUBLISH_DELAY", cast=float))
-        note["published"] = True
+        async with db.begin():  # work after the response needs a session of its own
+            note = await NoteRecord.get(id)
+            if note is not None:
+                await note.patch(published=True)
 
     publish_later()
     resp.status_code = 202
@@ -133,8 +162,8 @@ async def clock(req, resp):
             await asyncio.sleep(0.1)
 
 
-def find_note(note_id: int) -> dict:
-    note = NOTES.get(note_id)
+async def find_note(note_id: int) -> NoteRecord:
+    note = await NoteRecord.get(note_id)
     if note is None:
         abort(404, detail=f"Note {note_id} not found")
     return note

@@ -1,4 +1,5 @@
-"""The showcase app: in-process, and for real under uvicorn over loopback."""
+"""The showcase app: in-process (on SQLite and on PostgreSQL), and for real
+under uvicorn over loopback."""
 
 import importlib
 import shutil
@@ -11,16 +12,23 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, serve_in_subprocess
+from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def showcase():
+def showcase(database_url, monkeypatch):  # noqa: F811 - the imported fixture
+    monkeypatch.setenv("ALCHEMICAL_DATABASE_URL", database_url)
     sys.path.insert(0, str(ROOT))
+    module = None
     try:
-        module = importlib.import_module("examples.showcase.app")
-        module = importlib.reload(module)  # fresh store and app for each test
+        name = "examples.showcase.app"
+        # A fresh app for each test, on the test's database.
+        module = importlib.reload(sys.modules[name]) if name in sys.modules else \
+            importlib.import_module(name)
         yield module
     finally:
+        if module is not None and module.app._client is not None:
+            module.app._client.close()
         sys.path.remove(str(ROOT))
 
 
@@ -66,10 +74,35 @@ def test_background_publish_and_session_and_events(showcase):
     assert client.get("/").headers["x-served-by"] == "dyne showcase"
 
 
-def test_showcase_under_uvicorn_answers_httpx_and_curl():
+def test_notes_are_stored_in_the_configured_database(showcase, database_url):  # noqa: F811
+    client = showcase.app.client
+    created = client.post("/notes", json={"title": "Kept"}).json()
+    engine = showcase.db.get_engine()
+    assert engine.url.drivername == ("postgresql+asyncpg" if database_url.startswith("postgresql")
+                                     else "sqlite+aiosqlite")
+    client.stop()  # shutdown; the next request starts the app again, on the same database
+    assert client.get(f"/notes/{created['id']}").json()["title"] == "Kept"
+    assert [n["title"] for n in client.get("/notes").json()] == ["Welcome", "Kept"]
+    assert engine.pool.checkedout() == 0
+
+
+def test_default_database_is_a_sqlite_file_next_to_the_app(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALCHEMICAL_DATABASE_URL", raising=False)
+    copy = tmp_path / "showcase_copy.py"
+    shutil.copyfile(ROOT / "examples" / "showcase" / "app.py", copy)
+    port = free_port()
+    with serve_in_subprocess([sys.executable, str(copy)], port, env={"PORT": str(port)},
+                             cwd=tmp_path):
+        notes = httpx.get(f"http://127.0.0.1:{port}/notes").json()
+    assert [n["title"] for n in notes] == ["Welcome"]
+    assert (tmp_path / "showcase.db").is_file()  # tables created at start-up, on a fresh machine
+
+
+def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
-    with serve_in_subprocess(command, port, env={"PORT": str(port)}):
+    database = {"ALCHEMICAL_DATABASE_URL": f"sqlite:///{tmp_path / 'notes.db'}"}
+    with serve_in_subprocess(command, port, env={"PORT": str(port), **database}):
         # PORT binds 0.0.0.0, which includes loopback.
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base) as client:
