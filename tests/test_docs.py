@@ -54,7 +54,9 @@ def run_page(page: Path, workdir: Path, python_only: bool = False) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source, encoding="utf-8")
         elif language == "python":
-            code = compile(source, f"<{where}>", "exec")
+            # dont_inherit: the page runs as its own code, without this file's
+            # `from __future__ import annotations` (ORM models read annotations).
+            code = compile(source, f"<{where}>", "exec", dont_inherit=True)
             exec(code, namespace)
         elif language == "console" and not python_only:
             run_console(source, where, workdir, env)
