@@ -166,6 +166,8 @@ def test_registration_state_extensions_and_init_app():
     db.init_app(app)  # again: nothing changes
     with pytest.raises(RuntimeError, match="already has a database extension"):
         Alchemical(app)
+    with pytest.raises(RuntimeError, match="already belongs to another app"):
+        db.init_app(dyne.App())
 
 
 def test_engines_and_session_factory_are_made_once_at_startup(make_app):
@@ -237,6 +239,22 @@ def test_request_session_lifecycle(make_app, autocommit):
 async def _usernames(db, model):
     async with db.session() as session:
         return sorted((await session.scalars(select(model.username))).all())
+
+
+def test_a_failing_autocommit_is_the_request_error(make_app):
+    app, db = make_app(ALCHEMICAL_AUTOCOMMIT=True)
+    User = define_user()
+
+    @app.route("/users/{name}", methods=["POST"])
+    async def create(req, resp, name):
+        session = await req.db
+        session.add(User(username=name))  # flushed by the commit at the end of the request
+        resp.status_code = 201
+
+    assert app.client.post("/users/ada").status_code == 201
+    assert app.client.post("/users/ada").status_code == 409  # the commit failed: not a 201
+    assert run(_usernames(db, User)) == ["ada"]
+    assert db.get_engine().pool.checkedout() == 0
 
 
 def test_session_is_closed_and_unusable_after_the_request(make_app):

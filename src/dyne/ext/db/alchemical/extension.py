@@ -129,6 +129,9 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         existing = app.extensions.get("db")
         if existing is self:
             return
+        if self.app is not None:
+            raise RuntimeError("This Alchemical instance already belongs to another app; "
+                               "create one Alchemical per app")
         if existing is not None:
             raise RuntimeError(f"This app already has a database extension: {existing!r}. "
                                "One Alchemical per app; use ALCHEMICAL_BINDS for more databases.")
