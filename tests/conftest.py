@@ -104,3 +104,42 @@ def service_unavailable(name: str, reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} (DYNE_REQUIRE_SERVICES=1 requires it)")
     pytest.skip(message)
+
+
+# -- ORM models defined by a test ------------------------------------------------------
+
+def model_snapshot(model_base: Any) -> tuple[set[Any], dict[Any, set[str]]]:
+    """The class managers and the tables (per metadata) that exist now."""
+    return (set(model_base.registry._managers),
+            {key: set(metadata.tables) for key, metadata in model_base.__metadatas__.items()})
+
+
+def forget_models(model_base: Any, snapshot: tuple[set[Any], dict[Any, set[str]]]) -> None:
+    """Unmap the model classes of ``model_base`` defined since ``snapshot`` and
+    drop the tables added since then, so that the next test (or docs page)
+    may define a model with the same name and table."""
+    managers, tables = snapshot
+    for key, metadata in model_base.__metadatas__.items():
+        for name in set(metadata.tables) - tables.get(key, set()):
+            metadata.remove(metadata.tables[name])
+    registry = model_base.registry
+    for manager in [manager for manager in list(registry._managers) if manager not in managers]:
+        registry._managers.pop(manager, None)
+        registry._dispose_manager_and_mapper(manager)
+
+
+@pytest.fixture(autouse=True)
+def _forget_models_defined_during_the_test() -> Iterator[None]:
+    """Models of ``dyne.ext.db.alchemical`` share one process-wide registry
+    (models are module-level classes); a test's models leave with it."""
+
+    def model_base() -> Any:
+        module = sys.modules.get("dyne.ext.db.alchemical.model")
+        return getattr(module, "Model", None)
+
+    base = model_base()
+    snapshot = model_snapshot(base) if base is not None else (set(), {})
+    yield
+    base = model_base()
+    if base is not None:
+        forget_models(base, snapshot)

@@ -66,7 +66,8 @@ def _run_blocks(page: Path, workdir: Path, namespace: dict, python_only: bool) -
             target.write_text(source, encoding="utf-8")
         elif language == "python":
             # dont_inherit: run the example as a user would, without this
-            # module's `from __future__ import annotations`.
+            # module's `from __future__ import annotations` (pydantic and ORM
+            # models read annotations).
             code = compile(source, f"<{where}>", "exec", dont_inherit=True)
             exec(code, namespace)
         elif language == "console" and not python_only:

@@ -121,6 +121,54 @@ def test_exception_class_handlers_match_subclasses(app):
     assert (response.status_code, response.json()) == (422, {"error": "NotEnoughStock"})
 
 
+def test_exception_class_handler_may_answer_with_an_http_status(app):
+    class Duplicate(Exception):
+        pass
+
+    @app.error_handler(Duplicate)
+    def translate(req, resp, exc):
+        abort(409, detail="Already exists")
+
+    @app.error_handler(409)
+    async def conflict(req, resp, exc):
+        resp.status_code = 409
+        resp.media = {"conflict": exc.detail}
+
+    @app.route("/")
+    async def index(req, resp):
+        raise Duplicate()
+
+    response = app.client.get("/")
+    assert (response.status_code, response.json()) == (409, {"conflict": "Already exists"})
+
+
+def test_translated_status_without_handler_uses_the_default_body():
+    app = dyne.App(problem_details=True)
+
+    @app.error_handler(KeyError)
+    async def translate(req, resp, exc):
+        raise HTTPException(404, detail=f"No such key {exc.args[0]}")
+
+    @app.route("/")
+    async def index(req, resp):
+        raise KeyError("k")
+
+    response = app.client.get("/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No such key k"
+
+
+def test_status_handler_raising_http_exception_is_a_plain_500(caplog):
+    app = dyne.App()
+
+    @app.error_handler(404)
+    async def loops(req, resp, exc):
+        abort(404)
+
+    response = app.client.get("/missing")
+    assert (response.status_code, response.text) == (500, "500 Internal Server Error")
+
+
 def test_sync_error_handlers_work_too(app):
     @app.error_handler(404)
     def handle(req, resp, exc):

@@ -8,33 +8,39 @@ negotiation, configuration, error handlers, cookie sessions, before/after
 hooks, a class-based view, Server-Sent Events, a background task, request
 validation and response serialization (dyne.ext.io), validated file uploads,
 a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
-a websocket echo, a Jinja2 template page, static files, an admin page
-behind HTTP Basic authentication with roles, and the API's OpenAPI
-documentation (/docs, /schema.yml).
+a websocket echo, a Jinja2 template page, static files, an admin page behind
+HTTP Basic authentication with roles, notes stored with SQLAlchemy: in
+SQLite (``examples/showcase/showcase.db``) by default, in PostgreSQL with
+``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``, and the
+API's OpenAPI documentation (/docs, /schema.yml).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
 import os
 import tempfile
 import time
 from pathlib import Path
 
 import strawberry
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Boolean, String, Text, func, select
+from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.exceptions import abort
 from dyne.ext.auth import BasicAuth, authenticate
+from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
 from dyne.ext.openapi import OpenAPI
 from dyne.websockets import WebSocketDisconnect
+
+HERE = Path(__file__).resolve().parent
 
 
 class Defaults:
@@ -46,26 +52,39 @@ class Defaults:
     UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "dyne-showcase-uploads")
     ADMIN_PASSWORD = "admin-password"  # the "admin" account (role admin)
     EDITOR_PASSWORD = "editor-password"  # the "editor" account (role editor)
+    # Where notes are stored: a SQLite file next to this one, unless the
+    # environment (or .env) sets ALCHEMICAL_DATABASE_URL.
+    ALCHEMICAL_DATABASE_URL = f"sqlite:///{HERE / 'showcase.db'}"
 
 
-HERE = Path(__file__).parent
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
 app.config.from_object(Defaults)
 # The API's documentation, generated from the routes: /docs, /schema.yml, /schema.json.
 api = OpenAPI(app, title="dyne showcase", version="1.0",
               description="Notes with validated input, uploads and background publishing.")
 
-# An in-memory store; the database issue replaces it with SQLite/PostgreSQL.
-NOTES: dict[int, dict] = {}
-_ids = itertools.count(1)
+db = Alchemical(app)
+
+
+class NoteRecord(CRUDMixin, Model):
+    """A note, as stored."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "body": self.body, "published": self.published}
 
 
 @app.on_event("startup")
 async def seed() -> None:
-    if not NOTES:
-        note_id = next(_ids)
-        NOTES[note_id] = {"id": note_id, "title": "Welcome", "body": "Hello from dyne.",
-                          "published": True}
+    await db.create_all()
+    async with db.begin():
+        if await NoteRecord.find() is None:
+            await NoteRecord.create(title="Welcome", body="Hello from dyne.", published=True)
     app.state.started_at = time.time()
 
 
@@ -82,8 +101,8 @@ def index(req, resp):
         '<li><a href="/notes">GET /notes</a> (try <code>Accept: application/x-yaml</code>)</li>'
         "<li>POST /notes with JSON <code>{\"title\": ..., \"body\": ...}</code></li>"
         '<li><a href="/notes/1">GET /notes/1</a>, DELETE /notes/1</li>'
+        "<li>POST /notes/1/attachments (a validated upload)</li>"
         "<li>POST /notes/1/publish (a background job)</li>"
-        "<li>POST /notes/1/attachments with a multipart <code>file</code> (a validated upload)</li>"
         '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
         '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
         '<li><a href="/health">GET /health</a></li>'
@@ -101,11 +120,7 @@ async def health(req, resp):
     resp.media = {"status": "healthy", "uptime": round(time.time() - req.app.state.started_at, 3)}
 
 
-@app.route("/notes")
-async def list_notes(req, resp):
-    query = req.params.get("q", "").lower()
-    resp.media = [note for note in NOTES.values() if query in note["title"].lower()]
-
+# -- Notes: REST over SQLAlchemy, validated with pydantic -------------------------------
 
 class NoteIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
@@ -113,21 +128,48 @@ class NoteIn(BaseModel):
 
 
 class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     title: str
     body: str
     published: bool
 
 
+@app.route("/notes")
+@db.read_only
+async def list_notes(req, resp):
+    query = req.params.get("q", "").lower()
+    session = await req.db
+    statement = NoteRecord.select().order_by(NoteRecord.id)
+    if query:
+        statement = statement.where(func.lower(NoteRecord.title).contains(query, autoescape=True))
+    resp.media = [note.to_dict() for note in await session.scalars(statement)]
+
+
 @app.route("/notes", methods=["POST"])
 @input(NoteIn)
 @output(NoteOut, status_code=201)
+@db.transaction
 async def create_note(req, resp, *, data):
-    note_id = next(_ids)
-    note = {"id": note_id, "title": data.title, "body": data.body, "published": False}
-    NOTES[note_id] = note
-    resp.headers["Location"] = app.url_for(Note, id=note_id)
+    note = await NoteRecord.create(title=data.title, body=data.body)
+    resp.headers["Location"] = app.url_for(Note, id=note.id)
     resp.obj = note
+
+
+@app.route("/notes/{id:int}")
+class Note:
+    @output(NoteOut)
+    @expect({404: "No such note"})
+    async def on_get(self, req, resp, *, id):
+        await req.db
+        resp.obj = await find_note(id)
+
+    @expect({204: "Deleted", 404: "No such note"})
+    @db.transaction
+    async def on_delete(self, req, resp, *, id):
+        await (await find_note(id)).destroy()
+        resp.status_code = 204
 
 
 class Attachment(FileField):
@@ -143,7 +185,8 @@ class AttachmentForm(BaseModel):
 @input(AttachmentForm, location="form")
 @expect({201: "The attachment, saved", 404: "No such note"})
 async def attach(req, resp, *, id, data):
-    find_note(id)
+    await req.db
+    await find_note(id)
     upload = data.file
     directory = app.config.UPLOAD_DIR
     os.makedirs(directory, exist_ok=True)
@@ -153,34 +196,33 @@ async def attach(req, resp, *, id, data):
                   "content_type": upload.content_type}
 
 
-@app.route("/notes/{id:int}")
-class Note:
-    @output(NoteOut)
-    @expect({404: "No such note"})
-    def on_get(self, req, resp, *, id):
-        resp.obj = find_note(id)
-
-    @expect({204: "Deleted", 404: "No such note"})
-    def on_delete(self, req, resp, *, id):
-        find_note(id)
-        del NOTES[id]
-        resp.status_code = 204
-
-
 @app.route("/notes/{id:int}/publish", methods=["POST"])
 @expect({202: "Publishing started", 404: "No such note"})
 async def publish(req, resp, *, id):
-    note = find_note(id)
+    await req.db
+    await find_note(id)
 
     @app.background.task
     async def publish_later():
         await asyncio.sleep(app.config.get("PUBLISH_DELAY", cast=float))
-        note["published"] = True
+        async with db.begin():  # work after the response needs a session of its own
+            note = await NoteRecord.get(id)
+            if note is not None:
+                await note.patch(published=True)
 
     publish_later()
     resp.status_code = 202
     resp.media = {"status": "publishing", "id": id}
 
+
+async def find_note(note_id: int) -> NoteRecord:
+    note = await NoteRecord.get(note_id)
+    if note is None:
+        abort(404, detail=f"Note {note_id} not found")
+    return note
+
+
+# -- Sessions and Server-Sent Events -------------------------------------------------------
 
 @app.route("/visits")
 def visits(req, resp):
@@ -210,28 +252,37 @@ class NoteType:
     body: str
     published: bool
 
+    @classmethod
+    def of(cls, note: NoteRecord) -> NoteType:
+        return cls(**note.to_dict())
+
 
 @strawberry.type
 class Query:
     @strawberry.field(description="Notes whose title contains `search` (case-insensitive).")
-    def notes(self, search: str = "") -> list[NoteType]:
-        return [NoteType(**note) for note in NOTES.values() if search.lower() in note["title"].lower()]
+    async def notes(self, info: strawberry.Info, search: str = "") -> list[NoteType]:
+        session = await info.context["request"].db
+        statement = NoteRecord.select().order_by(NoteRecord.id).where(
+            func.lower(NoteRecord.title).contains(search.lower(), autoescape=True))
+        return [NoteType.of(note) for note in await session.scalars(statement)]
 
     @strawberry.field
-    def note(self, id: int) -> NoteType | None:
-        note = NOTES.get(id)
-        return NoteType(**note) if note else None
+    async def note(self, info: strawberry.Info, id: int) -> NoteType | None:
+        await info.context["request"].db
+        note = await NoteRecord.get(id)
+        return NoteType.of(note) if note else None
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    def create_note(self, title: str, body: str = "") -> NoteType:
+    async def create_note(self, info: strawberry.Info, title: str, body: str = "") -> NoteType:
         if not title.strip():
             raise ValueError("A note needs a non-empty title.")
-        note_id = next(_ids)
-        NOTES[note_id] = {"id": note_id, "title": title, "body": body, "published": False}
-        return NoteType(**NOTES[note_id])
+        session = await info.context["request"].db
+        note = await NoteRecord.create(title=title, body=body)
+        await session.commit()
+        return NoteType.of(note)
 
 
 app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutation=Mutation)))
@@ -240,8 +291,11 @@ app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutati
 # -- Templates, static files and a websocket --------------------------------------------
 
 @app.route("/hello/{name}")
-def hello(req, resp, *, name):
-    resp.html = app.template("hello.html", name=name, app_name=app.config.APP_NAME, notes=NOTES)
+async def hello(req, resp, *, name):
+    session = await req.db
+    count = await session.scalar(select(func.count()).select_from(NoteRecord))
+    resp.html = await app.template_async("hello.html", name=name, app_name=app.config.APP_NAME,
+                                         note_count=count)
 
 
 @app.route("/ws/echo", websocket=True)
@@ -253,6 +307,8 @@ async def echo(ws):
             await ws.send_text(f"echo: {message}")
     except WebSocketDisconnect:
         pass
+
+
 # -- admin: HTTP Basic authentication with roles -------------------------------------
 
 staff_auth = BasicAuth(realm="dyne showcase admin")
@@ -275,16 +331,14 @@ def staff_roles(user):
 @app.route("/admin")
 @authenticate(staff_auth, role="admin")
 async def admin(req, resp):
-    resp.media = {"admin": req.state.user, "notes": len(NOTES),
-                  "published": sum(note["published"] for note in NOTES.values())}
+    session = await req.db
+    total = await session.scalar(select(func.count()).select_from(NoteRecord))
+    published = await session.scalar(
+        select(func.count()).select_from(NoteRecord).where(NoteRecord.published.is_(True)))
+    resp.media = {"admin": req.state.user, "notes": total, "published": published}
 
 
-def find_note(note_id: int) -> dict:
-    note = NOTES.get(note_id)
-    if note is None:
-        abort(404, detail=f"Note {note_id} not found")
-    return note
-
+# -- errors ------------------------------------------------------------------------------
 
 @app.error_handler(404)
 async def not_found(req, resp, exc):

@@ -502,7 +502,11 @@ class App:
 
     def error_handler(self, key: int | type[BaseException]) -> Callable[[F], F]:
         """Register ``async def handler(req, resp, exc)`` for a status code
-        (``404``, ``500``...) or an exception class (and its subclasses)."""
+        (``404``, ``500``...) or an exception class (and its subclasses).
+
+        A handler for an exception class may raise ``HTTPException`` (or call
+        ``abort``) to answer with that status instead, exactly as if the view
+        had: the status handler for that code, or the default error body."""
 
         _check_error_key(key)
 
@@ -569,13 +573,25 @@ class App:
                 await handler(req, resp, exc)
             else:
                 await run_sync(handler, req, resp, exc)
+        except HTTPException as translated:
+            if isinstance(exc, HTTPException):  # a status handler may not re-enter itself
+                return await self._failed_error_handler(handler, resp, translated)
+            # An exception-class handler translated the error into an HTTP
+            # status: answer it like any HTTPException (status handlers,
+            # problem details), e.g. a database IntegrityError -> 409.
+            return await self._handle_error(req, resp, translated)
         except Exception as handler_error:
-            if self.debug:
-                raise
-            _logger().error("Error handler %r failed", handler, exc_info=handler_error)
-            resp.clear()
-            resp.status_code = 500
-            resp.text = "500 Internal Server Error"
+            return await self._failed_error_handler(handler, resp, handler_error)
+        return True
+
+    async def _failed_error_handler(self, handler: ErrorHandler, resp: Response,
+                                    handler_error: Exception) -> bool:
+        if self.debug:
+            raise handler_error
+        _logger().error("Error handler %r failed", handler, exc_info=handler_error)
+        resp.clear()
+        resp.status_code = 500
+        resp.text = "500 Internal Server Error"
         return True
 
     def _default_error_body(self, resp: Response, status: int, detail: Any) -> None:

@@ -1,4 +1,5 @@
-"""The showcase app: in-process, and for real under uvicorn over loopback."""
+"""The showcase app: in-process (on SQLite and on PostgreSQL), and for real
+under uvicorn over loopback."""
 
 import importlib
 import os
@@ -13,16 +14,23 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port, serve_in_subprocess, service_unavailable
+from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def showcase():
+def showcase(database_url, monkeypatch):  # noqa: F811 - the imported fixture
+    monkeypatch.setenv("ALCHEMICAL_DATABASE_URL", database_url)
     sys.path.insert(0, str(ROOT))
+    module = None
     try:
-        module = importlib.import_module("examples.showcase.app")
-        module = importlib.reload(module)  # fresh store and app for each test
+        name = "examples.showcase.app"
+        # A fresh app for each test, on the test's database.
+        module = importlib.reload(sys.modules[name]) if name in sys.modules else \
+            importlib.import_module(name)
         yield module
     finally:
+        if module is not None and module.app._client is not None:
+            module.app._client.close()
         sys.path.remove(str(ROOT))
 
 
@@ -65,12 +73,13 @@ def test_validated_create_reports_errors_per_field(showcase):
 
 
 def test_attachment_upload_is_validated_and_saved(showcase, tmp_path):
-    showcase.app.config["UPLOAD_DIR"] = str(tmp_path)
+    uploads = tmp_path / "uploads"
+    showcase.app.config["UPLOAD_DIR"] = str(uploads)
     client = showcase.app.client
     saved = client.post("/notes/1/attachments", files={"file": ("todo.md", b"# todo\n", "text/markdown")})
     assert (saved.status_code, saved.json()) == (201, {
         "note": 1, "filename": "todo.md", "size": 7, "content_type": "text/markdown"})
-    assert (tmp_path / "note-1-todo.md").read_bytes() == b"# todo\n"
+    assert (uploads / "note-1-todo.md").read_bytes() == b"# todo\n"
     wrong = client.post("/notes/1/attachments", files={"file": ("run.exe", b"MZ")})
     assert wrong.status_code == 400
     assert list(wrong.json()["errors"]) == ["file"]
@@ -79,7 +88,7 @@ def test_attachment_upload_is_validated_and_saved(showcase, tmp_path):
     too_big = client.post("/notes/1/attachments", files={"file": ("big.txt", b"x" * (1024 * 1024 + 1))})
     assert too_big.status_code == 400
     assert client.post("/notes/99/attachments", files={"file": ("a.txt", b"x")}).status_code == 404
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["note-1-todo.md"]
+    assert sorted(p.name for p in uploads.iterdir()) == ["note-1-todo.md"]
 
 
 def test_background_publish_and_session_and_events(showcase):
@@ -147,10 +156,36 @@ def test_admin_page_needs_the_admin_role(showcase):
     assert client.get("/admin", auth=("admin", "rotated")).status_code == 200
 
 
+def test_notes_are_stored_in_the_configured_database(showcase, database_url):  # noqa: F811
+    client = showcase.app.client
+    created = client.post("/notes", json={"title": "Kept"}).json()
+    engine = showcase.db.get_engine()
+    assert engine.url.drivername == ("postgresql+asyncpg" if database_url.startswith("postgresql")
+                                     else "sqlite+aiosqlite")
+    client.stop()  # shutdown; the next request starts the app again, on the same database
+    assert client.get(f"/notes/{created['id']}").json()["title"] == "Kept"
+    assert [n["title"] for n in client.get("/notes").json()] == ["Welcome", "Kept"]
+    assert engine.pool.checkedout() == 0
+
+
+def test_default_database_is_a_sqlite_file_next_to_the_app(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALCHEMICAL_DATABASE_URL", raising=False)
+    copy = tmp_path / "showcase_copy.py"
+    shutil.copyfile(ROOT / "examples" / "showcase" / "app.py", copy)
+    port = free_port()
+    with serve_in_subprocess([sys.executable, str(copy)], port, env={"PORT": str(port)},
+                             cwd=tmp_path):
+        notes = httpx.get(f"http://127.0.0.1:{port}/notes").json()
+    assert [n["title"] for n in notes] == ["Welcome"]
+    assert (tmp_path / "showcase.db").is_file()  # tables created at start-up, on a fresh machine
+
+
 def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
     port = free_port()
     command = [sys.executable, "examples/showcase/app.py"]
-    with serve_in_subprocess(command, port, env={"PORT": str(port), "UPLOAD_DIR": str(tmp_path)}):
+    database = {"ALCHEMICAL_DATABASE_URL": f"sqlite:///{tmp_path / 'notes.db'}"}
+    with serve_in_subprocess(command, port, env={"PORT": str(port), "UPLOAD_DIR": str(tmp_path),
+                                                  **database}):
         # PORT binds 0.0.0.0, which includes loopback.
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base) as client:

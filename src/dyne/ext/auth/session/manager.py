@@ -185,9 +185,14 @@ class LoginManager:
                              "LoginManager(user_id_attribute=...) to the one holding its id")
         return str(value)
 
-    async def _load(self, user_id: str) -> Any:
+    async def _load(self, req: Request, user_id: str) -> Any:
         if self._user_loader is None:
             raise RuntimeError("LoginManager has no user_loader: register one with @auth.user_loader")
+        open_database = req.app.request_properties.get("db") if req.app is not None else None
+        if open_database is not None:
+            # dyne.ext.db: open the request's session first, so a loader written
+            # as `await User.find(id=...)` (CRUDMixin) has one to use.
+            await open_database(req)
         return await self._user_loader(user_id)
 
     def _remembered_id(self, token: str) -> str | None:
@@ -206,7 +211,7 @@ class LoginManager:
         session = req.session
         user_id = session.get(SESSION_KEY)
         if user_id is not None:
-            user = await self._load(str(user_id))
+            user = await self._load(req, str(user_id))
             if user is not None:
                 return user
             del session[SESSION_KEY]
@@ -215,7 +220,7 @@ class LoginManager:
             return None
         remembered = self._remembered_id(token)
         if remembered is not None:
-            user = await self._load(remembered)
+            user = await self._load(req, remembered)
             if user is not None:
                 session[SESSION_KEY] = remembered
                 return user

@@ -1,0 +1,101 @@
+"""The session class behind ``db.Session``: routes statements to the engine
+of their model's bind, and enforces read-only sessions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import SessionTransaction
+
+    from .extension import Alchemical
+
+__all__ = ["READ_ONLY", "READ_ONLY_SESSION", "ReadOnlyError", "RoutingSession", "is_read_only",
+           "mark_read_only"]
+
+#: ``session.info`` key: how many read-only scopes currently cover the session.
+READ_ONLY = "dyne.read_only"
+#: ``session.info`` key: the session is read-only for its whole life.
+READ_ONLY_SESSION = "dyne.read_only_session"
+
+
+class ReadOnlyError(RuntimeError):
+    """A write was attempted through a read-only session."""
+
+
+class RoutingSession(Session):
+    """A ``Session`` whose statements go to the engine of their model's bind.
+
+    The bind is looked up from the model's metadata when the statement runs
+    (not from a table list made at start-up), so models defined after the
+    engines were created are routed correctly too.
+    """
+
+    #: Set on the per-database subclass made by ``Alchemical.Session``.
+    _dyne_db: Alchemical
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None,
+                 **kwargs: Any) -> Engine | Connection:
+        if bind is not None:
+            return bind  # type: ignore[no-any-return]
+        metadata = None
+        if mapper is not None:
+            metadata = getattr(inspect(mapper).class_, "metadata", None)
+        elif clause is not None:
+            for table in find_tables(clause, include_crud=True):
+                metadata = getattr(table, "metadata", None)
+                break
+        return self._dyne_db.engine_for_metadata(metadata).sync_engine
+
+
+def mark_read_only(session: AsyncSession | Session, read_only: bool = True, *,
+                   whole_life: bool = False) -> None:
+    """Count one read-only scope more (or, with ``False``, one fewer) on
+    ``session``. ``whole_life`` marks a session that will never write: on
+    PostgreSQL its transactions are then begun ``READ ONLY`` as well."""
+    target = getattr(session, "sync_session", session)
+    info = target.info
+    if whole_life:
+        info[READ_ONLY_SESSION] = True
+    depth = info.get(READ_ONLY, 0) + (1 if read_only else -1)
+    if depth > 0:
+        info[READ_ONLY] = depth
+    else:
+        info.pop(READ_ONLY, None)
+
+
+def is_read_only(session: AsyncSession | Session) -> bool:
+    target = getattr(session, "sync_session", session)
+    return bool(target.info.get(READ_ONLY))
+
+
+_WRITE_REFUSED = ("This session is read-only (@db.read_only / db.session(read_only=True)): "
+                  "{what} refused. Use @db.transaction or a regular session to write.")
+
+
+@event.listens_for(RoutingSession, "before_flush")
+def _refuse_flushing_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (
+            session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty)):
+        raise ReadOnlyError(_WRITE_REFUSED.format(what="flushing changes"))
+
+
+@event.listens_for(RoutingSession, "do_orm_execute")
+def _refuse_write_statements(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlyError(_WRITE_REFUSED.format(what="an INSERT/UPDATE/DELETE statement"))
+
+
+@event.listens_for(RoutingSession, "after_begin")
+def _read_only_database_transaction(session: Session, transaction: SessionTransaction,
+                                    connection: Connection) -> None:
+    # For a session that never writes, PostgreSQL enforces it too (raw SQL
+    # included): the transaction has just begun and nothing ran in it yet.
+    if session.info.get(READ_ONLY_SESSION) and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
