@@ -4,9 +4,11 @@ and the documents they produce, validated for OpenAPI 3.0 and 3.1.
 The example texts of the IO sections are the ones pinned verbatim in
 tests/ext/io/test_seed_examples.py (imported from there, so each is kept
 once); the "Configuring the API Metadata" example is pinned here.
-``dyne.ext.openapi`` and ``dyne.ext.auth`` are the real extensions;
-``dyne.ext.db.alchemical`` is the IO tests' stand-in (ORM rows as plain
-objects) until the database extension lands on this branch.
+``dyne.ext.openapi`` and ``dyne.ext.auth`` are the real extensions. The
+full example runs on the real ``dyne.ext.db.alchemical`` in
+``test_full_example_with_the_real_database``; the other tests of it use the
+IO tests' in-memory stand-in (ORM rows as plain objects), which needs no
+tables and keeps them fast.
 """
 
 from __future__ import annotations
@@ -343,3 +345,42 @@ def test_documents_of_the_examples_validate_for_both_versions(book_store):
         api.openapi = version
         assert validate(api.to_dict())["openapi"] == version
         assert served(app, "/schema.json")["openapi"] == version
+
+
+# -- The full example with the real database extension ------------------------------------------------
+
+def test_full_example_with_the_real_database(tmp_path, monkeypatch):
+    """The same example on the real ``dyne.ext.db.alchemical`` (SQLite in the
+    working directory, as printed): its document, and a book really stored.
+    The example creates no tables itself; the test does, before using it."""
+    from sqlalchemy import Column, Float, Integer, String
+
+    from dyne.ext.db.alchemical import Model
+    from dyne.testing import _shared_portal
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ALCHEMICAL_DATABASE_URL", raising=False)
+    (tmp_path / "uploads").mkdir()
+    env = run(FULL_OPENAPI_EXAMPLE, Column=Column, Integer=Integer, Float=Float, String=String,
+              __name__="docs_openapi_full")
+    app, db = env["app"], env["db"]
+    try:
+        for version in VERSIONS:
+            env["api"].openapi = version
+            create = operation(served(app), "/book", "post")
+            assert list(create["requestBody"]["content"]) == ["multipart/form-data"]
+            assert create["security"] == [{"basicAuth": []}]
+            assert list(create["responses"]) == ["201", "400", "401", "403"]
+
+        async def create_tables():
+            await db.create_all()
+
+        _shared_portal().call(create_tables)
+        created = app.client.post("/book", data={"title": "Dune", "price": "9.5"},
+                                  files={"image": ("dune.png", b"\x89PNG", "image/png")},
+                                  headers=_basic("admin", "password123"))
+        assert (created.status_code, created.json()) == (201, {"id": 1, "price": 9.5, "title": "Dune"})
+        assert (tmp_path / "app.db").is_file()
+    finally:
+        app.client.close()
+        Model.metadata.remove(env["Book"].__table__)
