@@ -51,7 +51,7 @@ def make_app(broken: bool) -> dyne.App:
     return app
 
 
-def schemathesis(url: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     st = Path(sys.executable).parent / "st"
     return subprocess.run(
         # negative_data_rejection is left out: pydantic's lax mode accepts
@@ -60,18 +60,18 @@ def schemathesis(url: str) -> subprocess.CompletedProcess[str]:
         [str(st), "run", f"{url}/schema.json", "--checks", "all",
          "--exclude-checks", "unsupported_method,negative_data_rejection",
          "--max-examples", "25", "--seed", "7", "--workers", "1", "--no-color"],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, cwd=workdir)  # its cache goes there
 
 
-def test_an_app_true_to_its_document_passes():
+def test_an_app_true_to_its_document_passes(tmp_path):
     with serve_in_thread(make_app(broken=False)) as url:
-        result = schemathesis(url)
+        result = schemathesis(url, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No issues found" in result.stdout
 
 
-def test_an_app_breaking_its_document_is_caught():
+def test_an_app_breaking_its_document_is_caught(tmp_path):
     with serve_in_thread(make_app(broken=True)) as url:
-        result = schemathesis(url)
+        result = schemathesis(url, tmp_path)
     assert result.returncode != 0
     assert "Undocumented status code" in result.stdout
