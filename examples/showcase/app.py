@@ -9,9 +9,10 @@ hooks, a class-based view, Server-Sent Events, a background task, request
 validation and response serialization (dyne.ext.io), validated file uploads,
 a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
 a websocket echo, a Jinja2 template page, static files, an admin page behind
-HTTP Basic authentication with roles, and notes stored with SQLAlchemy: in
+HTTP Basic authentication with roles, notes stored with SQLAlchemy: in
 SQLite (``examples/showcase/showcase.db``) by default, in PostgreSQL with
-``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``.
+``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``, and the
+API's OpenAPI documentation (/docs, /schema.yml).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
+from dyne.ext.openapi import OpenAPI
 from dyne.websockets import WebSocketDisconnect
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +59,9 @@ class Defaults:
 
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
 app.config.from_object(Defaults)
+# The API's documentation, generated from the routes: /docs, /schema.yml, /schema.json.
+api = OpenAPI(app, title="dyne showcase", version="1.0",
+              description="Notes with validated input, uploads and background publishing.")
 
 db = Alchemical(app)
 
@@ -105,6 +110,7 @@ def index(req, resp):
         '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
         "<li>ws://.../ws/echo (a websocket echo)</li>"
         '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
+        '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
 
@@ -153,10 +159,13 @@ async def create_note(req, resp, *, data):
 
 @app.route("/notes/{id:int}")
 class Note:
+    @output(NoteOut)
+    @expect({404: "No such note"})
     async def on_get(self, req, resp, *, id):
         await req.db
-        resp.media = (await find_note(id)).to_dict()
+        resp.obj = await find_note(id)
 
+    @expect({204: "Deleted", 404: "No such note"})
     @db.transaction
     async def on_delete(self, req, resp, *, id):
         await (await find_note(id)).destroy()
@@ -174,7 +183,7 @@ class AttachmentForm(BaseModel):
 
 @app.route("/notes/{id:int}/attachments", methods=["POST"])
 @input(AttachmentForm, location="form")
-@expect({404: "No such note"})
+@expect({201: "The attachment, saved", 404: "No such note"})
 async def attach(req, resp, *, id, data):
     await req.db
     await find_note(id)
@@ -188,6 +197,7 @@ async def attach(req, resp, *, id, data):
 
 
 @app.route("/notes/{id:int}/publish", methods=["POST"])
+@expect({202: "Publishing started", 404: "No such note"})
 async def publish(req, resp, *, id):
     await req.db
     await find_note(id)
