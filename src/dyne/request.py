@@ -283,18 +283,10 @@ class Request:
             if self._body:
                 yield self._body
             return
-        if self._stream_consumed:
-            raise RuntimeError("The request body was already consumed as a stream")
-        if self._receive is None:
-            raise RuntimeError("This request has no body channel")
-        self._stream_consumed = True
-        limit = self._body_limit()
-        if limit is not None:
-            declared = self.raw_header(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        limit = self._start_reading()
         total = 0
         receive = self._receive
+        assert receive is not None
         while True:
             message = await receive()
             kind = message["type"]
@@ -310,13 +302,54 @@ class Request:
             elif kind == "http.disconnect":
                 raise ClientDisconnect()
 
+    def _start_reading(self) -> int | None:
+        """Checks before the body is read (once only; a declared ``Content-Length``
+        over the limit is a 413); returns the size limit."""
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already consumed as a stream")
+        if self._receive is None:
+            raise RuntimeError("This request has no body channel")
+        self._stream_consumed = True
+        limit = self._body_limit()
+        if limit is not None:
+            declared = self.raw_header(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        return limit
+
     @property
     async def content(self) -> bytes:
         """The raw body, read once and kept: ``await req.content``."""
         if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
-            self._body = b"".join(chunks)
+            self._body = await self._read_body()
         return self._body
+
+    async def _read_body(self) -> bytes:
+        """The whole body, with the same checks as ``stream`` but without an
+        async generator (which costs more than the read itself for the usual
+        body that arrives in one message)."""
+        limit = self._start_reading()
+        receive = self._receive
+        assert receive is not None
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    total += len(chunk)
+                    if limit is not None and total > limit:
+                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+        if len(chunks) == 1 and type(chunks[0]) is bytes:
+            return chunks[0]
+        return b"".join(chunks)
 
     @property
     async def text(self) -> str:
