@@ -428,6 +428,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated subset (raw is always included)")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
                         help="comma-separated subset")
+    parser.add_argument("--check", action="store_true",
+                        help="only start the servers and check every answer (no load)")
     parser.add_argument("--no-setup", action="store_true", help="do not create or refresh venvs")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write results")
     args = parser.parse_args(argv)
@@ -468,8 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         for key in keys:
             ensure_venv(key)
     version_info = {key: versions(key) for key in keys}
-    log("measuring import times ...")
-    import_ms = {key: import_time_ms(key, 7) for key in keys}
+    import_ms: dict[str, float | None] = {}
+    if not args.check:
+        log("measuring import times ...")
+        import_ms = {key: import_time_ms(key, 7) for key in keys}
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_dir: Path = args.output
@@ -503,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
                 else:
                     measurable[scenario.name].append(key)
+        if args.check:
+            log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
+                f"{len(failures)} wrong answer(s)")
+            return 1 if failures else 0
 
         with tempfile.TemporaryDirectory() as tmp:
             scripts = {s.name: write_lua(s, Path(tmp)) for s in scenarios}
