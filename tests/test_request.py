@@ -54,6 +54,15 @@ def test_method_compares_in_either_case():
     assert {"POST": 1}[method] == 1
 
 
+@pytest.mark.parametrize("sent", ["GET", "POST", "DELETE", "PROPFIND"])
+def test_req_method_is_an_http_method_for_any_verb(sent):
+    req = dyne.Request({"type": "http", "method": sent, "path": "/", "headers": []})
+    method = req.method
+    assert isinstance(method, HTTPMethod)
+    assert method == sent and method == sent.lower() and str(method) == sent
+    assert req.method is method or sent not in ("GET", "POST", "DELETE")  # shared when standard
+
+
 def test_is_secure_over_https(app):
     @app.route("/")
     def index(req, resp):

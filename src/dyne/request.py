@@ -63,6 +63,12 @@ class HTTPMethod(str):
     __hash__ = str.__hash__
 
 
+#: One shared (immutable) ``HTTPMethod`` per standard method, so ``req.method``
+#: does not build a new string object on each access.
+_STANDARD_METHODS = {name: HTTPMethod(name)
+                     for name in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+
+
 def parse_cookie_header(header: str) -> dict[str, str]:
     """Parse a ``Cookie`` header leniently, as browsers send it (no quoting
     rules enforced; later duplicates do not override earlier ones)."""
@@ -132,7 +138,8 @@ class Request:
     @property
     def method(self) -> HTTPMethod:
         """``"GET"``, ``"POST"``... (also equal to ``"get"``, ``"post"``...)."""
-        return HTTPMethod(self.scope["method"])
+        method = self.scope["method"]
+        return _STANDARD_METHODS.get(method) or HTTPMethod(method)
 
     @property
     def path(self) -> str:
