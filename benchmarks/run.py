@@ -123,6 +123,11 @@ def versions(key: str) -> dict[str, str]:
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"],
                                capture_output=True, text=True).stdout.strip()
         found["dyne"] += f" ({commit}{'+dirty' if dirty else ''})"
+        style = subprocess.run(
+            [str(venv_python(key)), "-c",
+             "import benchmarks.apps.dyne_app as m; print(m.POST_STYLE)"],
+            cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        found["dyne POST endpoint"] = style or "?"
     return found
 
 
@@ -397,6 +402,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {BY_KEY[key].title} | {version} | "
                      f"{'-' if imp is None else f'{imp:.0f}'} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f}'} |")
+    style = report["versions"].get("dyne", {}).get("dyne POST endpoint")
+    if style:
+        lines += ["", f"dyne's validated POST endpoint: {style}."]
     if report["failures"]:
         lines += ["", "Not measured (wrong answer or server failure):", ""]
         lines += [f"- {BY_KEY[k].title} / {s}: {why}" for (k, s, why) in report["failures"]]
