@@ -358,6 +358,21 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
+def _cell_ratio(field: str) -> Any:
+    return lambda row: "n/a" if row is None or row[field] is None else f"{row[field]:.2f}"
+
+
+def _cell_rps(row: dict[str, Any] | None) -> str:
+    if row is None or row["rps"] is None:
+        return "n/a"
+    flag = " (errors!)" if row["errors"] else ""
+    return f"{row['rps']:,.0f} ({row['p50_ms']:.2f} / {row['p99_ms']:.2f}){flag}"
+
+
+def _cell_cpu(row: dict[str, Any] | None) -> str:
+    return "n/a" if row is None or row["cpu_us"] is None else f"{row['cpu_us']:.0f}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     summary = report["summary"]
@@ -368,52 +383,23 @@ def markdown(report: dict[str, Any]) -> str:
         f"-c{meta['connections']}, uvicorn + httptools + uvloop, 1 worker, no access log; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
-        "",
-        "Ratio to raw ASGI (median of per-round ratios; higher is better):",
-        "",
-        "| Framework | " + " | ".join(SCENARIO_TITLES[s] for s in summary) + " |",
-        "| --- |" + " ---: |" * len(summary),
     ]
-    for key in frameworks:
-        cells = []
-        for scenario in summary:
-            row = summary[scenario].get(key)
-            cells.append("n/a" if row is None or row["ratio"] is None else f"{row['ratio']:.2f}")
-        lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
-    lines += ["", "Requests per second, median (p50 / p99 latency in ms):", "",
-              "| Framework | " + " | ".join(SCENARIO_TITLES[s] for s in summary) + " |",
-              "| --- |" + " ---: |" * len(summary)]
-    for key in frameworks:
-        cells = []
-        for scenario in summary:
-            row = summary[scenario].get(key)
-            if row is None or row["rps"] is None:
-                cells.append("n/a")
-            else:
-                flag = " (errors!)" if row["errors"] else ""
-                cells.append(f"{row['rps']:,.0f} ({row['p50_ms']:.2f} / {row['p99_ms']:.2f}){flag}")
-        lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
-    lines += ["", "Server CPU time per request, median, in microseconds (lower is better; "
-              "less sensitive to other load on the machine than req/s):", "",
-              "| Framework | " + " | ".join(SCENARIO_TITLES[s] for s in summary) + " |",
-              "| --- |" + " ---: |" * len(summary)]
-    for key in frameworks:
-        cells = []
-        for scenario in summary:
-            row = summary[scenario].get(key)
-            cells.append("n/a" if row is None or row["cpu_us"] is None else f"{row['cpu_us']:.0f}")
-        lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
-    lines += ["", "The same ratio estimated from CPU time (raw ASGI's CPU per request over the "
-              "framework's): what the ratio would be with every server CPU-bound, as on a quiet "
-              "machine.", "",
-              "| Framework | " + " | ".join(SCENARIO_TITLES[s] for s in summary) + " |",
-              "| --- |" + " ---: |" * len(summary)]
-    for key in frameworks:
-        cells = []
-        for scenario in summary:
-            row = summary[scenario].get(key)
-            cells.append("n/a" if row is None or row["cpu_ratio"] is None else f"{row['cpu_ratio']:.2f}")
-        lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
+    tables = [
+        ("Ratio to raw ASGI (median of per-round ratios; higher is better):", _cell_ratio("ratio")),
+        ("Requests per second, median (p50 / p99 latency in ms):", _cell_rps),
+        ("Server CPU time per request, median, in microseconds (lower is better; less sensitive "
+         "to other load on the machine than req/s):", _cell_cpu),
+        ("The ratio to raw ASGI estimated from CPU time (raw's CPU per request over the "
+         "framework's): what the ratio would be with every server CPU-bound, as on a quiet "
+         "machine.", _cell_ratio("cpu_ratio")),
+    ]
+    for title, cell in tables:
+        lines += ["", title, "",
+                  "| Framework | " + " | ".join(SCENARIO_TITLES[s] for s in summary) + " |",
+                  "| --- |" + " ---: |" * len(summary)]
+        for key in frameworks:
+            cells = [cell(summary[scenario].get(key)) for scenario in summary]
+            lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
     lines += ["", "| Framework | version | import time (ms) | idle worker RSS (MiB) |",
               "| --- | --- | ---: | ---: |"]
     for key in frameworks:
