@@ -170,8 +170,7 @@ class Server:
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         ]
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "0"})
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
