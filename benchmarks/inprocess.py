@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("framework")
     parser.add_argument("scenarios", nargs="*")
     parser.add_argument("-n", "--count", type=int, default=20000)
-    parser.add_argument("-r", "--repeat", type=int, default=5, help="best of this many runs")
+    parser.add_argument("-r", "--repeat", type=int, default=7, help="best of this many runs")
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
     try:
