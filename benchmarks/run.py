@@ -158,7 +158,7 @@ def free_port() -> int:
 class Server:
     """One uvicorn process serving one app of one framework."""
 
-    def __init__(self, key: str, target: str, log_dir: Path) -> None:
+    def __init__(self, key: str, target: str, log_dir: Path, cpus: set[int] | None = None) -> None:
         self.key = key
         self.target = target
         self.port = free_port()
@@ -170,7 +170,8 @@ class Server:
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         ]
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                        preexec_fn=_pinned(cpus))
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -226,6 +227,13 @@ class Server:
         return ""
 
 
+def _pinned(cpus: set[int] | None) -> Any:
+    """A ``preexec_fn`` that keeps the child on ``cpus`` (``None``: anywhere)."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def verify(server: Server, scenario: Scenario) -> str | None:
     """``None`` when the server answers the scenario (and its negative checks) correctly."""
     try:
@@ -274,10 +282,12 @@ def write_lua(scenario: Scenario, directory: Path) -> Path:
     return path
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int) -> dict[str, Any]:
+def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int,
+            cpus: set[int] | None = None) -> dict[str, Any]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "-s", str(script), url]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60,
+                         preexec_fn=_pinned(cpus))
     for line in out.stdout.splitlines():
         if line.startswith("WRKJSON "):
             data: dict[str, Any] = json.loads(line[8:])
@@ -379,7 +389,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['started']}: {meta['rounds']} round(s) x {meta['duration_s']} s per "
         f"measurement (after a {meta['warmup_s']} s warm-up), wrk -t{meta['threads']} "
-        f"-c{meta['connections']}, uvicorn + httptools + uvloop, 1 worker, no access log; "
+        f"-c{meta['connections']}, uvicorn + httptools + uvloop, 1 worker, no access log"
+        f"{' (servers and wrk pinned to separate CPUs)' if meta.get('pinned') else ''}; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
     ]
@@ -443,6 +454,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated subset (raw is always included)")
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
                         help="comma-separated subset")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin the servers to the last CPU and wrk to the others (for a quiet "
+                             "machine: less scheduler noise; on a busy one it can make things worse)")
     parser.add_argument("--check", action="store_true",
                         help="only start the servers and check every answer (no load)")
     parser.add_argument("--no-setup", action="store_true", help="do not create or refresh venvs")
@@ -508,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
     targets = sorted({s.target for s in scenarios})
+    server_cpus: set[int] | None = None
+    wrk_cpus: set[int] | None = None
+    available = sorted(os.sched_getaffinity(0))
+    if args.pin and len(available) >= 2:
+        server_cpus, wrk_cpus = {available[-1]}, set(available[:-1])
     servers: dict[tuple[str, str], Server] = {}
     failures: list[tuple[str, str, str]] = []
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in scenarios}
@@ -516,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for key in keys:
             for target in targets:
-                servers[key, target] = Server(key, target, log_dir)
+                servers[key, target] = Server(key, target, log_dir, server_cpus)
         for (key, target), server in servers.items():
             if not server.wait_ready(90):
                 log(f"{key}/{target} did not start:\n{server.log_tail()}")
@@ -552,9 +571,11 @@ def main(argv: list[str] | None = None) -> int:
                         url = f"http://127.0.0.1:{server.port}{scenario.path}"
                         script = scripts[scenario.name]
                         if args.warmup and round_index == 0:
-                            run_wrk(url, script, args.warmup, args.connections, args.threads)
+                            run_wrk(url, script, args.warmup, args.connections, args.threads,
+                                    wrk_cpus)
                         cpu_before = server.cpu_seconds()
-                        result = run_wrk(url, script, args.duration, args.connections, args.threads)
+                        result = run_wrk(url, script, args.duration, args.connections, args.threads,
+                                         wrk_cpus)
                         cpu = server.cpu_seconds() - cpu_before
                         result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
                         result["round"] = round_index
@@ -574,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,
             "warmup_s": args.warmup, "connections": args.connections, "threads": args.threads,
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
+            "pinned": bool(server_cpus),
             "cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "loadavg_start": loadavg_start,
             "loadavg_end": _loadavg(), "elapsed_s": time.monotonic() - started,
