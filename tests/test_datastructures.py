@@ -1,4 +1,8 @@
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dyne.datastructures import Address, CaseInsensitiveDict, Headers, QueryDict, State
 
@@ -46,3 +50,27 @@ def test_state_and_address():
         del state.nothing
     host, port = Address("1.2.3.4", 80)
     assert (host, port) == ("1.2.3.4", 80)
+
+
+# Query strings without "%" or "+" are split directly (the common case); the
+# result must be exactly what urllib's parse_qsl gives, which still handles the rest.
+@given(st.text(alphabet="ab=&;%+2Fé x/?#", max_size=24))
+@settings(max_examples=500, deadline=None)
+def test_query_dict_parses_like_parse_qsl(query):
+    expected: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        expected.setdefault(key, []).append(value)
+    params = QueryDict(query)
+    assert dict(params.items_list()) == expected
+    for key, values in expected.items():
+        assert params.get(key) == values[-1]
+
+
+def test_query_dict_get_gives_last_value_or_default():
+    params = QueryDict("a=1&a=2&flag&&b=")
+    assert params.get("a") == "2"
+    assert params.get("flag") == ""
+    assert params.get("b") == ""
+    assert params.get("zzz") is None
+    assert params.get("zzz", "d") == "d"
+    assert list(params) == ["a", "flag", "b"]

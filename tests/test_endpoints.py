@@ -108,6 +108,29 @@ def test_after_steps_see_what_the_view_left(app):
     assert app.client.get("/").json() == {"serialized": "object"}
 
 
+def test_injected_arguments_never_leak_into_path_params(app):
+    def after_only(view):
+        async def after(req, resp):
+            resp.media = {"view": resp.obj, "path_params": req.path_params}
+
+        get_endpoint_spec(view).add_after(after)
+        return view
+
+    @app.route("/a/{id:int}")
+    @inject("extra", "x")
+    async def with_step(req, resp, *, id, extra):
+        resp.media = {"id": id, "extra": extra, "path_params": req.path_params}
+
+    @app.route("/b/{id:int}")
+    @after_only
+    async def with_after_step(req, resp, *, id):
+        resp.obj = id
+
+    assert app.client.get("/a/1").json() == {"id": 1, "extra": "x", "path_params": {"id": 1}}
+    assert app.client.get("/a/2").json() == {"id": 2, "extra": "x", "path_params": {"id": 2}}
+    assert app.client.get("/b/3").json() == {"view": 3, "path_params": {"id": 3}}
+
+
 def test_metadata_survives_functools_wraps(app):
     def wrapping(view):
         @functools.wraps(view)

@@ -54,6 +54,15 @@ def test_method_compares_in_either_case():
     assert {"POST": 1}[method] == 1
 
 
+@pytest.mark.parametrize("sent", ["GET", "POST", "DELETE", "PROPFIND"])
+def test_req_method_is_an_http_method_for_any_verb(sent):
+    req = dyne.Request({"type": "http", "method": sent, "path": "/", "headers": []})
+    method = req.method
+    assert isinstance(method, HTTPMethod)
+    assert method == sent and method == sent.lower() and str(method) == sent
+    assert req.method is method or sent not in ("GET", "POST", "DELETE")  # shared when standard
+
+
 def test_is_secure_over_https(app):
     @app.route("/")
     def index(req, resp):
@@ -372,3 +381,59 @@ def test_media_arrays_are_awaitable_each_time(app):
         resp.media = {"again": await req.media()}
 
     assert app.client.post("/", json=[1, 2]).json() == {"again": [1, 2]}
+
+
+def _receive_from(messages):
+    queue = list(messages)
+
+    async def receive():
+        return queue.pop(0)
+
+    return receive
+
+
+async def test_content_joins_chunks_and_checks_the_limit_as_it_reads():
+    app = dyne.App(max_body_size=10)
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+    req = dyne.Request(scope, _receive_from([
+        {"type": "http.request", "body": b"abc", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"def"},
+    ]), app)
+    assert await req.content == b"abcdef"
+    assert await req.content == b"abcdef"  # kept
+
+    req = dyne.Request(scope, _receive_from([
+        {"type": "http.request", "body": b"x" * 6, "more_body": True},
+        {"type": "http.request", "body": b"x" * 6},
+    ]), app)
+    with pytest.raises(dyne.HTTPException) as caught:
+        await req.content
+    assert caught.value.status_code == 413
+
+    declared = dict(scope, headers=[(b"content-length", b"11")])
+    req = dyne.Request(declared, _receive_from([{"type": "http.request", "body": b"x" * 11}]), app)
+    with pytest.raises(dyne.HTTPException) as caught:
+        await req.content
+    assert caught.value.status_code == 413
+
+
+async def test_content_after_a_disconnect_or_a_consumed_stream():
+    from dyne.exceptions import ClientDisconnect
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+    req = dyne.Request(scope, _receive_from([
+        {"type": "http.request", "body": b"abc", "more_body": True},
+        {"type": "http.disconnect"},
+    ]))
+    with pytest.raises(ClientDisconnect):
+        await req.content
+
+    req = dyne.Request(scope, _receive_from([{"type": "http.request", "body": b"abc"}]))
+    assert [chunk async for chunk in req.stream()] == [b"abc"]
+    with pytest.raises(RuntimeError, match="already consumed"):
+        await req.content
+
+    with pytest.raises(RuntimeError, match="no body channel"):
+        await dyne.Request(scope).content
+

@@ -383,3 +383,15 @@ def test_content_getter_renders_media():
     assert response.content == b'{"a":1}'
     response.text = "x"
     assert response.content == b"x" and response.media is None
+
+
+def test_many_distinct_content_types_are_all_sent_right(app):
+    @app.route("/{n:int}")
+    def typed(req, resp, *, n):
+        resp.content = b"x"
+        resp.mimetype = f"application/x-test-{n}"
+
+    for n in range(300):  # more than the encoded-header cache keeps
+        response = app.client.get(f"/{n}")
+        assert response.headers["content-type"] == f"application/x-test-{n}"
+        assert response.headers["content-length"] == "1"

@@ -468,3 +468,42 @@ def test_int_parameters_stop_at_64_bits(app):
     assert app.client.get("/n/9223372036854775807").json() == {"n": 9223372036854775807}
     assert app.client.get("/n/9223372036854775808").status_code == 404
     assert app.client.get("/n/99999999999999999999999").status_code == 404
+
+
+@pytest.mark.parametrize("path, good, expected, bad", [
+    # one parameter filling the segment
+    ("/n/{x:int}", "/n/7", {"x": 7}, ["/n/7a", "/n/99999999999999999999", "/n/%C2%B2"]),
+    ("/u/{x:uuid}", "/u/6f1c1b4e2d9a4f6b9a4e0c5d9b7a1e23",
+     {"x": uuid.UUID("6f1c1b4e-2d9a-4f6b-9a4e-0c5d9b7a1e23")}, ["/u/6f1c1b4e"]),
+    # several parameters, or literal text around one
+    ("/v/{major:int}.{minor:int}", "/v/3.12", {"major": 3, "minor": 12}, ["/v/3.x", "/v/3"]),
+    ("/f/{name}.json", "/f/data.json", {"name": "data"}, ["/f/data.xml"]),
+    # the rest of the path
+    ("/t/{rest:path}", "/t/a/b", {"rest": "a/b"}, []),
+])
+def test_every_shape_of_path_segment_converts_or_is_404(app, path, good, expected, bad):
+    seen = {}
+
+    @app.route(path)
+    def endpoint(req, resp, **params):
+        seen.update(params)
+
+    assert app.client.get(good).status_code == 200
+    assert seen == expected
+    for url in bad:
+        assert app.client.get(url, follow_redirects=False).status_code == 404, url
+
+
+def test_convertor_raising_type_error_does_not_match(app):
+    class Picky(Convertor):
+        regex = "[a-z]+"
+
+        def convert(self, value):
+            if value == "no":
+                raise TypeError("refused")
+            return value.upper()
+
+    register_convertor("picky_test", Picky())
+    app.add_route("/p/{word:picky_test}", view)
+    assert app.client.get("/p/yes").json() == {"word": "YES"}
+    assert app.client.get("/p/no").status_code == 404

@@ -152,9 +152,23 @@ class QueryDict(Mapping[str, str]):
             if not query:
                 self._lists = lists
                 return
-            from urllib.parse import parse_qsl
+            if "%" in query or "+" in query:
+                from urllib.parse import parse_qsl
 
-            pairs: Iterable[tuple[str, Any]] = parse_qsl(query, keep_blank_values=True)
+                pairs: Iterable[tuple[str, Any]] = parse_qsl(query, keep_blank_values=True)
+            else:
+                # Nothing to unquote: split as parse_qsl(keep_blank_values=True)
+                # does (empty fields skipped, a field without "=" has value "").
+                for field in query.split("&"):
+                    if field:
+                        key, _, value = field.partition("=")
+                        values = lists.get(key)
+                        if values is None:
+                            lists[key] = [value]
+                        else:
+                            values.append(value)
+                self._lists = lists
+                return
         elif isinstance(query, Mapping):
             pairs = query.items()
         else:
@@ -177,6 +191,11 @@ class QueryDict(Mapping[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._lists
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        # Mapping.get goes through __getitem__ and a KeyError: one dict lookup here.
+        values = self._lists.get(key)
+        return default if values is None else values[-1]
 
     def getlist(self, key: str, default: list[str] | None = None) -> list[str]:
         """All values for ``key`` (an empty list, or ``default``, when absent)."""

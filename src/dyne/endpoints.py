@@ -230,7 +230,9 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
         return direct_sync
 
     async def pipeline(req: Request, resp: Response, params: dict[str, Any]) -> Any:
-        kwargs = dict(params)
+        # Steps add keyword arguments: give them a copy, so req.path_params
+        # stays the path's parameters. Without steps, nothing writes to it.
+        kwargs = dict(params) if steps else params
         for step in steps:
             await step(req, resp, kwargs)
             if resp.is_set:

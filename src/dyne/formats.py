@@ -80,13 +80,26 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def json_dumps(obj: Any) -> bytes:
-    """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed)."""
+_orjson: Any = None
+_dumps_option = 0
+
+
+def _load_orjson() -> Any:
+    """Import orjson on first use (it is slow to import: tens of ms) and keep it,
+    so the per-call cost is one global lookup rather than an import statement."""
+    global _orjson, _dumps_option
     import orjson
 
+    _dumps_option = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    _orjson = orjson
+    return orjson
+
+
+def json_dumps(obj: Any) -> bytes:
+    """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed)."""
+    orjson = _orjson or _load_orjson()
     try:
-        return orjson.dumps(obj, default=_default,
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(obj, default=_default, option=_dumps_option)
     except TypeError as exc:
         if "Integer exceeds" not in str(exc):
             raise
@@ -99,8 +112,7 @@ def json_dumps(obj: Any) -> bytes:
 
 def json_loads(data: bytes | str) -> Any:
     """Parse JSON, raising ``HTTPException(400)`` on malformed input."""
-    import orjson
-
+    orjson = _orjson or _load_orjson()
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -63,6 +63,12 @@ class HTTPMethod(str):
     __hash__ = str.__hash__
 
 
+#: One shared (immutable) ``HTTPMethod`` per standard method, so ``req.method``
+#: does not build a new string object on each access.
+_STANDARD_METHODS = {name: HTTPMethod(name)
+                     for name in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+
+
 def parse_cookie_header(header: str) -> dict[str, str]:
     """Parse a ``Cookie`` header leniently, as browsers send it (no quoting
     rules enforced; later duplicates do not override earlier ones)."""
@@ -132,7 +138,8 @@ class Request:
     @property
     def method(self) -> HTTPMethod:
         """``"GET"``, ``"POST"``... (also equal to ``"get"``, ``"post"``...)."""
-        return HTTPMethod(self.scope["method"])
+        method = self.scope["method"]
+        return _STANDARD_METHODS.get(method) or HTTPMethod(method)
 
     @property
     def path(self) -> str:
@@ -283,18 +290,10 @@ class Request:
             if self._body:
                 yield self._body
             return
-        if self._stream_consumed:
-            raise RuntimeError("The request body was already consumed as a stream")
-        if self._receive is None:
-            raise RuntimeError("This request has no body channel")
-        self._stream_consumed = True
-        limit = self._body_limit()
-        if limit is not None:
-            declared = self.raw_header(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        limit = self._start_reading()
         total = 0
         receive = self._receive
+        assert receive is not None
         while True:
             message = await receive()
             kind = message["type"]
@@ -310,13 +309,54 @@ class Request:
             elif kind == "http.disconnect":
                 raise ClientDisconnect()
 
+    def _start_reading(self) -> int | None:
+        """Checks before the body is read (once only; a declared ``Content-Length``
+        over the limit is a 413); returns the size limit."""
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already consumed as a stream")
+        if self._receive is None:
+            raise RuntimeError("This request has no body channel")
+        self._stream_consumed = True
+        limit = self._body_limit()
+        if limit is not None:
+            declared = self.raw_header(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        return limit
+
     @property
     async def content(self) -> bytes:
         """The raw body, read once and kept: ``await req.content``."""
         if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
-            self._body = b"".join(chunks)
+            self._body = await self._read_body()
         return self._body
+
+    async def _read_body(self) -> bytes:
+        """The whole body, with the same checks as ``stream`` but without an
+        async generator (which costs more than the read itself for the usual
+        body that arrives in one message)."""
+        limit = self._start_reading()
+        receive = self._receive
+        assert receive is not None
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    total += len(chunk)
+                    if limit is not None and total > limit:
+                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+        if len(chunks) == 1 and type(chunks[0]) is bytes:
+            return chunks[0]
+        return b"".join(chunks)
 
     @property
     async def text(self) -> str:

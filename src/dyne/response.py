@@ -126,6 +126,19 @@ def _encode_header(name: str, value: Any) -> tuple[bytes, bytes]:
     return name.lower().encode("latin-1"), text.encode("latin-1")
 
 
+_content_type_headers: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _content_type_header(content_type: str) -> tuple[bytes, bytes]:
+    """The encoded ``Content-Type`` header, kept for the few types an app sends."""
+    header = _content_type_headers.get(content_type)
+    if header is None:
+        header = (b"content-type", content_type.encode("latin-1"))
+        if len(_content_type_headers) < 256:
+            _content_type_headers[content_type] = header
+    return header
+
+
 class Response:
     """What a view sends back. Created by the application for each request."""
 
@@ -424,7 +437,9 @@ class Response:
             app = req.app
             if app is not None:
                 app.session_backend.save(req, self, req._session)
-        status = self.status_code
+        status = self._status
+        if status is None:
+            status = 200
         kind = self._kind
         raw: RawHeaders = []
         body: bytes | None
@@ -457,9 +472,9 @@ class Response:
         if content_type is not None:
             if kind == _STREAM and content_type.startswith("text/") and "charset" not in content_type:
                 content_type = f"{content_type}; charset={self.encoding}"
-            raw.append((b"content-type", content_type.encode("latin-1")))
+            raw.append(_content_type_header(content_type))
         if length is not None:
-            raw.append((b"content-length", str(length).encode("ascii")))
+            raw.append((b"content-length", b"%d" % length))
         if self._cookies:
             for morsel in self._cookies.values():
                 raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))

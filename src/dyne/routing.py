@@ -154,12 +154,19 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Part:
-    """A compiled piece of a template: a regex with one group per parameter."""
+    """A compiled piece of a template: a regex with one group per parameter.
 
-    __slots__ = ("convertors", "names", "priority", "regex", "simple_str", "text")
+    ``match(text)`` gives the converted parameters, or ``None``. It is chosen
+    when the part is compiled, for the shape of the part: a whole segment that
+    is one parameter (the common ``{id:int}``) needs neither the regex's groups
+    nor a loop over parameters.
+    """
+
+    __slots__ = ("convertors", "match", "names", "priority", "regex", "simple_str", "text")
 
     def __init__(self, text: str, regex: re.Pattern[str], names: tuple[str, ...],
-                 convertors: tuple[Convertor, ...], priority: int, simple_str: bool) -> None:
+                 convertors: tuple[Convertor, ...], priority: int, simple_str: bool,
+                 whole: bool = False) -> None:
         self.text = text
         self.regex = regex
         self.names = names
@@ -167,18 +174,42 @@ class _Part:
         self.priority = priority
         #: Exactly one plain ``{name}``: any non-empty segment matches.
         self.simple_str = simple_str
+        self.match: Callable[[str], dict[str, Any] | None] = self._matcher(whole)
 
-    def match(self, value: str) -> dict[str, Any] | None:
+    def _matcher(self, whole: bool) -> Callable[[str], dict[str, Any] | None]:
+        fullmatch = self.regex.fullmatch
         if self.simple_str:
-            return {self.names[0]: value} if value else None
-        found = self.regex.fullmatch(value)
-        if found is None:
-            return None
-        try:
-            return {name: conv.convert(text) for name, conv, text
-                    in zip(self.names, self.convertors, found.groups(), strict=True)}
-        except (ValueError, TypeError):
-            return None
+            name = self.names[0]
+
+            def match_any_text(value: str) -> dict[str, Any] | None:
+                return {name: value} if value else None
+
+            return match_any_text
+        if whole:  # the text is one parameter: its value is the whole text
+            name, conv = self.names[0], self.convertors[0]
+
+            def match_one(value: str) -> dict[str, Any] | None:
+                if fullmatch(value) is None:
+                    return None
+                try:
+                    return {name: conv.convert(value)}
+                except (ValueError, TypeError):
+                    return None
+
+            return match_one
+        names, convertors = self.names, self.convertors
+
+        def match_groups(value: str) -> dict[str, Any] | None:
+            found = fullmatch(value)
+            if found is None:
+                return None
+            try:
+                return {name: conv.convert(text) for name, conv, text
+                        in zip(names, convertors, found.groups(), strict=True)}
+            except (ValueError, TypeError):
+                return None
+
+        return match_groups
 
 
 def _compile_part(text: str, route_path: str) -> _Part:
@@ -211,7 +242,7 @@ def _compile_part(text: str, route_path: str) -> _Part:
     simple_str = (len(names) == 1 and not literal and isinstance(convertors[0], StringConvertor)
                   and type(convertors[0]) is StringConvertor)
     return _Part(text, re.compile("".join(pattern)), tuple(names), tuple(convertors),
-                 priority, simple_str)
+                 priority, simple_str, whole=len(names) == 1 and not literal)
 
 
 class PathTemplate:

@@ -1,0 +1,77 @@
+"""dyne, written as its documentation shows (``(req, resp)`` views).
+
+The POST endpoint uses ``@input(Item)``/``@output(Item)`` from
+``dyne.ext.io`` when this dyne has it; otherwise (a checkout from before the
+IO extension) the view validates with pydantic itself. ``POST_STYLE`` says
+which one ran, and the report records it.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+import dyne
+
+from ._common import HELLO, ROUTE_COUNT, Item
+
+app = dyne.App()
+
+
+@app.get("/")
+async def hello(req, resp):
+    resp.media = HELLO
+
+
+@app.get("/users/{user_id:int}")
+async def user(req, resp, *, user_id):
+    resp.media = {"id": user_id}
+
+
+@app.get("/search")
+async def search(req, resp):
+    params = req.params
+    try:
+        resp.media = {"q": params["q"], "limit": int(params.get("limit", "10")),
+                      "offset": int(params.get("offset", "0"))}
+    except (KeyError, ValueError):
+        resp.status_code = 400
+        resp.media = {"detail": "Bad query"}
+
+
+try:
+    from dyne.ext.io.pydantic import input, output
+except ImportError:  # dyne without the IO extension
+    POST_STYLE = "pydantic in the view"
+
+    @app.post("/items")
+    async def create_item(req, resp):
+        try:
+            item = Item.model_validate_json(await req.content)
+        except ValidationError as exc:
+            resp.status_code = 422
+            resp.media = exc.errors(include_url=False, include_context=False)
+            return
+        resp.content = item.model_dump_json().encode()
+        resp.mimetype = "application/json"
+else:
+    POST_STYLE = "@input/@output"
+
+    @app.post("/items")
+    @input(Item)
+    @output(Item)
+    async def create_item(req, resp, *, data):
+        resp.obj = data
+
+
+many = dyne.App()
+
+
+def _add_many_route(n: int) -> None:
+    async def endpoint(req, resp, *, item_id):
+        resp.media = {"route": n, "item_id": item_id}
+
+    many.add_route(f"/api/r{n}/items/{{item_id:int}}", endpoint, methods=["GET"], name=f"route_{n}")
+
+
+for _n in range(ROUTE_COUNT):
+    _add_many_route(_n)

@@ -1,0 +1,157 @@
+"""Drive a benchmark app in process, without a server: for profiling, and for
+the correctness test (``tests/test_benchmarks.py``).
+
+    .venv/bin/python -m benchmarks.inprocess dyne hello            # us per request
+    .venv/bin/python -m benchmarks.inprocess dyne hello --cprofile # where it goes
+
+The time is the framework's own cost per request (no sockets, no HTTP
+parsing), measured as process CPU time, so it is far steadier than a load test
+on a busy machine. It is a tool for finding and checking optimizations; the
+numbers that count come from the load run (``python3 -m benchmarks``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import time
+from typing import Any
+
+from .scenarios import BY_NAME, SCENARIOS, Scenario
+
+
+def load_app(framework: str, target: str) -> Any:
+    module = importlib.import_module(f"benchmarks.apps.{framework}_app")
+    return getattr(module, target)
+
+
+def make_scope(method: str, path_qs: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    path, _, query = path_qs.partition("?")
+    raw_headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    if body:
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000), "scheme": "http",
+        "method": method, "root_path": "", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "headers": raw_headers, "state": {},
+    }
+
+
+async def call(app: Any, method: str, path_qs: str, headers: dict[str, str] | None = None,
+               body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request through an ASGI app: ``(status, lower-case headers, body)``."""
+    scope = make_scope(method, path_qs, headers or {}, body)
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    status = 0
+    response_headers: dict[str, str] = {}
+    chunks: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            for key, value in message.get("headers", []):
+                response_headers[key.decode("latin-1").lower()] = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, response_headers, b"".join(chunks)
+
+
+class Lifespan:
+    """Runs an app's ASGI lifespan startup and shutdown (some frameworks need it)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.task: asyncio.Task[Any] | None = None
+
+    async def __aenter__(self) -> Lifespan:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        self.task = asyncio.ensure_future(self.app(scope, self.queue.get, self.replies.put))
+        await self.queue.put({"type": "lifespan.startup"})
+        reply = await asyncio.wait_for(self.replies.get(), 30)
+        if reply["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"lifespan startup failed: {reply}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.queue.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(self.replies.get(), 30)
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 30)
+
+
+async def measure(app: Any, scenario: Scenario, count: int) -> float:
+    """CPU microseconds per request over ``count`` requests (after a warm-up)."""
+    scope = make_scope(scenario.method, scenario.path, scenario.headers, scenario.body)
+    body = scenario.body
+    request_message = {"type": "http.request", "body": body, "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return request_message
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    for _ in range(min(count, 500)):
+        await app(dict(scope, state={}), receive, send)
+    start = time.process_time()
+    for _ in range(count):
+        await app(dict(scope, state={}), receive, send)
+    return (time.process_time() - start) * 1e6 / count
+
+
+async def _main(args: argparse.Namespace) -> None:
+    scenarios = [BY_NAME[name] for name in args.scenarios] if args.scenarios else list(SCENARIOS)
+    for scenario in scenarios:
+        app = load_app(args.framework, scenario.target)
+        async with Lifespan(app):
+            if args.cprofile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await measure(app, scenario, args.count)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            else:
+                best = min([await measure(app, scenario, args.count) for _ in range(args.repeat)])
+                print(f"{args.framework:>10} {scenario.name:>6}: {best:7.1f} us/request")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("framework")
+    parser.add_argument("scenarios", nargs="*")
+    parser.add_argument("-n", "--count", type=int, default=20000)
+    parser.add_argument("-r", "--repeat", type=int, default=7, help="best of this many runs")
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    main()

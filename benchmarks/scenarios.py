@@ -1,0 +1,77 @@
+"""The benchmark scenarios: what is requested and what every app must answer.
+
+Pure standard library: used by the runner (over HTTP, with wrk) and by the
+test suite (in process), so that a framework's app that answers wrongly is
+caught before it is measured.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+ITEM = {"name": "Widget", "price": 9.99, "quantity": 3, "tags": ["tools", "sale"]}
+ITEM_BODY = json.dumps(ITEM, separators=(",", ":")).encode()
+#: Fails validation (``quantity`` is not an integer): every app must answer 4xx.
+BAD_ITEM_BODY = b'{"name": "Widget", "price": 9.99, "quantity": "three"}'
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    path: str
+    expected: Any
+    method: str = "GET"
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    #: ``"app"`` (the scenario app) or ``"many"`` (the 500-route app).
+    target: str = "app"
+    #: Extra requests checked (not measured): (method, path, body, headers, allowed statuses).
+    negative: tuple[tuple[str, str, bytes, dict[str, str], tuple[int, ...]], ...] = ()
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("hello", "hello-world JSON", "/", {"message": "Hello, world!"}),
+    Scenario("path", "typed path parameter", "/users/42", {"id": 42},
+             negative=(("GET", "/users/abc", b"", {}, (404, 400, 422)),)),
+    Scenario("query", "query string", "/search?q=python&limit=10&offset=20",
+             {"q": "python", "limit": 10, "offset": 20}),
+    Scenario("post", "validated JSON POST", "/items", ITEM, method="POST", body=ITEM_BODY,
+             headers={"Content-Type": "application/json"},
+             negative=(("POST", "/items", BAD_ITEM_BODY, {"Content-Type": "application/json"},
+                        (400, 422)),)),
+    Scenario("first", "500 routes: first", "/api/r0/items/7", {"route": 0, "item_id": 7},
+             target="many"),
+    Scenario("last", "500 routes: last", "/api/r499/items/7", {"route": 499, "item_id": 7},
+             target="many"),
+)
+
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+
+def check_response(scenario: Scenario, status: int, headers: dict[str, str], body: bytes) -> str | None:
+    """``None`` when the answer is right, else what is wrong with it.
+    ``headers`` has lower-case names."""
+    if status != 200:
+        return f"status {status}, expected 200 (body {body[:200]!r})"
+    content_type = headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return f"content-type {content_type!r}, expected application/json"
+    length = headers.get("content-length")
+    if length is not None and int(length) != len(body):
+        return f"content-length {length} but {len(body)} bytes"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"body is not JSON: {body[:200]!r}"
+    if data != scenario.expected:
+        return f"body {data!r}, expected {scenario.expected!r}"
+    return None
+
+
+def check_negative(allowed: tuple[int, ...], status: int) -> str | None:
+    if status not in allowed:
+        return f"status {status}, expected one of {allowed}"
+    return None
