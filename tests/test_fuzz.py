@@ -142,11 +142,17 @@ def raw_request(url: str, method: str, target: str, headers: dict[str, str], bod
     lines += [f"{name}: {value}" for name, value in headers.items()]
     payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server refused early and closed: read what it said
+            pass
         data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
     if data:  # a server may also just close a connection it cannot parse
         status = int(data.split(b" ", 2)[1])
         assert status < 500, data[:300]

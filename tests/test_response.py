@@ -395,3 +395,22 @@ def test_many_distinct_content_types_are_all_sent_right(app):
         response = app.client.get(f"/{n}")
         assert response.headers["content-type"] == f"application/x-test-{n}"
         assert response.headers["content-length"] == "1"
+
+
+def test_explicit_mimetype_wins_for_media(app):
+    @app.route("/api")
+    def api(req, resp):
+        resp.media = {"data": [1]}
+        resp.mimetype = "application/vnd.api+json"
+
+    @app.route("/yaml")
+    def as_yaml(req, resp):
+        resp.media = {"a": 1}
+        resp.mimetype = "application/x-yaml"
+
+    response = app.client.get("/api", headers={"Accept": "application/x-msgpack"})
+    assert response.headers["content-type"] == "application/vnd.api+json"
+    assert response.json() == {"data": [1]}
+    response = app.client.get("/yaml")
+    assert response.headers["content-type"] == "application/x-yaml"
+    assert yaml.safe_load(response.text) == {"a": 1}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .datastructures import CaseInsensitiveDict
 from .exceptions import HTTPException
-from .formats import ENCODERS, json_dumps, negotiate
+from .formats import ENCODERS, format_for_content_type, json_dumps, negotiate
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -409,6 +409,13 @@ class Response:
         """The body bytes and default content type, for in-memory bodies."""
         kind = self._kind
         if kind == _MEDIA:
+            mimetype = self._mimetype
+            if mimetype is not None:
+                # An explicit resp.mimetype wins over negotiation; the body is
+                # encoded in the format that content type names (JSON otherwise).
+                fmt = format_for_content_type(mimetype.split(";", 1)[0].strip().lower())
+                encoder = ENCODERS.get(fmt or "json", ENCODERS["json"])
+                return encoder(self._body), mimetype
             req = self.req
             accept = req.raw_header(b"accept") if req is not None else None
             fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
