@@ -45,6 +45,14 @@ async def _ready(value: Any) -> Any:
     return value
 
 
+def _counted(total: int, chunk: bytes, limit: int | None) -> int:
+    """The running body size after ``chunk``; 413 once it passes ``limit``."""
+    total += len(chunk)
+    if limit is not None and total > limit:
+        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+    return total
+
+
 class HTTPMethod(str):
     """The request method, upper-case (``"GET"``), that also compares equal to
     its lower-case spelling so code written for ``req.method == "get"`` works."""
@@ -292,21 +300,25 @@ class Request:
             return
         limit = self._start_reading()
         total = 0
+        while True:
+            chunk, more = await self._receive_chunk()
+            if chunk:
+                total = _counted(total, chunk, limit)
+                yield chunk
+            if not more:
+                return
+
+    async def _receive_chunk(self) -> tuple[bytes, bool]:
+        """The next piece of the body and whether more follows; a client that
+        went away raises ``ClientDisconnect``."""
         receive = self._receive
         assert receive is not None
         while True:
             message = await receive()
             kind = message["type"]
             if kind == "http.request":
-                chunk = message.get("body", b"")
-                if chunk:
-                    total += len(chunk)
-                    if limit is not None and total > limit:
-                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
-                    yield chunk
-                if not message.get("more_body", False):
-                    return
-            elif kind == "http.disconnect":
+                return message.get("body", b""), message.get("more_body", False)
+            if kind == "http.disconnect":
                 raise ClientDisconnect()
 
     def _start_reading(self) -> int | None:
@@ -336,24 +348,14 @@ class Request:
         async generator (which costs more than the read itself for the usual
         body that arrives in one message)."""
         limit = self._start_reading()
-        receive = self._receive
-        assert receive is not None
         chunks: list[bytes] = []
         total = 0
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "http.request":
-                chunk = message.get("body", b"")
-                if chunk:
-                    total += len(chunk)
-                    if limit is not None and total > limit:
-                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-            elif kind == "http.disconnect":
-                raise ClientDisconnect()
+        more = True
+        while more:
+            chunk, more = await self._receive_chunk()
+            if chunk:
+                total = _counted(total, chunk, limit)
+                chunks.append(chunk)
         if len(chunks) == 1 and type(chunks[0]) is bytes:
             return chunks[0]
         return b"".join(chunks)
