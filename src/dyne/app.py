@@ -39,7 +39,15 @@ from .endpoints import (
 from .exceptions import ClientDisconnect, HTTPException
 from .request import Request
 from .response import Response
-from .routing import BaseRoute, Route, Router, WebSocketRoute, endpoint_name, route_path
+from .routing import (
+    BaseRoute,
+    Route,
+    Router,
+    RouteShortcuts,
+    WebSocketRoute,
+    endpoint_name,
+    route_path,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -84,7 +92,22 @@ def _check_error_key(key: Any) -> None:
         raise TypeError(f"error_handler() takes a status code or an exception class, got {key!r}")
 
 
-class App:
+async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> bool:
+    """Run websocket before-hooks in order; ``False`` once one has closed the
+    connection (the endpoint must not run then)."""
+    from starlette.websockets import WebSocketState
+
+    for hook in hooks:
+        if is_async_callable(hook):
+            await hook(ws)
+        else:
+            await run_sync(hook, ws)
+        if ws.application_state == WebSocketState.DISCONNECTED:
+            return False
+    return True
+
+
+class App(RouteShortcuts):
     """A dyne application.
 
     :param debug: show tracebacks instead of hiding them, and re-raise unhandled
@@ -396,24 +419,6 @@ class App:
     async def template_string_async(self, source: str, /, *args: Any, **kwargs: Any) -> str:
         """Render a template string in Jinja2's async mode."""
         return await self.templates.render_string_async(source, *args, **kwargs)
-
-    # -- shortcuts -------------------------------------------------------------------
-
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.get(path)``: a route for GET (and HEAD)."""
-        return self.route(path, methods=["GET"], **options)
-
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["POST"], **options)
-
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["PUT"], **options)
-
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["PATCH"], **options)
-
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["DELETE"], **options)
 
     def url_for(self, endpoint: Any, **params: Any) -> str:
         """The URL path of a route, given its view or name, with ``params``
@@ -864,13 +869,8 @@ class App:
         ws = WebSocket(scope, receive=receive, send=send)
         scope["path_params"] = {}
         try:
-            for hook in self._before_ws:
-                if is_async_callable(hook):
-                    await hook(ws)
-                else:
-                    await run_sync(hook, ws)
-                if ws.application_state == WebSocketState.DISCONNECTED:
-                    return
+            if not await _run_websocket_hooks(self._before_ws, ws):
+                return
             if scope.get("root_path"):
                 found = self.router.match_websocket(route_path(scope))
             else:
@@ -881,14 +881,8 @@ class App:
                 return
             route, params = found
             scope["path_params"] = params
-            if route.groups:
-                for hook in route.before_hooks():
-                    if is_async_callable(hook):
-                        await hook(ws)
-                    else:
-                        await run_sync(hook, ws)
-                    if ws.application_state == WebSocketState.DISCONNECTED:
-                        return
+            if route.groups and not await _run_websocket_hooks(route.before_hooks(), ws):
+                return
             if is_async_callable(route.endpoint):
                 await route.endpoint(ws, **params)
             else:

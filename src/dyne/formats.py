@@ -119,6 +119,16 @@ def json_loads(data: bytes | str) -> Any:
         raise HTTPException(400, f"Malformed JSON body: {exc}") from None
 
 
+def json_for_script(value: Any) -> str:
+    """JSON that is safe to embed in an HTML ``<script>`` element: no
+    ``</script>``, no ``<!--``, no line separators that end a JavaScript string."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
 # -- YAML -------------------------------------------------------------------
 
 def _yaml_loader() -> Any:

@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .routing import RouteShortcuts
+
 if TYPE_CHECKING:
     from .app import App
     from .routing import BaseRoute
@@ -64,7 +66,7 @@ class _Record:
         self.options = options
 
 
-class RouteGroup:
+class RouteGroup(RouteShortcuts):
     """Routes under a common ``prefix``, with hooks scoped to them.
 
     :param prefix: path prefix of every route in the group (``"/v1"``).
@@ -114,21 +116,6 @@ class RouteGroup:
         self._records.append(record)
         for app, outer_prefix, chain in self._targets:
             self._register(record, app, outer_prefix, chain)
-
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["GET"], **options)
-
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["POST"], **options)
-
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["PUT"], **options)
-
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["PATCH"], **options)
-
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
-        return self.route(path, methods=["DELETE"], **options)
 
     # -- hooks -------------------------------------------------------------------------
 

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from .endpoints import EndpointSpec
 from .exceptions import NoRouteFound
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "CONVERTORS",
     "Convertor",
     "PathTemplate",
     "Route",
+    "RouteShortcuts",
     "Router",
     "WebSocketRoute",
     "register_convertor",
@@ -424,6 +427,32 @@ class WebSocketRoute(BaseRoute):
 
     def __repr__(self) -> str:
         return f"<WebSocketRoute {self.path!r} -> {self.name}>"
+
+
+class RouteShortcuts:
+    """``get``, ``post``, ``put``, ``patch`` and ``delete`` decorators for
+    anything with a ``route(path, methods=..., **options)`` method (the app,
+    route groups)."""
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.get(path)``: a route for GET (and HEAD)."""
+        return self.route(path, methods=["GET"], **options)  # type: ignore[attr-defined, no-any-return]
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.post(path)``: a route for POST."""
+        return self.route(path, methods=["POST"], **options)  # type: ignore[attr-defined, no-any-return]
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.put(path)``: a route for PUT."""
+        return self.route(path, methods=["PUT"], **options)  # type: ignore[attr-defined, no-any-return]
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.patch(path)``: a route for PATCH."""
+        return self.route(path, methods=["PATCH"], **options)  # type: ignore[attr-defined, no-any-return]
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        """``@app.delete(path)``: a route for DELETE."""
+        return self.route(path, methods=["DELETE"], **options)  # type: ignore[attr-defined, no-any-return]
 
 
 # -- The lookup tree ---------------------------------------------------------------

@@ -9,9 +9,10 @@ version, which lets browsers cache them for a year.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dyne.formats import json_for_script
 
 if TYPE_CHECKING:
     from dyne.app import App
@@ -64,12 +65,6 @@ def asset_url(req: Request, package: str, filename: str) -> str:
     return f"{req.scope.get('root_path', '')}{ASSETS_PATH}/{package}/{filename}"
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe to embed in a ``<script>`` element (no ``</script>``, no
-    ``<!--``, no line separators that end a JavaScript string)."""
-    text = json.dumps(value, ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 _PAGE = """<!doctype html>
@@ -127,5 +122,5 @@ def graphiql_page(req: Request, *, title: str = "GraphiQL") -> str:
         react=html.escape(asset_url(req, REACT, "react.production.min.js")),
         react_dom=html.escape(asset_url(req, REACT_DOM, "react-dom.production.min.js")),
         graphiql=html.escape(asset_url(req, GRAPHIQL, "graphiql.min.js")),
-        config=_script_json(config),
+        config=json_for_script(config),
     )

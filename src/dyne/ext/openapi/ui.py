@@ -10,9 +10,10 @@ the package version, which lets browsers cache them for a year.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dyne.formats import json_for_script
 
 if TYPE_CHECKING:
     from dyne.app import App
@@ -74,11 +75,6 @@ def add_assets_route(app: App) -> BaseRoute:
                          name="dyne.openapi_asset")
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe inside a ``<script>`` element."""
-    text = json.dumps(value, ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 _HEAD = """<!doctype html>
@@ -105,7 +101,7 @@ def _swaggerui(assets: str, spec_url: str) -> tuple[str, str]:
            "  <style>body { margin: 0; }</style>"
     body = (f'<div id="swagger-ui"></div>\n'
             f'<script src="{assets}/{SWAGGER_UI}/swagger-ui-bundle.js"></script>\n'
-            f"<script>\nconst config = {_script_json(config)};\n"
+            f"<script>\nconst config = {json_for_script(config)};\n"
             "config.presets = [SwaggerUIBundle.presets.apis];\n"
             "window.ui = SwaggerUIBundle(config);\n</script>")
     return head, body
