@@ -74,3 +74,13 @@ def test_negotiate_always_picks_something(accept):
 
 def test_json_handles_integers_beyond_64_bits():
     assert json_dumps({"big": 2**70}) == b'{"big":1180591620717411303424}'
+
+
+def test_json_for_script_cannot_close_the_script_element():
+    from dyne.formats import json_for_script
+
+    text = json_for_script({"title": "</script><script>alert(1)</script><!--", "sep": "\u2028"})
+    assert "</script>" not in text and "<!--" not in text and "\u2028" not in text
+    import json
+
+    assert json.loads(text) == {"title": "</script><script>alert(1)</script><!--", "sep": "\u2028"}
