@@ -100,7 +100,12 @@ def run_console(source: str, where: str, workdir: Path, env: dict[str, str]) -> 
 def test_doc_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    run_page(page, tmp_path)
+    environment = dict(os.environ)
+    try:
+        run_page(page, tmp_path)
+    finally:  # a page may set environment variables, as its readers would
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def test_readme_python_examples_run(tmp_path, monkeypatch):
