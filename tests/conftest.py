@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import dyne
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("DYNE_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("DYNE_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -143,3 +145,22 @@ def _forget_models_defined_during_the_test() -> Iterator[None]:
     base = model_base()
     if base is not None:
         forget_models(base, snapshot)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium driven by Playwright (the system browser; nothing downloaded)."""
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        service_unavailable("Chromium", f"no browser at {CHROMIUM} (set DYNE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_unavailable("Playwright", 'install the dev extra: pip install -e ".[dev]"')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -4,37 +4,15 @@ and a query typed into GraphiQL must come back with data."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import serve_in_thread, service_unavailable
+from tests.conftest import serve_in_thread
 
 from .conftest import SCHEMAS, serve
 
-CHROMIUM = os.environ.get("DYNE_CHROMIUM", "/usr/bin/chromium")
-
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
-        service_unavailable("Chromium", f"no browser at {CHROMIUM} (set DYNE_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_unavailable("Playwright", 'install the dev extra: pip install -e ".[dev]"')
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.parametrize("backend", sorted(SCHEMAS))

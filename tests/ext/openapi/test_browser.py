@@ -5,8 +5,6 @@ going to the app (no CDN, no fonts, no validator service)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,29 +13,9 @@ from pydantic import BaseModel
 import dyne
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.openapi import OpenAPI
-from tests.conftest import serve_in_thread, service_unavailable
-
-CHROMIUM = os.environ.get("DYNE_CHROMIUM", "/usr/bin/chromium")
+from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
-        service_unavailable("Chromium", f"no browser at {CHROMIUM} (set DYNE_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_unavailable("Playwright", 'install the dev extra: pip install -e ".[dev]"')
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Book(BaseModel):

@@ -15,10 +15,14 @@ user's roles.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
-__all__ = ["RoleRequirement", "normalize_roles", "roles_allow", "user_role_set"]
+from dyne.endpoints import PHASE_AUTH, get_endpoint_spec
+
+__all__ = ["RoleRequirement", "declare_auth", "normalize_roles", "roles_allow", "user_role_set"]
+
+V = TypeVar("V")
 
 #: Alternatives: the user must hold every role of at least one of them.
 RoleRequirement = tuple[frozenset[Hashable], ...]
@@ -74,3 +78,19 @@ def user_role_set(roles: Any) -> frozenset[Hashable]:
 def roles_allow(requirement: RoleRequirement, user_roles: frozenset[Hashable]) -> bool:
     """Whether the user's roles satisfy one of the alternatives."""
     return any(alternative <= user_roles for alternative in requirement)
+
+
+def declare_auth(target: V, step: Callable[..., Any], owner: Any, role: Any,
+                 requirement: RoleRequirement | None) -> V:
+    """Add an authentication ``step`` to ``target``'s endpoint spec (at
+    ``PHASE_AUTH``) and record it in ``meta["auth"]`` for documentation tools:
+    ``{"backend": owner, "role": role as given, "roles": sorted alternatives or None}``."""
+    spec = get_endpoint_spec(target)
+    assert spec is not None
+    spec.add_step(step, PHASE_AUTH)
+    spec.meta.setdefault("auth", []).append({
+        "backend": owner,
+        "role": role,
+        "roles": None if requirement is None else [sorted(map(str, group)) for group in requirement],
+    })
+    return target

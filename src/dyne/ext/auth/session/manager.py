@@ -15,11 +15,10 @@ from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyne.endpoints import PHASE_AUTH, get_endpoint_spec
 from dyne.exceptions import HTTPException
 
 from .._callbacks import AsyncCallback, as_async
-from ..roles import normalize_roles, roles_allow, user_role_set
+from ..roles import declare_auth, normalize_roles, roles_allow, user_role_set
 from ..stateless.headers import quote
 from ..urls import is_safe_url
 
@@ -321,15 +320,7 @@ class LoginManager:
                 await self._fail(req, resp, AuthFailureReason.UNAUTHORIZED)
 
         def decorator(target: V) -> V:
-            spec = get_endpoint_spec(target)
-            assert spec is not None
-            spec.add_step(step, PHASE_AUTH)
-            spec.meta.setdefault("auth", []).append({
-                "backend": self,
-                "role": role,
-                "roles": None if requirement is None else [sorted(map(str, g)) for g in requirement],
-            })
-            return target
+            return declare_auth(target, step, self, role, requirement)
 
         return decorator(view) if view is not None else decorator
 

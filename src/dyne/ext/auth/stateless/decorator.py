@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dyne.endpoints import PHASE_AUTH, get_endpoint_spec
 from dyne.exceptions import HTTPException
 
-from ..roles import normalize_roles, roles_allow
+from ..roles import declare_auth, normalize_roles, roles_allow
 from .backends import HTTPAuth, Verdict
 
 if TYPE_CHECKING:
@@ -70,14 +69,6 @@ def authenticate(backend: HTTPAuth, role: Any = None) -> Callable[[V], V]:
             await deny(backend, req, resp, 403, verdict)
 
     def decorator(view: V) -> V:
-        spec = get_endpoint_spec(view)
-        assert spec is not None
-        spec.add_step(step, PHASE_AUTH)
-        spec.meta.setdefault("auth", []).append({
-            "backend": backend,
-            "role": role,
-            "roles": None if requirement is None else [sorted(map(str, group)) for group in requirement],
-        })
-        return view
+        return declare_auth(view, step, backend, role, requirement)
 
     return decorator
