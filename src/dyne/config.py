@@ -147,6 +147,11 @@ class Config:
             name = getattr(cast, "__name__", repr(cast))
             raise ConfigError(f"Config key {key!r}: cannot convert {value!r} to {name} ({exc})") from None
 
+    def cast(self, key: str, value: Any, cast: Callable[[Any], T] | None) -> Any:
+        """Cast ``value`` as ``get(key, cast=cast)`` would (``ConfigError`` naming
+        ``key`` when it cannot). For extensions reading values from a section."""
+        return self._cast(key, value, cast)
+
     def get(self, key: str, default: Any = None, cast: Callable[[Any], T] | None = None) -> Any:
         """The value of ``key`` (cast when ``cast`` is given), or ``default``.
 
