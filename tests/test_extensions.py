@@ -101,7 +101,7 @@ def test_config_section_then_prefixed_keys_then_default(monkeypatch):
     monkeypatch.setenv("COUNTER_STEP", "3")  # the environment wins, as for all config
     assert ext.config_value("STEP", cast=int) == 3
     app.config["COUNTER"] = {"START": "five"}
-    with pytest.raises(ConfigError, match="COUNTER.START"):
+    with pytest.raises(ConfigError, match=r"COUNTER\.START"):
         ext.config_value("START", cast=int)
 
 
