@@ -33,13 +33,16 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["DEFAULT_FORMAT", "INTERCEPTED_LOGGERS", "AppLogging", "LogLevel", "LoggerBase",
+__all__ = ["DEFAULT_FORMAT", "INTERCEPTED_LOGGERS", "REQUEST_FORMAT", "AppLogging", "LogLevel", "LoggerBase",
            "json_format"]
 
 #: The default format: time, level, logger name, message (seed 002's, with its
 #: closing ``</level>`` tag).
 DEFAULT_FORMAT = ("<green>{time:HH:mm:ss}</green> | <level>{level}</level> | "
                   "{extra[logger_name]} | <level>{message}</level>")
+#: The default format when ``RequestContext`` is on: the request id after the name.
+REQUEST_FORMAT = ("<green>{time:HH:mm:ss}</green> | <level>{level}</level> | "
+                  "{extra[logger_name]} | {extra[request_id]} | <level>{message}</level>")
 #: Standard-library loggers whose records go to the loguru sinks by default
 #: (config ``INTERCEPT_LOGGERS`` replaces the list; ``[]`` leaves them alone).
 INTERCEPTED_LOGGERS = ("dyne", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy",
@@ -248,6 +251,10 @@ class DefaultLogger(LoggerBase):
     """The app's default sink, configured by ``DEFAULT_LOGGER``."""
 
     configs_name = "DEFAULT_LOGGER"
+
+    def get_format(self) -> str | Callable[[dict[str, Any]], str]:
+        default = REQUEST_FORMAT if "request_context" in self.app.extensions else DEFAULT_FORMAT
+        return self.get_conf_value("FORMAT", default)
 
 
 def _load(import_string: str) -> Any:
