@@ -20,6 +20,7 @@ stops the writer threads of ``ENQUEUE=True`` sinks.
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import re
 import sys
@@ -51,6 +52,17 @@ INTERCEPTED_LOGGERS = ("dyne", "uvicorn", "uvicorn.error", "uvicorn.access", "sq
 _FILE_OPTIONS = {"ROTATION": "rotation", "RETENTION": "retention", "COMPRESSION": "compression",
                  "DELAY": "delay", "MODE": "mode", "ENCODING": "encoding"}
 _JSON_KEY = "_dyne_json"
+#: The id of the request being handled (set by
+#: ``dyne.ext.observability.RequestContext``); every loguru record gets it as
+#: ``extra["request_id"]`` (``"-"`` outside a request).
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "dyne_request_id", default=None)
+
+
+def _add_request_id(record: dict[str, Any]) -> None:
+    request_id = request_id_var.get()
+    if request_id is not None:
+        record["extra"]["request_id"] = request_id
 _FILE_COUNT = re.compile(r"\s*(\d+)\s*files?\s*", re.IGNORECASE)
 
 
@@ -73,6 +85,14 @@ def upper_snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).upper()
 
 
+def _json_dumps(value: Any) -> bytes:
+    global _json_dumps
+    from .formats import json_dumps
+
+    _json_dumps = json_dumps  # type: ignore[assignment]
+    return json_dumps(value)
+
+
 def json_format(record: dict[str, Any]) -> str:
     """A loguru format function writing one JSON object per line (JSON lines):
     ``time`` (ISO 8601), ``level``, ``message``, ``logger``, ``module``,
@@ -80,8 +100,6 @@ def json_format(record: dict[str, Any]) -> str:
     for errors, ``exception`` (the formatted traceback, without variable values).
     Use ``"FORMAT": "json"`` in a logger's config, or return it from
     ``get_format()``."""
-    from .formats import json_dumps
-
     extra = record["extra"]
     entry: dict[str, Any] = {
         "time": record["time"].isoformat(),
@@ -100,7 +118,7 @@ def json_format(record: dict[str, Any]) -> str:
         entry["exception"] = "".join(traceback.format_exception(
             exception.type, exception.value, exception.traceback)).rstrip()
     try:
-        line = json_dumps(entry)
+        line = _json_dumps(entry)
     except TypeError:
         import json
 
@@ -340,8 +358,11 @@ class AppLogging:
         from loguru import logger
 
         self.started = True
-        # Records from code that binds nothing still fill the default format.
-        logger.configure(extra={"logger_name": self.name, "request_id": "-"})
+        # Records from code that binds nothing still fill the default format;
+        # the request id comes from a context variable, read per record (one
+        # variable set per request costs less than loguru's contextualize()).
+        logger.configure(extra={"logger_name": self.name, "request_id": "-"},
+                         patcher=_add_request_id)  # type: ignore[arg-type]
         try:
             logger.remove(0)  # loguru's built-in stderr sink, if still there
         except ValueError:

@@ -55,6 +55,8 @@ class Metrics(Extension):
         self._buckets = buckets
         self.path: str | None = "/metrics"
         self.registry: Any = None
+        self._gauges: dict[str, Any] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.multiprocess_dir: str | None = None
         super().__init__(app)
 
@@ -84,14 +86,26 @@ class Metrics(Extension):
             app.add_route(self.path, self.endpoint, methods=["GET"], name="dyne.metrics")
 
     def started(self, method: str) -> None:
-        self.in_progress.labels(method if method in _METHODS else "OTHER").inc()
+        if method not in _METHODS:
+            method = "OTHER"
+        gauge = self._gauges.get(method)
+        if gauge is None:
+            gauge = self._gauges[method] = self.in_progress.labels(method)
+        gauge.inc()
 
     def finished(self, method: str, template: str, status: int, duration: float) -> None:
         if method not in _METHODS:
             method = "OTHER"
-        self.in_progress.labels(method).dec()
-        self.requests.labels(method, template, str(status)).inc()
-        self.latency.labels(method, template).observe(duration)
+        self._gauges[method].dec()
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:
+            # A few series per route: the labelled children are looked up once
+            # (keys are bounded like the labels: methods, templates, statuses).
+            children = self._children[key] = (self.requests.labels(method, template, str(status)),
+                                              self.latency.labels(method, template))
+        children[0].inc()
+        children[1].observe(duration)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format (summed over the workers in

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ...logging import request_id_var
 from ...routing import route_path
 
 if TYPE_CHECKING:
@@ -96,8 +97,11 @@ class ObservabilityMiddleware:
             await self._observe(scope, receive, send, None)
             return
         request_id = context.request_id_for(scope)
-        with context.bind(request_id):
+        token = request_id_var.set(request_id)
+        try:
             await self._observe(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
 
     async def _observe(self, scope: Scope, receive: Receive, send: Send,
                        request_id: str | None) -> None:
