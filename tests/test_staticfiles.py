@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dyne
-from tests.conftest import ROOT, serve_in_thread
+from tests.conftest import ROOT, http_scope, run_asgi, serve_in_thread
 
 
 @pytest.fixture
@@ -88,20 +88,7 @@ def test_path_traversal_is_refused_in_process(site, path):
 
     app = dyne.App(static_dir=site / "static")
     # Build the scope as a server would: ``path`` decoded once, ``raw_path`` as sent.
-    import asyncio
-
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": unquote(path), "raw_path": path.encode(),
-             "query_string": b"", "headers": [(b"host", b"t")], "scheme": "http",
-             "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    sent, _ = run_asgi(app, http_scope("GET", unquote(path), raw_path=path.encode()))
     assert sent[0]["status"] in (400, 404)
     assert b"top secret" not in b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -110,7 +97,6 @@ def test_path_traversal_is_refused_in_process(site, path):
 @given(st.lists(st.sampled_from(["..", ".", "%2e%2e", "%2e", "css", "%2f", "/", "\\", "secret.txt",
                                  "%5c", "..%2f", "%00"]), min_size=1, max_size=6))
 def test_no_generated_path_escapes_the_static_dir(tmp_path_factory, parts):
-    import asyncio
     from urllib.parse import unquote
 
     root = tmp_path_factory.mktemp("site")
@@ -119,18 +105,7 @@ def test_no_generated_path_escapes_the_static_dir(tmp_path_factory, parts):
     (root / "secret.txt").write_text("top secret")
     app = dyne.App(static_dir=root / "static")
     path = "/static/" + "/".join(parts)
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": unquote(path), "raw_path": path.encode(),
-             "query_string": b"", "headers": [(b"host", b"t")], "scheme": "http",
-             "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    sent, _ = run_asgi(app, http_scope("GET", unquote(path), raw_path=path.encode()))
     assert sent[0]["status"] < 500
     assert b"top secret" not in b"".join(m.get("body", b"") for m in sent[1:])
 
