@@ -190,3 +190,30 @@ def test_static_route_misuse():
         dyne.App().add_route("/", lambda req, resp: None, static=True)
     with pytest.raises(TypeError, match="needs a view"):
         dyne.App().add_route("/")
+
+
+def test_symlinks_out_of_the_static_dir_are_not_followed(site):
+    """A symlink inside ``static_dir`` that points outside it (to a file or a
+    directory) is refused: the target's contents are never served."""
+    static = site / "static"
+    (static / "leak.txt").symlink_to(site / "secret.txt")
+    (site / "private").mkdir()
+    (site / "private" / "key.pem").write_text("top secret key")
+    (static / "private").symlink_to(site / "private", target_is_directory=True)
+    (static / "css" / "alias.css").symlink_to(static / "css" / "site.css")  # stays inside
+    app = dyne.App(static_dir=static)
+    for path in ("/static/leak.txt", "/static/private/key.pem"):
+        response = app.client.get(path)
+        assert response.status_code == 404, path
+        assert "top secret" not in response.text
+    assert app.client.get("/static/css/alias.css").text == "body { color: teal; }"
+
+
+def test_symlinks_are_refused_by_a_mounted_static_files_app(site):
+    from dyne.staticfiles import StaticFiles
+
+    (site / "static" / "leak.txt").symlink_to(site / "secret.txt")
+    app = dyne.App(static_dir=None)
+    app.mount("/assets", StaticFiles(directory=site / "static"))
+    assert app.client.get("/assets/leak.txt").status_code == 404
+    assert app.client.get("/assets/index.html").text == "<h1>single page</h1>"
