@@ -333,7 +333,7 @@ async def test_memory_nonce_store_expires_and_stays_bounded(monkeypatch):
     for key in "bcde":
         assert await store.remember(key, ttl=10)
     assert len(store) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_entries must be at least 1"):
         MemoryNonceStore(max_entries=0)
 
 

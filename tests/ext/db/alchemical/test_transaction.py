@@ -209,7 +209,7 @@ def test_without_a_request_it_opens_and_closes_its_own_session(database_url):
     async def main():
         await db.create_all()
         await import_books("a", "b")
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="nope"):
             await fails()
         async with db.session() as session:
             found = sorted((await session.scalars(select(Book.title))).all())
