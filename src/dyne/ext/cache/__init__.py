@@ -58,6 +58,7 @@ __all__ = [
     "MemoryCacheBackend",
     "RedisCacheBackend",
     "SQLiteCacheBackend",
+    "cache_setting",
 ]
 
 logger = logging.getLogger("dyne.cache")
