@@ -194,7 +194,9 @@ class LoggerBase:
 
     def get_level(self) -> str | int:
         level = self.get_conf_value("LEVEL", "DEBUG" if self.app.debug else "INFO")
-        return level.value if isinstance(level, LogLevel) else level
+        if isinstance(level, LogLevel):
+            return level.value
+        return level.strip().upper() if isinstance(level, str) else level
 
     def get_format(self) -> str | Callable[[dict[str, Any]], str]:
         """A loguru format string or format function (``"json"`` means
@@ -349,12 +351,16 @@ class AppLogging:
     def name(self) -> str:
         return str(self.app.config.get("APP_NAME", default="app"))
 
-    def start(self) -> None:
+    def start(self, restart: bool = False) -> None:
         """Add the default sink and the ``LOGGERS`` sinks (loguru's own stderr
         sink is replaced by the default one), and route the standard
-        library's loggers into them. Does nothing the second time."""
+        library's loggers into them. Does nothing the second time, unless
+        ``restart`` (the app's start-up does that, so that the configuration
+        as it is then wins over an ``app.logger`` used earlier, at import time)."""
         if self.started:
-            return
+            if not restart:
+                return
+            self.stop()
         from loguru import logger
 
         self.started = True
