@@ -80,6 +80,17 @@ class LogLevel(enum.StrEnum):
 
 
 
+def require(module: str, extra: str) -> None:
+    """Import ``module``, or fail with the install command of dyne's ``extra``."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f'This feature needs {module.split(".")[0]}: '
+                          f'pip install "dyne[{extra}]"') from exc
+
+
 def upper_snake(name: str) -> str:
     """``FileLogger`` -> ``FILE_LOGGER``; ``JSONLogger`` -> ``JSON_LOGGER``."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).upper()
@@ -361,6 +372,7 @@ class AppLogging:
             if not restart:
                 return
             self.stop()
+        require("loguru", "logging")
         from loguru import logger
 
         self.started = True
