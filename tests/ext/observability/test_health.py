@@ -173,5 +173,5 @@ async def test_not_ready_before_start_up_and_details_off():
 
 def test_checks_must_be_callable():
     health = Health(dyne.App())
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="must be callable"):
         health.add_check("x", "SELECT 1")

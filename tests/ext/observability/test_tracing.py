@@ -123,7 +123,7 @@ def test_errors_mark_the_span(provider, exporter):
 def test_exception_reaching_the_middleware_is_recorded(provider, exporter):
     app = traced_app(provider)
     app.debug = True  # errors are re-raised through the middleware
-    with app.client as client, pytest.raises(RuntimeError):
+    with app.client as client, pytest.raises(RuntimeError, match="database on fire"):
         client.get("/boom")
     span = next(s for s in exporter.get_finished_spans() if s.name == "GET /boom")
     assert span.status.status_code == StatusCode.ERROR
