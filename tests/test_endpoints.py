@@ -4,6 +4,7 @@ import functools
 
 import pytest
 
+import dyne
 from dyne.endpoints import (
     PHASE_AUTH,
     PHASE_INPUT,
@@ -277,7 +278,7 @@ def test_route_options_registry(app):
         seen.append((route.path, value))
         route.spec.meta["tags"] = value
 
-    register_route_option("tags", tagged)
+    app.register_route_option("tags", tagged)
 
     @app.route("/tagged", tags=["books"])
     def view(req, resp):
@@ -287,6 +288,29 @@ def test_route_options_registry(app):
     assert app.router.lookup(view).spec.meta["tags"] == ["books"]
     with pytest.raises(TypeError, match="Unknown route option 'colour'"):
         app.add_route("/x", view, colour="red")
+    # Options are per app.
+    with pytest.raises(TypeError, match="Unknown route option 'tags'"):
+        dyne.App().add_route("/tagged", view, tags=["books"])
+    with pytest.raises(ValueError, match="keyword of route"):
+        app.register_route_option("methods", tagged)
+
+
+def test_process_wide_route_option_applies_to_apps_created_afterwards(monkeypatch):
+    from dyne.endpoints import ROUTE_OPTIONS
+
+    def flag(route, value):
+        route.spec.meta["flag"] = value
+
+    before = dyne.App()
+    monkeypatch.setitem(ROUTE_OPTIONS, "flag_test", flag)  # restored after the test
+    register_route_option("flag_test", flag)
+
+    def view(req, resp):
+        pass
+
+    assert dyne.App().add_route("/", view, flag_test=1).spec.meta["flag"] == 1
+    with pytest.raises(TypeError, match="Unknown route option 'flag_test'"):
+        before.add_route("/", view, flag_test=1)
 
 
 def test_spec_of_builtin_is_refused():

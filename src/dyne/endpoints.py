@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
+from functools import cache
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+from . import ext
 from .concurrency import is_async_callable, run_sync
+from .exceptions import HTTPException
 
 if TYPE_CHECKING:
     from .request import Request
@@ -112,33 +115,91 @@ def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
 # -- Route options -------------------------------------------------------------------
 
 RouteOption = Callable[["Route", Any], None]
-_ROUTE_OPTIONS: dict[str, RouteOption | str] = {
-    # Handled by dyne.ext.io (pydantic), imported only when used.
-    "request_model": "dyne.ext.io.pydantic.route_options:request_model",
-    "response_model": "dyne.ext.io.pydantic.route_options:response_model",
-    # Handled by dyne.ext.ratelimit.
-    "rate_limit": "dyne.ext.ratelimit:route_option",
-}
+#: The names ``route()``/``add_route()`` take themselves.
+CORE_ROUTE_KEYWORDS = ("before_request", "include_in_schema", "methods", "name", "static",
+                       "websocket")
+#: Process-wide default route options, copied into each app's registry when
+#: the app is created. Besides these, the options that dyne's own extensions
+#: declare (``dyne.ext.ROUTE_OPTIONS``) and that installed packages declare in
+#: the ``dyne.route_options`` entry-point group are found when first used.
+ROUTE_OPTIONS: dict[str, RouteOption | str] = {}
 
 
 def register_route_option(name: str, handler: RouteOption) -> None:
-    """Accept ``@app.route(..., name=value)``: ``handler(route, value)`` is called
-    at registration and typically adds steps to ``route.spec``."""
-    _ROUTE_OPTIONS[name] = handler
+    """Accept ``@app.route(..., name=value)`` in every app created afterwards
+    (a process-wide default). Prefer ``app.register_route_option``."""
+    _check_option_name(name)
+    ROUTE_OPTIONS[name] = handler
 
 
-def apply_route_options(route: Route, options: dict[str, Any]) -> None:
-    for name, value in options.items():
-        handler = _ROUTE_OPTIONS.get(name)
+def _check_option_name(name: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"Route option names are identifiers, got {name!r}")
+    if name in CORE_ROUTE_KEYWORDS:
+        raise ValueError(f"{name!r} is a keyword of route() itself, not an option")
+
+
+def _load(target: str) -> RouteOption:
+    module_name, _, attr = target.partition(":")
+    handler: RouteOption = getattr(importlib.import_module(module_name), attr)
+    return handler
+
+
+@cache
+def _entry_point_options() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry.value for entry in entry_points(group="dyne.route_options")}
+
+
+def plugin_route_options(name: str | None = None) -> dict[str, str]:
+    """Route options declared by packages, as ``"module:function"`` strings:
+    dyne's own extensions (``dyne.ext.ROUTE_OPTIONS``), then the
+    ``dyne.route_options`` entry points of installed distributions (read
+    once, and only when an option is not one of dyne's)."""
+    if name is not None and name in ext.ROUTE_OPTIONS:
+        return ext.ROUTE_OPTIONS
+    return {**_entry_point_options(), **ext.ROUTE_OPTIONS}
+
+
+class RouteOptions:
+    """One app's route options: ``name -> handler(route, value)``, called when a
+    route is registered with ``name=value`` (typically adding steps to
+    ``route.spec``). Handlers given as ``"module:function"`` strings are
+    imported when first used."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, RouteOption | str] = dict(ROUTE_OPTIONS)
+
+    def register(self, name: str, handler: RouteOption) -> None:
+        _check_option_name(name)
+        if not callable(handler):
+            raise TypeError(f"A route option handler is a callable (route, value), got {handler!r}")
+        self._handlers[name] = handler
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self._handlers
+                                          or name in plugin_route_options(name))
+
+    def names(self) -> list[str]:
+        return sorted({*self._handlers, *plugin_route_options()})
+
+    def handler(self, name: str) -> RouteOption:
+        """The handler of option ``name``; ``TypeError`` for an unknown one."""
+        handler = self._handlers.get(name)
         if handler is None:
-            known = ", ".join(sorted(["methods", "websocket", "before_request", "name", "before",
-                                      *_ROUTE_OPTIONS]))
-            raise TypeError(f"Unknown route option {name!r} (known: {known})")
+            handler = plugin_route_options(name).get(name)
+            if handler is None:
+                known = ", ".join(sorted({*CORE_ROUTE_KEYWORDS, *self.names()}))
+                raise TypeError(f"Unknown route option {name!r} (known: {known})")
         if isinstance(handler, str):
-            module_name, _, attr = handler.partition(":")
-            handler = getattr(importlib.import_module(module_name), attr)
-            _ROUTE_OPTIONS[name] = handler
-        handler(route, value)
+            handler = self._handlers[name] = _load(handler)
+        return handler
+
+    def apply(self, route: Route, options: dict[str, Any]) -> None:
+        """Hand each of ``options`` to its handler."""
+        for name, value in options.items():
+            self.handler(name)(route, value)
 
 
 # -- Signatures ---------------------------------------------------------------------
@@ -298,8 +359,6 @@ def _class_view_handler(route: Route) -> Handler:
     registered); ``on_request`` runs first for every method, then
     ``on_<method>``; neither present -> 405. Route hooks run once, before
     whichever of the two comes first."""
-    from .exceptions import HTTPException
-
     endpoint = route.endpoint
     is_class = route.is_class
     owner = endpoint if is_class else type(endpoint)

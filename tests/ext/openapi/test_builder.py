@@ -61,12 +61,12 @@ def test_typed_path_parameters(app, version):
 
 
 def test_custom_convertor_is_a_string_with_its_pattern(app):
-    from dyne.routing import Convertor, register_convertor
+    from dyne.routing import Convertor
 
     class Slug(Convertor):
         regex = "[a-z0-9-]+"
 
-    register_convertor("slug", Slug())
+    app.register_convertor("slug", Slug())
 
     @app.get("/posts/{slug:slug}")
     async def post(req, resp, *, slug):

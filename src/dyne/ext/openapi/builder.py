@@ -26,9 +26,10 @@ Which operations a route gets:
 Tags come from ``@doc(tags=...)``, else from the innermost named route group
 the route belongs to.
 
-Skipped: websocket routes, routes named ``dyne.*`` (the docs pages and asset
-routes of dyne's extensions), GraphQL views, the single-page-app index of
-``add_route(path, static=True)``, and views marked ``@doc(hidden=True)``.
+Skipped: websocket routes, routes registered with ``include_in_schema=False``
+(the docs pages and asset routes of dyne's extensions, GraphQL views, the
+single-page-app index of ``add_route(path, static=True)``), and views marked
+``@doc(hidden=True)``.
 Mounted applications and static files are not routes of the router.
 """
 
@@ -39,7 +40,6 @@ import inspect
 import itertools
 import logging
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -183,17 +183,6 @@ def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
     return merged
 
 
-def _is_graphql_view(endpoint: Any) -> bool:
-    module = sys.modules.get("dyne.ext.graphql.view")
-    view_class = getattr(module, "GraphQLView", None) if module is not None else None
-    return view_class is not None and isinstance(endpoint, view_class)
-
-
-def _is_static_index(endpoint: Any) -> bool:
-    """The view ``app.add_route(path, static=True)`` registers (a static file)."""
-    return getattr(endpoint, "__qualname__", "").startswith("App._add_static_index.")
-
-
 def _declares_body(meta: dict[str, Any]) -> bool:
     return ("io.request_model" in meta
             or any(i["location"] in _BODY_LOCATIONS for i in meta.get("io.inputs", ())))
@@ -246,8 +235,7 @@ def collect(app: App) -> list[Draft]:
     """One ``Draft`` per operation the document will hold, in route order."""
     per_path: dict[str, list[tuple[Route, str | None, Any, dict[str, Any]]]] = {}
     for route in app.router.routes:
-        if (not isinstance(route, Route) or route.name.startswith("dyne.")
-                or _is_graphql_view(route.endpoint) or _is_static_index(route.endpoint)):
+        if not isinstance(route, Route) or not route.include_in_schema:
             continue
         for method, view, meta in _route_operations(route):
             if meta.get("openapi", {}).get("hidden"):
