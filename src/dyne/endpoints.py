@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from itertools import count
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,10 @@ __all__ = [
     "PHASE_INPUT",
     "PHASE_OUTPUT",
     "EndpointSpec",
+    "Operation",
     "get_endpoint_spec",
     "register_route_option",
+    "route_operations",
 ]
 
 Step = Callable[["Request", "Response", dict[str, Any]], Awaitable[None]]
@@ -311,6 +314,79 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
     return pipeline
 
 
+# -- Operations ------------------------------------------------------------------------
+
+#: The order operations are listed in (OpenAPI's order of a path item).
+METHOD_ORDER = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One handler of a route and the specs that apply to it.
+
+    ``method`` is the HTTP method it answers (upper case), or ``None`` for a
+    handler that answers every method (a function view registered without
+    ``methods=``, a class-based view with only ``on_request``). ``HEAD`` is
+    not listed where ``GET`` answers it. ``view`` is the function that runs:
+    the view function, or the class's ``on_<method>`` (or ``on_request``).
+    ``specs`` are the (non-empty) ``EndpointSpec`` objects declared for it,
+    outermost first: the route's own (route options), the class's along its MRO (bases
+    first), the view object's, ``on_request``'s, then the handler's.
+    """
+
+    method: str | None
+    view: Callable[..., Any]
+    specs: tuple[EndpointSpec, ...]
+
+
+def route_specs(route: Route) -> list[EndpointSpec | None]:
+    """The specs that apply to every method of ``route``: the route's own, and
+    for a class-based view those declared on the class (along its MRO, bases
+    first) and on the view object."""
+    specs: list[EndpointSpec | None] = [route.spec]
+    if route.is_class or route.is_view_object:
+        endpoint = route.endpoint
+        owner = endpoint if route.is_class else type(endpoint)
+        specs.extend(vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__))
+        if not route.is_class:
+            specs.append(getattr(endpoint, "__dict__", {}).get(SPEC_ATTRIBUTE))
+    return specs
+
+
+def _present(specs: Iterable[EndpointSpec | None]) -> tuple[EndpointSpec, ...]:
+    return tuple(spec for spec in specs if spec)
+
+
+def route_operations(route: Route) -> list[Operation]:
+    """What ``route`` answers, one ``Operation`` per handler, in
+    ``METHOD_ORDER``: for documentation tools (OpenAPI) and anything else that
+    needs to know which declarations apply to which method."""
+    endpoint = route.endpoint
+    allowed = route.methods
+    if not (route.is_class or route.is_view_object):
+        specs = _present([route.spec, get_endpoint_spec(endpoint, False)])
+        if allowed is None:
+            return [Operation(None, endpoint, specs)]
+        return [Operation(method, endpoint, specs) for method in METHOD_ORDER
+                if method in allowed and not (method == "HEAD" and "GET" in allowed)]
+    owner = endpoint if route.is_class else type(endpoint)
+    outer = route_specs(route)
+    on_request = getattr(owner, "on_request", None)
+    if callable(on_request):
+        outer.append(get_endpoint_spec(on_request, False))
+    found: list[Operation] = []
+    for method in METHOD_ORDER:
+        handler = getattr(owner, f"on_{method.lower()}", None)
+        if not callable(handler) or (allowed is not None and method not in allowed):
+            continue
+        if method == "HEAD" and callable(getattr(owner, "on_get", None)):
+            continue
+        found.append(Operation(method, handler, _present([*outer, get_endpoint_spec(handler, False)])))
+    if not found and callable(on_request):
+        found.append(Operation(None, on_request, _present(outer)))
+    return found
+
+
 def compile_route(route: Route) -> Handler:
     """The handler for an HTTP route: function views directly, class-based views
     through ``on_request`` and ``on_<method>``; route-group after hooks around it."""
@@ -365,11 +441,9 @@ def _class_view_handler(route: Route) -> Handler:
     has_on_request = callable(getattr(owner, "on_request", None))
     compiled: dict[str, Handler | None] = {}
     allow = ", ".join(sorted(route.declared_methods() | {"OPTIONS"}))
-    # Specs declared on the class (and its bases, and a view object itself)
-    # apply to the whole view, like the route's own spec.
-    view_specs = [vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__)]
-    if not is_class:
-        view_specs.append(getattr(endpoint, "__dict__", {}).get(SPEC_ATTRIBUTE))
+    # The route's own spec and the specs declared on the class (and its
+    # bases, and a view object itself) apply to the whole view.
+    whole_view = route_specs(route)
 
     def pipeline_for(name: str) -> Handler | None:
         if name in compiled:
@@ -380,7 +454,7 @@ def _class_view_handler(route: Route) -> Handler:
             route_level = name == "on_request" or not has_on_request
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
-                [*([route.spec, *view_specs] if route_level else ()),
+                [*(whole_view if route_level else ()),
                  get_endpoint_spec(function, False)],
                 route.before_hooks() if route_level else (),
             )

@@ -107,16 +107,8 @@ def doc(*, summary: str | None = None, description: str | None = None,
 
         if not callable(view):
             raise TypeError(f"@doc must decorate a view, got {view!r}")
-        if isinstance(view, type):
-            # A class-based view: the spec lives on the class's own __dict__.
-            from dyne.endpoints import SPEC_ATTRIBUTE, EndpointSpec
-
-            spec = vars(view).get(SPEC_ATTRIBUTE)
-            if spec is None:
-                spec = EndpointSpec()
-                setattr(view, SPEC_ATTRIBUTE, spec)
-        else:
-            spec = get_endpoint_spec(view)
+        # A class-based view's spec is the class's own, not its bases'.
+        spec = get_endpoint_spec(view)
         assert spec is not None
         spec.meta.setdefault("openapi", {}).update(values)
         return view
