@@ -10,22 +10,17 @@ import uuid
 import pytest
 
 from tests.conftest import python_executable
-from tests.ext.services import amqp_url, namespace, redis_url  # noqa: F401
+from tests.ext.services import require_rabbitmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])
-def broker_env(request, redis_url, namespace, monkeypatch):  # noqa: F811
+def broker_env(request, redis_url, redis_prefix, monkeypatch):
     """Environment for taskapp on Redis streams, or on RabbitMQ (results in Redis)."""
-    if request.param == "redis":
-        broker = redis_url
-    else:
-        from tests.ext.services import require_rabbitmq
-
-        broker = require_rabbitmq()
+    broker = redis_url if request.param == "redis" else require_rabbitmq()
     queue = f"dyne-test-{uuid.uuid4().hex[:8]}"
-    env = {"JOB_PREFIX": namespace, "REDIS_URL": redis_url, "BROKER_URL": broker, "QUEUE": queue}
+    env = {"JOB_PREFIX": redis_prefix, "REDIS_URL": redis_url, "BROKER_URL": broker, "QUEUE": queue}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield env
