@@ -82,3 +82,38 @@ async def test_observability_off_runs_none_of_its_code():
         watched = ("dyne.logging", "dyne.ext.observability", "loguru", "prometheus_client",
                    "opentelemetry")
         assert not [name for name in called if name.startswith(watched)], sorted(called)
+
+
+def test_observability_scenarios_are_compared_with_dyne_hello():
+    """The load run reports each observability scenario as a ratio to dyne's
+    own hello-world in the same round (the cost of turning it on), and the
+    other frameworks are not asked to serve these targets."""
+    from benchmarks.run import markdown, summarize
+
+    def run(rps, round_index):
+        return {"rps": rps, "cpu_us": 1e6 / rps, "round": round_index, "p50_us": 1000.0,
+                "p99_us": 2000.0, "errors": 0}
+
+    samples = {
+        "hello": {"raw": [run(1000, 0), run(1100, 1)], "dyne": [run(800, 0), run(880, 1)]},
+        "logged": {"dyne": [run(400, 0), run(660, 1)]},
+    }
+    summary = summarize(samples, 2, {"hello": None, "logged": "hello"})
+    assert summary["hello"]["dyne"]["ratio"] == pytest.approx(0.8)     # vs raw
+    assert summary["logged"]["dyne"]["ratio"] == pytest.approx((0.5 + 0.75) / 2)  # vs dyne hello
+    # CPU per request: dyne hello's median over the observed scenario's median.
+    hello_cpu = (1e6 / 800 + 1e6 / 880) / 2
+    logged_cpu = (1e6 / 400 + 1e6 / 660) / 2
+    assert summary["logged"]["dyne"]["cpu_ratio"] == pytest.approx(hello_cpu / logged_cpu)
+    assert "raw" not in summary["logged"]
+    report = {"meta": {"started": "t", "rounds": 2, "duration_s": 3, "warmup_s": 2, "threads": 1,
+                       "connections": 64, "cpus": 2, "loadavg_start": "0", "loadavg_end": "0",
+                       "elapsed_s": 1.0, "frameworks": ["raw", "dyne"]},
+              "summary": summary, "versions": {}, "import_ms": {}, "idle_rss_kb": {},
+              "failures": [], "targets": []}
+    text = markdown(report)
+    assert "hello + request id + access log (vs dyne hello)" in text
+    assert "| raw ASGI | 1.00 | n/a |" in text
+    for scenario in SCENARIOS:
+        if scenario.baseline:
+            assert scenario.applies_to("dyne") and not scenario.applies_to("starlette")
