@@ -535,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for key in keys:
             for target in targets:
-                servers[key, target] = Server(key, target, log_dir, server_cpus)
+                if any(s.target == target and s.runs_on(key) for s in scenarios):
+                    servers[key, target] = Server(key, target, log_dir, server_cpus)
         for (key, target), server in servers.items():
             if not server.wait_ready(90):
                 log(f"{key}/{target} did not start:\n{server.log_tail()}")
@@ -548,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios:
             measurable[scenario.name] = []
             for key in keys:
+                if not scenario.runs_on(key):
+                    continue
                 problem = verify(servers[key, scenario.target], scenario)
                 if problem:
                     failures.append((key, scenario.name, problem))

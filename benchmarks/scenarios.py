@@ -30,6 +30,11 @@ class Scenario:
     target: str = "app"
     #: Extra requests checked (not measured): (method, path, body, headers, allowed statuses).
     negative: tuple[tuple[str, str, bytes, dict[str, str], tuple[int, ...]], ...] = ()
+    #: The frameworks that have this scenario (empty: all of them).
+    frameworks: tuple[str, ...] = ()
+
+    def runs_on(self, framework: str) -> bool:
+        return not self.frameworks or framework in self.frameworks
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -47,6 +52,22 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("last", "500 routes: last", "/api/r499/items/7", {"route": 499, "item_id": 7},
              target="many"),
 )
+
+#: What the "report" endpoints answer: a list built with some work per request
+#: (a stand-in for a database query), the same whether cached or not.
+REPORT = {"items": [{"id": i, "label": f"item-{i}", "score": (i * 7919) % 1000} for i in range(100)],
+          "total": sum((i * 7919) % 1000 for i in range(100))}
+
+#: dyne only: the same endpoint uncached, cached in memory, and cached on Redis
+#: (hits: the entry is computed once, by the correctness check).
+CACHE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("report", "report, uncached", "/report", REPORT, target="cache", frameworks=("dyne",)),
+    Scenario("cached", "report, memory cache hit", "/report/memory", REPORT, target="cache",
+             frameworks=("dyne",)),
+    Scenario("redis", "report, Redis cache hit", "/report/redis", REPORT, target="cache",
+             frameworks=("dyne",)),
+)
+SCENARIOS = SCENARIOS + CACHE_SCENARIOS
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

@@ -75,3 +75,33 @@ def _add_many_route(n: int) -> None:
 
 for _n in range(ROUTE_COUNT):
     _add_many_route(_n)
+
+
+# -- caching: the same "report" uncached, cached in memory, cached on Redis -----------------
+
+from dyne.ext.cache import Cache  # noqa: E402
+
+from ._common import build_report  # noqa: E402
+
+cache = dyne.App()
+cache.config["REDIS_CACHE_BACKEND"] = "redis"
+cache.config["REDIS_CACHE_KEY_PREFIX"] = "dyne-bench:cache:"
+memory_cache = Cache(cache)
+redis_cache = Cache(cache, variable_prefix="REDIS_")
+
+
+@cache.get("/report")
+async def report(req, resp):
+    resp.media = build_report()
+
+
+@cache.get("/report/memory")
+@memory_cache.cache(duration=3600)
+async def report_memory(req, resp):
+    resp.media = build_report()
+
+
+@cache.get("/report/redis")
+@redis_cache.cache(duration=3600)
+async def report_redis(req, resp):
+    resp.media = build_report()
