@@ -100,6 +100,53 @@ def python_executable() -> str:
     return sys.executable
 
 
+def http_scope(method: str, path: str, *, raw_path: bytes | None = None,
+               headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    """An HTTP scope as a server builds it: ``path`` decoded, ``raw_path`` as sent."""
+    return {"type": "http", "method": method, "path": path,
+            "raw_path": path.encode() if raw_path is None else raw_path,
+            "query_string": b"", "headers": [(b"host", b"t")] if headers is None else headers,
+            "scheme": "http", "server": ("t", 80), "client": ("c", 1), "root_path": ""}
+
+
+def run_asgi(asgi_app: Any, scope: dict[str, Any], body: list[bytes] | tuple[bytes, ...] = (b"",),
+             timeout: float = 10.0) -> tuple[list[dict[str, Any]], int]:
+    """Run one HTTP request through ``asgi_app`` the way a server does, bounded.
+
+    ``receive()`` hands out the chunks of ``body`` (``more_body`` on all but the
+    last), then waits until the response is complete and reports
+    ``http.disconnect``, so an app listening for a disconnect can neither
+    busy-loop nor wait forever; the whole exchange must end within ``timeout``
+    seconds. Returns the messages sent and the number of chunks read.
+    """
+    import asyncio
+
+    chunks = list(body)
+    sent: list[dict[str, Any]] = []
+    read = 0
+
+    async def main() -> None:
+        complete = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal read
+            if read < len(chunks):
+                read += 1
+                return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+            await complete.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete.set()
+
+        await asyncio.wait_for(asgi_app(scope, receive, send), timeout)
+
+    asyncio.run(main())
+    return sent, read
+
+
 def service_unavailable(name: str, reason: str) -> None:
     """Skip (or, under ``DYNE_REQUIRE_SERVICES=1``, fail) a test whose service is absent."""
     message = f"{name} is not available: {reason}"

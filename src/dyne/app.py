@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .groups import RouteGroup
+    from .logging import AppLogging
     from .mounts import Mount
     from .sessions import SessionBackend
     from .templates import Templates
@@ -203,6 +204,23 @@ class App(RouteShortcuts):
         self._middleware: list[tuple[Callable[..., Any], dict[str, Any]]] = []
         self._stack: Callable[..., Any] | None = None
         self._client: TestClient | None = None
+        self._logging: AppLogging | None = None
+
+    @property
+    def logger(self) -> Any:
+        """The app's logger: loguru's, bound to the app's name (``APP_NAME``).
+        Its sinks come from ``DEFAULT_LOGGER`` and ``LOGGERS``; see
+        ``dyne.logging``. Loguru is imported on first use."""
+        return self.logging.logger
+
+    @property
+    def logging(self) -> AppLogging:
+        """The app's sinks and standard-library routing (``dyne.logging.AppLogging``)."""
+        if self._logging is None:
+            from .logging import AppLogging
+
+            self._logging = AppLogging(self)
+        return self._logging
 
     @property
     def debug(self) -> bool:
