@@ -41,6 +41,33 @@ async def test_benchmark_app_answers_every_scenario(framework):
 
 
 
+async def test_cached_report_scenarios_hit_the_cache_and_answer_like_the_uncached_one(redis_url):
+    """dyne's cache scenarios: the same answer as the uncached report, and from
+    the second request on, a hit (in memory and on the real Redis server)."""
+    from benchmarks.scenarios import CACHE_SCENARIOS
+
+    app = load_app("dyne", "cache")
+    async with Lifespan(app):
+        await app.extensions["cache"].clear()
+        await app.extensions["redis_cache"].clear()
+        for scenario in CACHE_SCENARIOS:
+            assert scenario.applies_to("dyne") and not scenario.applies_to("starlette")
+            for attempt in range(3):
+                status, headers, body = await call(app, "GET", scenario.path)
+                assert check_response(scenario, status, headers, body) is None, scenario.name
+                if scenario.name != "report":
+                    assert headers["x-cache"] == ("miss" if attempt == 0 else "hit"), scenario.name
+        await app.extensions["redis_cache"].clear()
+
+
+def test_scenarios_of_one_framework_start_no_server_for_the_others():
+    from benchmarks.scenarios import CACHE_SCENARIOS
+
+    assert {s.target for s in CACHE_SCENARIOS} == {"cache"}
+    assert all(s.frameworks == ("dyne",) for s in CACHE_SCENARIOS)
+    assert all(s.applies_to(fw) for s in SCENARIOS if s.frameworks is None for fw in NEEDS)
+
+
 def test_observability_scenarios_measure_what_they_say():
     """The observed apps really log, count and trace; the plain app has none
     of it (no middleware at all)."""
@@ -51,7 +78,8 @@ def test_observability_scenarios_measure_what_they_say():
     assert plain.build_middleware_stack() == plain._dispatch
     assert {"request_context", "metrics", "tracing"} <= set(observed.extensions)
     assert not {"request_context", "metrics", "tracing"} & set(plain.extensions)
-    assert [s.name for s in SCENARIOS if s.baseline] == ["logged", "metered", "traced", "observed"]
+    assert [s.name for s in SCENARIOS if s.baseline == "hello"] == ["logged", "metered", "traced",
+                                                                    "observed"]
 
 
 async def test_observability_off_runs_none_of_its_code():
