@@ -155,6 +155,34 @@ def service_unavailable(name: str, reason: str) -> NoReturn:
     pytest.skip(message)
 
 
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``DYNE_REQUIRE_SERVICES=1`` (CI) nothing may be skipped: a skip,
+    whatever raised it, is reported as a failure with its reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped at collection (``importorskip``...)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
 def require_tool(name: str, hint: str) -> str:
     """The path of the command ``name``; skips (fails under ``DYNE_REQUIRE_SERVICES=1``)
     when it is not installed. ``hint`` says how to install it."""
