@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, serve_in_subprocess, service_unavailable
+from tests.conftest import ROOT, free_port, require_tool, serve_in_subprocess, service_unavailable
 from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
@@ -236,9 +236,7 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
             assert graphql.headers["content-type"].startswith("application/graphql-response+json")
             asset = client.get("/_dyne/graphiql/react-18.3.1/react.production.min.js")
             assert asset.status_code == 200
-        curl = shutil.which("curl")
-        if curl is None:
-            pytest.skip("curl is not installed")
+        curl = require_tool("curl", "apt-get install curl")
         result = subprocess.run([curl, "-sS", "-i", f"{base}/notes/1"], capture_output=True,
                                 text=True, timeout=30, check=True)
         assert result.stdout.startswith("HTTP/1.1 200")
