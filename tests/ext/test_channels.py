@@ -108,6 +108,40 @@ def test_websockets_receive_what_views_and_background_jobs_publish(make_channels
     app.client.close()
 
 
+def test_threads_publish_with_publish_sync(make_channels):
+    app = dyne.App()
+    channels = make_channels(app)
+
+    @app.route("/rooms/{room}", websocket=True)
+    async def room(ws, *, room):
+        await ws.accept()
+        await channels.forward(ws, room, ready="ready")
+
+    @app.route("/sync/{room}", methods=["POST"])
+    def sync_view(req, resp, *, room):  # runs in a worker thread
+        channels.publish_sync(room, "from a sync view")
+
+        @app.background.task
+        def sync_job():  # runs in the background thread pool
+            channels.publish_sync(room, "from a sync job")
+
+        sync_job()
+
+    with app.client.websocket_connect("/rooms/r") as ws:
+        assert ws.receive_json() == "ready"
+        app.client.post("/sync/r")
+        assert {ws.receive_json(), ws.receive_json()} == {"from a sync view", "from a sync job"}
+    app.client.close()
+
+
+async def test_publish_sync_refuses_the_event_loop_and_a_stopped_app():
+    channels = Channels()
+    with pytest.raises(RuntimeError, match=r"use 'await channels\.publish"):
+        channels.publish_sync("c", 1)
+    with pytest.raises(RuntimeError, match="needs the app to be running"):
+        await asyncio.to_thread(channels.publish_sync, "c", 1)
+
+
 def test_configuration_picks_the_backend(redis_url):
     app = dyne.App()
     app.config["CHANNELS_BACKEND"] = "redis"
