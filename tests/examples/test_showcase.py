@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, serve_in_subprocess, service_unavailable
+from tests.conftest import ROOT, free_port, require_tool, serve_in_subprocess, service_unavailable
 from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
@@ -236,9 +236,7 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
             assert graphql.headers["content-type"].startswith("application/graphql-response+json")
             asset = client.get("/_dyne/graphiql/react-18.3.1/react.production.min.js")
             assert asset.status_code == 200
-        curl = shutil.which("curl")
-        if curl is None:
-            pytest.skip("curl is not installed")
+        curl = require_tool("curl", "apt-get install curl")
         result = subprocess.run([curl, "-sS", "-i", f"{base}/notes/1"], capture_output=True,
                                 text=True, timeout=30, check=True)
         assert result.stdout.startswith("HTTP/1.1 200")
@@ -340,6 +338,14 @@ def test_openapi_document_of_the_showcase(showcase):
     assert note["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NoteOut"}
     assert set(note["delete"]["responses"]) == {"204", "404"}
+    # The server agrees with the document: undocumented methods are 405.
+    for path, item in (("/notes", paths["/notes"]), ("/notes/1", note)):
+        allow = client.options(path).headers["allow"]
+        documented = {method.upper() for method in item}
+        assert set(allow.split(", ")) == documented | {"HEAD", "OPTIONS"}
+    refused = client.delete("/notes")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.put("/notes/1").status_code == 405
     docs = client.get("/docs")
     assert "swagger-ui-bundle.js" in docs.text
     assert client.get("/").text.count('href="/docs"') == 1
