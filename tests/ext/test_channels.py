@@ -168,3 +168,34 @@ async def test_redis_down_or_stuck_is_a_503_in_bounded_time(port_fixture, reques
     assert channels._subscribers == {}
     assert time.monotonic() - started < 3
     await channels.on_shutdown()
+
+
+async def test_a_dropped_redis_connection_is_rebuilt_with_its_subscriptions(redis_url, redis_prefix):
+    import uuid
+
+    import redis.asyncio
+
+    name = f"dyne-test-{uuid.uuid4().hex[:8]}"
+    listener = redis.asyncio.Redis.from_url(redis_url, client_name=name, socket_timeout=1,
+                                            socket_connect_timeout=1)
+    channels = Channels(backend=RedisChannelBackend(client=listener, key_prefix=redis_prefix))
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    async with channels.subscribe("c") as subscriber:
+        await channels.publish("c", "before")
+        assert (await subscriber.get(timeout=2)).data == "before"
+        # Kill this test's pub/sub connection only (the server is shared).
+        clients = [c for c in await admin.client_list() if c.get("name") == name and int(c["sub"])]
+        assert len(clients) == 1
+        await admin.client_kill_filter(_id=clients[0]["id"])
+        deadline = asyncio.get_running_loop().time() + 10
+        received = None
+        while received is None and asyncio.get_running_loop().time() < deadline:
+            await channels.publish("c", "after")
+            try:
+                received = (await subscriber.get(timeout=0.5)).data
+            except TimeoutError:
+                pass
+        assert received == "after"
+    await channels.on_shutdown()
+    await listener.aclose()
+    await admin.aclose()
