@@ -3,6 +3,8 @@ the correctness test (``tests/test_benchmarks.py``).
 
     .venv/bin/python -m benchmarks.inprocess dyne hello            # us per request
     .venv/bin/python -m benchmarks.inprocess dyne hello --cprofile # where it goes
+    .venv/bin/python -m benchmarks.inprocess dyne hello logged metered traced observed
+                                       # the cost of each observability extension
 
 The time is the framework's own cost per request (no sockets, no HTTP
 parsing), measured as process CPU time, so it is far steadier than a load test
@@ -117,7 +119,8 @@ async def measure(app: Any, scenario: Scenario, count: int) -> float:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    scenarios = [BY_NAME[name] for name in args.scenarios] if args.scenarios else list(SCENARIOS)
+    scenarios = ([BY_NAME[name] for name in args.scenarios] if args.scenarios
+                 else [s for s in SCENARIOS if s.applies_to(args.framework)])
     for scenario in scenarios:
         app = load_app(args.framework, scenario.target)
         async with Lifespan(app):

@@ -266,7 +266,8 @@ def test_status_codes_alias(app):
 
 OPTIONAL = ("pydantic", "marshmallow", "apispec", "strawberry", "graphene", "graphql",
             "sqlalchemy", "alchemical", "alembic", "asyncpg", "aiosqlite", "jinja2",
-            "starlette", "yaml", "msgpack", "itsdangerous", "httpx", "httpx2", "uvicorn")
+            "starlette", "yaml", "msgpack", "itsdangerous", "httpx", "httpx2", "uvicorn",
+            "loguru", "prometheus_client", "opentelemetry", "redis")
 
 
 def test_import_is_light_and_fast():

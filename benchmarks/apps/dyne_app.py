@@ -75,3 +75,54 @@ def _add_many_route(n: int) -> None:
 
 for _n in range(ROUTE_COUNT):
     _add_many_route(_n)
+
+
+# -- observability on (scenarios "logged", "metered", "traced", "observed") ----------------
+# Built only when asked for (module __getattr__), so the plain apps above are
+# measured in a process where the extensions were never imported.
+
+def _observed_app(*, logged: bool = False, metered: bool = False, traced: bool = False):
+    import os
+
+    observed = dyne.App()
+    if logged:
+        from dyne.ext.observability import RequestContext
+
+        # JSON lines, formatted for real, written nowhere: the framework's cost.
+        observed.config["DEFAULT_LOGGER"] = {"SINK": os.devnull, "FORMAT": "json"}
+        RequestContext(observed)
+    if metered:
+        from dyne.ext.observability import Metrics
+
+        Metrics(observed)
+    if traced:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+        from dyne.ext.observability import Tracing
+
+        class Discard(SpanExporter):
+            def export(self, spans):
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Discard()))
+        Tracing(observed, tracer_provider=provider)
+
+    @observed.get("/")
+    async def observed_hello(req, resp):
+        resp.media = HELLO
+
+    return observed
+
+
+_OBSERVED = {"logged": {"logged": True}, "metered": {"metered": True}, "traced": {"traced": True},
+             "observed": {"logged": True, "metered": True, "traced": True}}
+
+
+def __getattr__(name):
+    options = _OBSERVED.get(name)
+    if options is None:
+        raise AttributeError(name)
+    built = globals()[name] = _observed_app(**options)
+    return built

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from functools import cache
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import ext
 from .concurrency import is_async_callable, run_sync
@@ -320,8 +319,7 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
 METHOD_ORDER = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One handler of a route and the specs that apply to it.
 
     ``method`` is the HTTP method it answers (upper case), or ``None`` for a
