@@ -24,7 +24,6 @@ after-request hooks -> teardown hooks -> ``Response.render`` ->
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -44,7 +43,6 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
-from .lifespan import lifespan_context, serve_lifespan
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -65,13 +63,12 @@ from .staticfiles import StaticSite
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
+    from logging import Logger
     from pathlib import Path
 
     from loguru import Logger as LoguruLogger
 
-    from .groups import RouteGroup
     from .logging import AppLogging
-    from .mounts import Mount
     from .sessions import SessionBackend
     from .templates import Templates
     from .testing import TestClient
@@ -79,7 +76,13 @@ if TYPE_CHECKING:
 
 __all__ = ["App"]
 
-logger = logging.getLogger("dyne")
+
+
+def _logger() -> Logger:
+    import logging  # on first use: importing it costs more than the rest of the core
+
+    return logging.getLogger("dyne")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: ``hook(req, resp, exc)``: a teardown hook.
@@ -519,6 +522,8 @@ class App(Scaffold):
         """Start-up and shutdown as one async context manager: the ``lifespan=``
         context is entered first, then startup events run; on exit, background
         tasks drain, shutdown events run, and the ``lifespan=`` context exits."""
+        from .lifespan import lifespan_context
+
         return lifespan_context(self)
 
     # -- sessions --------------------------------------------------------------------
@@ -533,7 +538,7 @@ class App(Scaffold):
             if not key:
                 import secrets
 
-                logger.warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
+                _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
                                "with a random per-process key and will not survive a restart.")
                 key = self.secret_key = secrets.token_urlsafe(32)
             self._session_backend = CookieSessionBackend(key)
@@ -620,6 +625,8 @@ class App(Scaffold):
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
+            from .lifespan import serve_lifespan
+
             await serve_lifespan(self, receive, send)
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -660,7 +667,7 @@ class App(Scaffold):
             try:
                 rendered = resp.render()
             except Exception:
-                logger.exception("Error response could not be rendered")
+                _logger().exception("Error response could not be rendered")
                 rendered = Response.render_server_error()
         await resp.send_rendered(rendered, send, receive, head=scope["method"] == "HEAD")
         if req._form is not None:
@@ -678,7 +685,7 @@ class App(Scaffold):
                 if error is None and raised is None:
                     raised = exc
                 else:
-                    logger.error("Teardown hook %r failed", hook, exc_info=exc)
+                    _logger().error("Teardown hook %r failed", hook, exc_info=exc)
         return raised
 
     async def _respond(self, req: Request, resp: Response, scope: Scope) -> None:
@@ -757,7 +764,7 @@ class App(Scaffold):
         except WebSocketDisconnect:
             pass
         except Exception:
-            logger.exception("Unhandled error in websocket %s", scope.get("path"))
+            _logger().exception("Unhandled error in websocket %s", scope.get("path"))
             if ws.application_state != WebSocketState.DISCONNECTED:
                 try:
                     await ws.close(code=1011)
