@@ -123,6 +123,13 @@ class App(RouteShortcuts):
         too). A mapping it yields is set on ``app.state``.
     :param max_body_size: largest request body accepted, in bytes (413 beyond);
         ``None`` for no limit.
+    :param media_formats: the body formats ``req.media()`` decodes by
+        ``Content-Type`` (``"json"``, ``"yaml"``, ``"msgpack"``, ``"form"``,
+        ``"files"``; all by default); others get a 415. A route narrows it
+        with ``media_formats=``.
+    :param media_limits: per-format body limits, ``{"yaml": MediaLimit(...)}``
+        or ``{"json": {"max_size": ...}}``, merged into
+        ``dyne.bodies.DEFAULT_MEDIA_LIMITS`` (see ``docs/security.md``).
     :param problem_details: render HTTP errors as RFC 9457
         ``application/problem+json`` instead of plain text.
     :param session_backend: where ``req.session`` lives; a signed cookie by default.
@@ -152,6 +159,8 @@ class App(RouteShortcuts):
         encoding: str = "utf-8",
         lifespan: Callable[[App], Any] | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        media_formats: Iterable[str] | None = None,
+        media_limits: Mapping[str, Any] | None = None,
         problem_details: bool = False,
         session_backend: SessionBackend | None = None,
         cors: bool = False,
@@ -182,6 +191,10 @@ class App(RouteShortcuts):
         self._debug = debug
         self._secret_key = secret_key
         self.max_body_size = max_body_size
+        from .bodies import check_media_formats, media_limits as _media_limits
+
+        self.media_formats = check_media_formats(media_formats)
+        self.media_limits = _media_limits(media_limits)
         self.problem_details = problem_details
         self.router = Router()
         self.state = State()
@@ -194,6 +207,8 @@ class App(RouteShortcuts):
         self._status_handlers: dict[int, ErrorHandler] = {}
         self._exception_handlers: dict[type[BaseException], ErrorHandler] = {}
         self._before_http: list[Callable[..., Any]] = []
+        #: ``hook(req, resp, route)`` run once a route matched, before its handler.
+        self._route_hooks: list[Callable[..., Any]] = []
         self._before_ws: list[Callable[..., Any]] = []
         self._after_http: list[Callable[..., Any]] = []
         self._teardown: list[Callable[..., Any]] = []
@@ -445,6 +460,14 @@ class App(RouteShortcuts):
             return hook
 
         return register(func) if func is not None else register
+
+    def add_route_hook(self, hook: Callable[..., Any]) -> None:
+        """Run ``async def hook(req, resp, route)`` for every HTTP request that
+        matched a route, before the route's own hooks, steps and view (never
+        for 404s, 405s or redirects). Setting a status or a body in it answers
+        the request. For extensions that need to know the route (its options
+        are in ``route.spec.meta``)."""
+        self._route_hooks.append(hook)
 
     def after_request(self, func: F | None = None) -> Any:
         """Register a hook run after every HTTP request, error responses
@@ -843,6 +866,11 @@ class App(RouteShortcuts):
                 return
             raise HTTPException(405, headers={"Allow": allow})
         req.path_params = params
+        if self._route_hooks:
+            for hook in self._route_hooks:
+                await hook(req, resp, route)
+                if resp.is_set:
+                    return
         handler = route.handler
         if handler is None:
             handler = route.handler = compile_route(route)

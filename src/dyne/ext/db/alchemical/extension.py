@@ -145,18 +145,22 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         if self.map_errors:
             add_error_handlers(app)
         if self.early_decode_limit:
-            app.before_request(self._decode_small_body)
+            app.add_route_hook(self._decode_small_body)
 
     async def _startup(self) -> None:
         self._configure()
         self.get_engine()
         self.Session  # noqa: B018 - the session factory, made once here
 
-    async def _decode_small_body(self, req: Request, resp: Response) -> None:
+    async def _decode_small_body(self, req: Request, resp: Response, route: Any) -> None:
+        """Decode a small structured body before the view (matched routes
+        only, and only in a format the route accepts, within its limits)."""
+        if req.scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return
         length = req.raw_header(b"content-length")
         limit = self.early_decode_limit
         if length is not None and length.isdigit() and limit and 0 < int(length) <= limit:
-            await decode_body_early(req)
+            await decode_body_early(req, route, int(length))
 
     async def _teardown(self, req: Request, resp: Response, error: BaseException | None) -> None:
         scope = req.scope.get(SCOPE_KEY)
