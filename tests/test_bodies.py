@@ -271,37 +271,37 @@ def test_expensive_bodies_do_not_stall_the_server_or_its_memory(tmp_path):
     args = [sys.executable, "-m", "uvicorn", "bodyapp:app", "--port", str(port),
             "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}"
-    with serve_in_subprocess(args, port, cwd=tmp_path) as process:
-        with httpx.Client(base_url=url, timeout=120) as client:
-            client.get("/ping")
-            baseline = LatencyProbe(url, tmp_path)
-            time.sleep(1.5)
-            quiet = baseline.stop()
-            rss_before = _rss(process.pid, "VmRSS")
+    with (serve_in_subprocess(args, port, cwd=tmp_path) as process,
+          httpx.Client(base_url=url, timeout=120) as client):
+        client.get("/ping")
+        baseline = LatencyProbe(url, tmp_path)
+        time.sleep(1.5)
+        quiet = baseline.stop()
+        rss_before = _rss(process.pid, "VmRSS")
 
-            probe = LatencyProbe(url, tmp_path)
-            statuses = {}
-            for name, (body, content_type) in EXPENSIVE_BODIES.items():
-                answer = client.post("/echo", content=body, headers={"content-type": content_type})
-                statuses[name] = answer.status_code
-            sequential_peak = _rss(process.pid, "VmHWM")
-            # Four at once, as in the probe.
-            answers: list[int] = []
+        probe = LatencyProbe(url, tmp_path)
+        statuses = {}
+        for name, (body, content_type) in EXPENSIVE_BODIES.items():
+            answer = client.post("/echo", content=body, headers={"content-type": content_type})
+            statuses[name] = answer.status_code
+        sequential_peak = _rss(process.pid, "VmHWM")
+        # Four at once, as in the probe.
+        answers: list[int] = []
 
-            def send(name: str) -> None:
-                body, content_type = EXPENSIVE_BODIES[name]
-                with httpx.Client(base_url=url, timeout=120) as other:
-                    answers.append(other.post("/echo", content=body,
-                                              headers={"content-type": content_type}).status_code)
+        def send(name: str) -> None:
+            body, content_type = EXPENSIVE_BODIES[name]
+            with httpx.Client(base_url=url, timeout=120) as other:
+                answers.append(other.post("/echo", content=body,
+                                          headers={"content-type": content_type}).status_code)
 
-            senders = [threading.Thread(target=send, args=(name,)) for name in EXPENSIVE_BODIES]
-            for sender in senders:
-                sender.start()
-            for sender in senders:
-                sender.join(timeout=120)
-            time.sleep(0.3)
-            loaded = probe.stop()
-            peak = _rss(process.pid, "VmHWM")
+        senders = [threading.Thread(target=send, args=(name,)) for name in EXPENSIVE_BODIES]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=120)
+        time.sleep(0.3)
+        loaded = probe.stop()
+        peak = _rss(process.pid, "VmHWM")
 
     assert statuses == {"yaml flow list": 413, "msgpack empty maps": 413,
                         "json empty objects": 413, "json accepted": 200}

@@ -191,10 +191,10 @@ class App(RouteShortcuts):
         self._debug = debug
         self._secret_key = secret_key
         self.max_body_size = max_body_size
-        from .bodies import check_media_formats, media_limits as _media_limits
+        from . import bodies
 
-        self.media_formats = check_media_formats(media_formats)
-        self.media_limits = _media_limits(media_limits)
+        self.media_formats = bodies.check_media_formats(media_formats)
+        self.media_limits = bodies.media_limits(media_limits)
         self.problem_details = problem_details
         self.router = Router()
         self.state = State()
@@ -881,8 +881,10 @@ class App(RouteShortcuts):
         trailing slash, or answer with the single-page app's ``index.html``."""
         alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
         if self.router.match(alternative) is not None:
+            from .redirects import path_location
+
             query = scope.get("query_string", b"").decode("latin-1")
-            location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
+            location = path_location(scope.get("root_path", "") + alternative, query)
             raise HTTPException(307, headers={"Location": location})
         if self._spa_prefixes:
             index = self._spa_index(scope["method"], path)
