@@ -142,6 +142,12 @@ class App(RouteShortcuts):
         ``Strict-Transport-Security`` on HTTPS responses.
     :param allowed_hosts: host names the app answers (``*.example.com`` wildcards,
         ``*`` for any); other ``Host`` headers get a 400. Default: any host.
+    :param security_headers: headers sent with every response (error pages and
+        static files included): ``True`` for the defaults
+        (``X-Content-Type-Options: nosniff``, ``Referrer-Policy:
+        strict-origin-when-cross-origin``, ``X-Frame-Options: SAMEORIGIN``),
+        ``False`` for none, or a dict merged into them (``None`` removes one;
+        add a ``Content-Security-Policy`` here).
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
@@ -168,6 +174,7 @@ class App(RouteShortcuts):
         enable_hsts: bool = False,
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
+        security_headers: bool | Mapping[str, str | None] = True,
         static_dir: str | os.PathLike[str] | None = "static",
         static_route: str = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
@@ -182,6 +189,13 @@ class App(RouteShortcuts):
         self.enable_hsts = enable_hsts
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
+        from .middleware.security import security_header_list
+
+        #: The encoded security headers (``security_headers=``), sent with every response.
+        self.security_headers = security_header_list(security_headers)
+        #: Those that ``_handle_http`` and mounts add themselves (none when the
+        #: stack has middleware, whose outermost layer adds them).
+        self._inline_headers = self.security_headers
         self.static_dir = None if static_dir is None else Path(static_dir).absolute()
         self.static_route = _check_static_route(static_route)
         self.templates_dir = Path(templates_dir).absolute()
@@ -757,7 +771,26 @@ class App(RouteShortcuts):
                 return PlainTextResponse("500 Internal Server Error", status_code=500)
 
             app = ServerErrorMiddleware(app, handler=plain_500)
+        if app != self._dispatch and self.security_headers:
+            # Other layers answer some requests themselves: add the headers
+            # outermost, once, for all of them.
+            from .middleware.security import SecurityHeadersMiddleware
+
+            app = SecurityHeadersMiddleware(app, self.security_headers)
+            self._inline_headers = []
+        else:
+            self._inline_headers = self.security_headers
+        self._warn_about_settings()
         return app
+
+    def _warn_about_settings(self) -> None:
+        """Log, once at start-up, settings that are unsafe together."""
+        hosts = self.allowed_hosts
+        if self.enable_hsts and (hosts is None or "*" in hosts):
+            _logger().warning(
+                "enable_hsts is on without allowed_hosts: the HTTPS redirect copies the "
+                "request's Host header into its Location, so a client can make it point at "
+                "any host. Set allowed_hosts=['your.domain'] (see docs/security.md).")
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -774,6 +807,10 @@ class App(RouteShortcuts):
             path = route_path(scope)
             for mount in self._mounts:
                 if mount.matches(path):
+                    if self._inline_headers and kind == "http":
+                        from .middleware.security import sending_headers
+
+                        send = sending_headers(send, self._inline_headers)
                     await mount(scope, receive, send, self.max_body_size)
                     return
         if kind == "http":
@@ -826,6 +863,14 @@ class App(RouteShortcuts):
                 status, body = 500, b"500 Internal Server Error"
                 headers = [(b"content-type", b"text/plain; charset=utf-8"),
                            (b"content-length", str(len(body)).encode())]
+        extra = self._inline_headers
+        if extra:
+            if resp._headers:
+                from .middleware.security import add_missing
+
+                add_missing(headers, extra)
+            else:
+                headers.extend(extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if scope["method"] == "HEAD":
             await send({"type": "http.response.body", "body": b""})
