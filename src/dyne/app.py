@@ -76,6 +76,7 @@ ErrorHandler = Callable[[Request, Response, BaseException], Any]
 #: Default ``max_body_size``: request bodies larger than this are refused with 413.
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 _NO_KWARGS: dict[str, Any] = {}
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def _check_static_route(route: str) -> str:
@@ -148,6 +149,10 @@ class App(RouteShortcuts):
         strict-origin-when-cross-origin``, ``X-Frame-Options: SAMEORIGIN``),
         ``False`` for none, or a dict merged into them (``None`` removes one;
         add a ``Content-Security-Policy`` here).
+    :param csrf: CSRF protection for requests authenticated by the session
+        (or remember-me) cookie: ``True`` (the default), ``False``, or a dict
+        of ``dyne.csrf.CSRFProtection`` options (``trusted_origins``,
+        ``require_token``...). See ``docs/security.md``.
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
@@ -175,6 +180,7 @@ class App(RouteShortcuts):
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
         security_headers: bool | Mapping[str, str | None] = True,
+        csrf: bool | Mapping[str, Any] = True,
         static_dir: str | os.PathLike[str] | None = "static",
         static_route: str = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
@@ -223,6 +229,13 @@ class App(RouteShortcuts):
         self._before_http: list[Callable[..., Any]] = []
         #: ``hook(req, resp, route)`` run once a route matched, before its handler.
         self._route_hooks: list[Callable[..., Any]] = []
+        from .csrf import CSRFProtection, csrf_options
+
+        csrf_kwargs = csrf_options(csrf)
+        #: The CSRF checks (``None`` when ``csrf=False``).
+        self.csrf = None if csrf_kwargs is None else CSRFProtection(self, **csrf_kwargs)
+        if self.csrf is not None:
+            self.request_properties["csrf_token"] = self.csrf.token
         self._before_ws: list[Callable[..., Any]] = []
         self._after_http: list[Callable[..., Any]] = []
         self._teardown: list[Callable[..., Any]] = []
@@ -428,8 +441,11 @@ class App(RouteShortcuts):
         if self._templates is None:
             from .templates import Templates
 
-            self._templates = Templates(directory=self.templates_dir,
-                                        context={"url_for": self.url_for})
+            context: dict[str, Any] = {"url_for": self.url_for}
+            if self.csrf is not None:
+                context["csrf_token"] = self.csrf.token
+                context["csrf_input"] = self.csrf.input_tag
+            self._templates = Templates(directory=self.templates_dir, context=context)
         return self._templates
 
     def template(self, name: str, /, *args: Any, **kwargs: Any) -> str:
@@ -911,6 +927,8 @@ class App(RouteShortcuts):
                 return
             raise HTTPException(405, headers={"Allow": allow})
         req.path_params = params
+        if method not in _SAFE_METHODS and self.csrf is not None:
+            await self.csrf.check(req, route)
         if self._route_hooks:
             for hook in self._route_hooks:
                 await hook(req, resp, route)

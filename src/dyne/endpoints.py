@@ -118,6 +118,8 @@ _ROUTE_OPTIONS: dict[str, RouteOption | str] = {
     "response_model": "dyne.ext.io.pydantic.route_options:response_model",
     # Handled by dyne.bodies: the formats req.media() decodes on the route.
     "media_formats": "dyne.bodies:route_option",
+    # Handled by dyne.csrf: csrf=False exempts the route.
+    "csrf": "dyne.csrf:route_option",
     # Handled by dyne.ext.ratelimit.
     "rate_limit": "dyne.ext.ratelimit:route_option",
 }

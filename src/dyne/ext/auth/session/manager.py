@@ -81,6 +81,9 @@ class LoginManager:
         whether the request came over HTTPS.
     """
 
+    #: Requests are authenticated by cookies, so CSRF checks apply to them.
+    uses_cookies = True
+
     def __init__(self, app: App | None = None, login_url: str | None = "/login",
                  remember_me_duration: int = 2592000, user_id_attribute: str = "id", *,
                  remember_cookie_name: str = "dyne-Remember", default_redirect_url: str = "/",
@@ -136,6 +139,9 @@ class LoginManager:
         self.app = app
         app.extensions["login_manager"] = self
         app.before_request(self.middleware)
+        csrf = getattr(app, "csrf", None)
+        if csrf is not None:  # the remember-me cookie authenticates requests too
+            csrf.protect_cookie(self.remember_cookie_name)
 
     # -- callbacks ---------------------------------------------------------------
 
@@ -268,6 +274,9 @@ class LoginManager:
         given. An off-site ``redirect_url`` is replaced by ``default_redirect_url``."""
         self._bound()
         user_id = self.get_user_id(user)
+        csrf = getattr(req.app, "csrf", None)
+        if csrf is not None:  # tokens from before the login stop working
+            csrf.rotate(req)
         req.session[SESSION_KEY] = user_id
         if remember_me:
             self._remember(req, resp, user_id)
