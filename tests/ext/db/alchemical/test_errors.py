@@ -16,9 +16,9 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
-from dyne.testing import TestClient
 from dyne.ext.db.alchemical import Alchemical, Model
-from tests.conftest import service_unavailable, serve_in_thread
+from dyne.testing import TestClient
+from tests.conftest import serve_in_thread, service_unavailable
 from tests.ext.db.conftest import postgres_execute, reset_postgres_schema
 
 
@@ -72,7 +72,7 @@ def ledger_app(url: str, application_name: str, **options):
 
 def test_first_request_after_the_server_dropped_connections_succeeds(postgres_url):
     name = f"dyne-preping-{secrets.token_hex(3)}"
-    app, db, _ = ledger_app(postgres_url, name)
+    app, _db, _ = ledger_app(postgres_url, name)
     client = app.client
     try:
         assert client.post("/entries/a").status_code == 201
@@ -103,7 +103,7 @@ def test_unreachable_database_is_503_with_retry_after():
 
 
 def test_statement_errors_stay_500(postgres_url):
-    app, db, _ = ledger_app(postgres_url, "dyne-stmt")
+    app, _db, _ = ledger_app(postgres_url, "dyne-stmt")
 
     @app.route("/broken")
     async def broken(req, resp):
@@ -121,8 +121,8 @@ def test_statement_errors_stay_500(postgres_url):
 
 def test_killing_backends_under_load_loses_and_duplicates_nothing(postgres_url):
     name = f"dyne-fault-{secrets.token_hex(3)}"
-    app, db, Entry = ledger_app(postgres_url, name)
-    tokens = [secrets.token_hex(8) for _ in range(300)]
+    app, _db, Entry = ledger_app(postgres_url, name)
+    tokens = [secrets.token_hex(8) for _ in range(200)]
     answers: dict[str, httpx.Response] = {}
     stop = threading.Event()
     kills = 0
