@@ -1013,13 +1013,27 @@ class App(RouteShortcuts):
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve the app with uvicorn. Binds ``127.0.0.1:5042`` by default; when
         the ``PORT`` environment variable is set, binds ``0.0.0.0`` on that port
-        (the cloud-platform convention). Other options go to ``uvicorn.run``."""
+        (the cloud-platform convention).
+
+        dyne's server limits apply (``dyne.server.ServerLimits``, see
+        ``docs/security.md``); change them with ``graceful_timeout=``,
+        ``keep_alive_timeout=``, ``header_timeout=``, ``max_header_size=``,
+        ``limit_concurrency=``, ``backlog=``. Several workers need the app's
+        import path: use ``dyne run --workers N``. Other options go to
+        ``uvicorn.run`` (and win over the limits)."""
         import uvicorn
+
+        from .server import server_limits, uvicorn_options
 
         env_port = os.environ.get("PORT")
         if port is None and env_port:
             port = int(env_port)
             host = host or "0.0.0.0"
+        limits, options = server_limits(**options)
+        if limits.workers > 1:
+            raise ValueError("app.run() serves one process; for several workers run "
+                             "`dyne run --workers N` (uvicorn needs the app's import path)")
+        options = {**uvicorn_options(limits), **options}
         options.setdefault("log_level", "debug" if self.debug else "info")
         uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
 
