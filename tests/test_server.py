@@ -210,6 +210,6 @@ def test_workers_and_reload_do_not_mix(project):
                             cwd=project, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "DYNE_APP": "", "PORT": ""})
     assert result.returncode != 0
-    assert "--workers cannot be used with --reload" in result.stderr
+    assert "--workers cannot be combined with auto-reload" in result.stderr
 
 

@@ -139,8 +139,10 @@ def cli(ctx: click.Context, app_path: str, debug: bool, host: str | None, port: 
 
 
 @cli.command()
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: 1].")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None, envvar="WEB_CONCURRENCY",
+              help="Worker processes [default: 1, or WEB_CONCURRENCY]. State that must be "
+                   "shared between them (sessions, rate limits, caches, channels) needs a "
+                   "shared store: see the scaling-out docs.")
 @click.option("--graceful-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds shutdown waits for running requests before cancelling them "
                    "[default: 30].")
@@ -165,13 +167,14 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
+    if workers is not None and workers > 1 and obj.reload:
+        raise click.UsageError("--workers cannot be combined with auto-reload "
+                               "(--debug or --reload); add --no-reload")
     obj.load_app()  # fail early, with a clear message, if it does not import
     limits, _ = server_limits(workers=workers, graceful_timeout=graceful_timeout,
                               keep_alive_timeout=keep_alive_timeout,
                               header_timeout=header_timeout, max_header_size=max_header_size,
                               limit_concurrency=limit_concurrency)
-    if obj.reload and limits.workers > 1:
-        raise click.UsageError("--workers cannot be used with --reload (or --debug)")
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
                 reload_dirs=[cwd] if obj.reload else None, **uvicorn_options(limits))

@@ -130,7 +130,7 @@ def add_error_handlers(app: App, retry_after: int = 5) -> None:
         raise HTTPException(500, "500 Internal Server Error")
 
     for error_class in (DBAPIError, PoolTimeoutError, DisconnectionError, OSError):
-        if error_class not in app._exception_handlers:
+        if error_class not in app.errors.exception_handlers:
             app.add_error_handler(error_class, answer_unavailable)
 
 
