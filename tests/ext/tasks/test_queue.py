@@ -137,3 +137,21 @@ def test_worker_command_needs_a_task_queue(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "has no task queue named 'tasks'" in result.stderr
+
+
+async def test_shutdown_does_not_wait_forever_for_in_process_tasks():
+    app, tasks = make_app(SHUTDOWN_TIMEOUT=0.2)
+    finished = []
+
+    @tasks.task
+    async def slow():
+        await asyncio.sleep(30)
+        finished.append(True)
+
+    loop = asyncio.get_running_loop()
+    async with app.lifespan_context():
+        await slow.enqueue()
+        await asyncio.sleep(0.05)
+        started = loop.time()
+    assert loop.time() - started < 5
+    assert finished == []

@@ -38,7 +38,8 @@ Configuration (``TASKS``): ``BROKER`` (``memory://``, ``redis://...`` or
 it is Redis), ``QUEUE``, ``RETRIES`` (attempts after the first, 3),
 ``RETRY_DELAY`` (1 s), ``RETRY_BACKOFF`` (2.0), ``MAX_RETRY_DELAY`` (60 s),
 ``REDELIVERY_TIMEOUT`` (600 s, Redis), ``RESULT_TTL`` and ``IDEMPOTENCY_TTL``
-(1 day), ``KEY_PREFIX``. taskiq and the broker libraries are imported on
+(1 day), ``KEY_PREFIX``, ``SHUTDOWN_TIMEOUT`` (10 s: how long the app waits at
+shutdown for tasks running in-process with the memory broker). taskiq and the broker libraries are imported on
 first use.
 """
 
@@ -415,8 +416,16 @@ class TaskQueue(Extension):
         if not self._started:
             return
         self._started = False
-        if hasattr(self._broker, "wait_all"):
-            await self._broker.wait_all()
+        running = getattr(self._broker, "_running_tasks", None)
+        if running:  # the memory broker: tasks of this process, waited for a while
+            timeout = float(self._setting("SHUTDOWN_TIMEOUT", 10.0))
+            _, pending = await asyncio.wait(set(running), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                logger.warning("%d in-process task(s) still running after %ss: cancelled",
+                               len(pending), timeout)
+                await asyncio.gather(*pending, return_exceptions=True)
         await self._broker.shutdown()
         if self._store is not None:
             await self._store.close()
