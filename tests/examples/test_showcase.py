@@ -331,7 +331,9 @@ def test_schemathesis_finds_nothing_against_the_showcase_spec(tmp_path, version)
     st = Path(sys.executable).parent / "st"
     port = free_port()
     env = {"PORT": str(port), "UPLOAD_DIR": str(tmp_path), "OPENAPI_SPEC_VERSION": version,
-           "PUBLISH_DELAY": "0"}
+           "PUBLISH_DELAY": "0",
+           # Welcome emails (POST /signup) stay in memory: no SMTP server here.
+           "EMAIL_CLIENT": '{"BACKEND": "memory", "SENDER_NAME_OR_ADDRESS": "s@example.com"}'}
     with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port, env=env):
         document = httpx.get(f"http://127.0.0.1:{port}/schema.json").json()
         assert document["openapi"] == version

@@ -155,3 +155,23 @@ async def test_shutdown_does_not_wait_forever_for_in_process_tasks():
         started = loop.time()
     assert loop.time() - started < 5
     assert finished == []
+
+
+async def test_failures_are_logged_once_per_attempt_on_dyne_tasks(caplog):
+    import logging
+
+    app, tasks = make_app(RETRIES=1)
+
+    @tasks.task
+    async def broken():
+        raise OSError("disk full")
+
+    caplog.set_level(logging.INFO)
+    async with app.lifespan_context():
+        with pytest.raises(TaskFailed):
+            await (await broken.enqueue()).wait(timeout=5)
+    ours = [r for r in caplog.records if r.name == "dyne.tasks"]
+    assert [r.levelname for r in ours] == ["WARNING", "ERROR"]
+    assert "retrying in" in ours[0].getMessage() and ours[0].exc_info is None
+    assert ours[1].exc_info is not None  # the traceback, once
+    assert not [r for r in caplog.records if r.name.startswith("taskiq") and r.exc_info]

@@ -407,6 +407,7 @@ class TaskQueue(Extension):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def on_startup(self) -> None:
+        _quiet_taskiq_failure_log()
         broker = self.broker
         broker.is_worker_process = self.worker_mode
         await broker.startup()
@@ -567,6 +568,24 @@ class TaskQueue(Extension):
         return task
 
 
+class _TaskiqFailureFilter(logging.Filter):
+    """Drops taskiq's traceback for each failed attempt: dyne logs failures on
+    ``dyne.tasks`` (a warning per retried attempt, an error with the traceback
+    at the last one), so a task failing many times does not flood the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Exception found while executing function."
+
+
+_FAILURE_FILTER = _TaskiqFailureFilter()
+
+
+def _quiet_taskiq_failure_log() -> None:
+    receiver_logger = logging.getLogger("taskiq.receiver.receiver")
+    if _FAILURE_FILTER not in receiver_logger.filters:
+        receiver_logger.addFilter(_FAILURE_FILTER)
+
+
 class _Permanent(Exception):
     """An error that retrying will not fix: straight to the dead letters."""
 
@@ -624,7 +643,7 @@ def _make_middleware_class() -> type:
                 result.error = NoResultError()  # no result yet: the job stays pending
                 return
             logger.error("Task %s (%s) failed for good after %d attempt(s): %s", task.name,
-                         message.task_id, attempt, _describe(exception))
+                         message.task_id, attempt, _describe(exception), exc_info=exception)
             if queue._store is not None:
                 await queue._store.add_dead({
                     "task_id": message.task_id, "task_name": message.task_name,
