@@ -245,10 +245,10 @@ def _operator(builder: SqlBuilder, value: str, operator: str, operand: Any) -> s
     if operator in ("$in", "$nin"):
         if not isinstance(operand, list | tuple):
             raise InvalidQuery(f"{operator} needs a list")
-        for item in operand:
-            check_document(item)
-        param = builder.param(list(operand), "jsonb[]")
-        matches = _any_value(value, lambda v: f"{v} = ANY({param})")
+        # One jsonb array parameter (asyncpg would read nested lists in a
+        # jsonb[] parameter as array dimensions).
+        param = builder.json(list(operand))
+        matches = _any_value(value, lambda v: f"{v} = ANY(ARRAY(SELECT jsonb_array_elements({param})))")
         if any(item is None for item in operand):
             matches = f"({value} IS NULL OR {matches})"
         return matches if operator == "$in" else f"(NOT {matches})"
@@ -280,7 +280,9 @@ def _sort_keys(value: str) -> list[str]:
             f"THEN 4 WHEN 'array' THEN 5 WHEN 'boolean' THEN 6 ELSE 1 END")
     number = f"CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::numeric END"
     text = f"(CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}' END) COLLATE \"C\""
-    return [rank, number, text, value]
+    # Missing and null are one rank: the raw value only orders the rest.
+    other = f"CASE WHEN jsonb_typeof({value}) IN ('object', 'array', 'boolean') THEN {value} END"
+    return [rank, number, text, other]
 
 
 def compile_sort(builder: SqlBuilder, sort: Iterable[tuple[str, int]] | Mapping[str, int] | None,

@@ -1,0 +1,206 @@
+"""Property test: the jsonb backend's ``find_many`` returns what a plain
+Python evaluation of the documented filter semantics returns, on random
+documents, filters and sorts (real PostgreSQL)."""
+
+import asyncio
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+MISSING = object()
+KEYS = ["a", "b", "c", "0"]
+
+# Numbers stay within 2**53, where a JSON number and a Python number agree exactly.
+numbers = st.one_of(st.integers(-(2**53), 2**53),
+                    st.floats(-1e15, 1e15, allow_nan=False, allow_infinity=False))
+texts = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=4)
+scalars = st.one_of(st.none(), st.booleans(), numbers, texts, st.sampled_from(["a", "b", "B", "é", ""]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)), max_leaves=6)
+documents = st.dictionaries(st.sampled_from(KEYS), values, max_size=4)
+paths = st.lists(st.sampled_from(KEYS), min_size=1, max_size=3).map(".".join)
+
+
+def field_conditions():
+    comparable = st.one_of(numbers, texts)
+    operator = st.one_of(
+        st.builds(lambda v: {"$eq": v}, values),
+        st.builds(lambda v: {"$ne": v}, values),
+        st.builds(lambda o, v: {o: v}, st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), comparable),
+        st.builds(lambda v: {"$in": v}, st.lists(values, max_size=3)),
+        st.builds(lambda v: {"$nin": v}, st.lists(values, max_size=3)),
+        st.builds(lambda v: {"$exists": v}, st.booleans()),
+    )
+    plain = values.filter(lambda v: not (isinstance(v, dict) and any(k.startswith("$") for k in v)))
+    return st.one_of(plain, operator, st.lists(operator, min_size=2, max_size=2).map(
+        lambda ops: {k: v for op in ops for k, v in op.items()}))
+
+
+filters = st.recursive(
+    st.dictionaries(paths, field_conditions(), max_size=2),
+    lambda inner: st.one_of(st.builds(lambda fs: {"$and": fs}, st.lists(inner, min_size=1, max_size=3)),
+                            st.builds(lambda fs: {"$or": fs}, st.lists(inner, min_size=1, max_size=3))),
+    max_leaves=4)
+
+
+# -- the reference ------------------------------------------------------------------------
+
+def get(document, path):
+    node = document
+    for segment in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(segment, MISSING)
+        elif isinstance(node, list) and segment.isdigit() and (segment == "0" or segment[0] != "0"):
+            index = int(segment)
+            node = node[index] if index < len(node) else MISSING
+        else:
+            return MISSING
+    return node
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def same(a, b):
+    if is_number(a) and is_number(b):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def any_value(value, predicate):
+    if value is MISSING:
+        return False
+    return predicate(value) or (isinstance(value, list) and any(predicate(e) for e in value))
+
+
+def equals(value, operand):
+    if operand is None and value is MISSING:
+        return True
+    return any_value(value, lambda v: same(v, operand))
+
+
+def compare(value, operator, operand):
+    ops = {"$gt": lambda x, y: x > y, "$gte": lambda x, y: x >= y,
+           "$lt": lambda x, y: x < y, "$lte": lambda x, y: x <= y}[operator]
+    if is_number(operand):
+        return any_value(value, lambda v: is_number(v) and ops(v, operand))
+    return any_value(value, lambda v: isinstance(v, str) and ops(v, operand))
+
+
+def matches(document, filter):
+    for key, condition in filter.items():
+        if key == "$and":
+            if not all(matches(document, f) for f in condition):
+                return False
+        elif key == "$or":
+            if not any(matches(document, f) for f in condition):
+                return False
+        else:
+            value = get(document, key)
+            if isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
+                for operator, operand in condition.items():
+                    if not operator_matches(value, operator, operand):
+                        return False
+            elif not equals(value, condition):
+                return False
+    return True
+
+
+def operator_matches(value, operator, operand):
+    if operator == "$eq":
+        return equals(value, operand)
+    if operator == "$ne":
+        return not equals(value, operand)
+    if operator == "$in":
+        return any(equals(value, o) for o in operand)
+    if operator == "$nin":
+        return not any(equals(value, o) for o in operand)
+    if operator == "$exists":
+        return (value is not MISSING) == operand
+    return compare(value, operator, operand)
+
+
+def sort_key(value):
+    if value is MISSING or value is None:
+        return (1, 0, "")
+    if is_number(value):
+        return (2, value, "")
+    if isinstance(value, str):
+        return (3, 0, value)
+    if isinstance(value, bool):
+        return (6, int(value), "")
+    raise AssertionError("only scalars are sorted here")
+
+
+# -- the property -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def loop():
+    runner = asyncio.Runner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def backend(loop, postgres_settings):
+    from dyne.ext.nosql.backends import PostgresJsonBackend
+
+    store = PostgresJsonBackend(postgres_settings["DATABASE_URI"], schema=postgres_settings["DATABASE"],
+                                table_prefix=postgres_settings["TABLE_PREFIX"])
+    loop.run(store.connect())
+    yield store
+    loop.run(store.drop_collection("docs"))
+    loop.run(store.drop_collection("sorted"))
+    loop.run(store.disconnect())
+
+
+def reset(loop, backend, collection, docs):
+    async def run():
+        await backend.execute_raw(f'TRUNCATE {backend.schema_sql}."{backend.table_prefix}{collection}"')
+        await backend.insert_many(collection, [{"_id": i, **d} for i, d in enumerate(docs)])
+
+    loop.run(backend.count_documents(collection))  # creates the table
+    loop.run(run())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(docs=st.lists(documents, max_size=8), queries=st.lists(filters, min_size=1, max_size=4))
+def test_find_many_agrees_with_the_reference(loop, backend, docs, queries):
+    reset(loop, backend, "docs", docs)
+    stored = [{"_id": i, **d} for i, d in enumerate(docs)]
+    for query in queries:
+        expected = [d["_id"] for d in stored if matches(d, query)]
+        found = loop.run(backend.find_many("docs", query))
+        assert [d["_id"] for d in found] == expected, query
+        assert all(same(d, stored[d["_id"]]) for d in found)
+
+
+sortable = st.one_of(st.none(), st.booleans(), numbers, st.sampled_from(["a", "b", "B", "é", "", "ab"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(docs=st.lists(st.dictionaries(st.sampled_from(["n", "m"]), sortable, max_size=2), max_size=10),
+       direction=st.sampled_from([1, -1]), skip=st.integers(0, 3), limit=st.integers(0, 4))
+def test_sort_skip_limit_agree_with_the_reference(loop, backend, docs, direction, skip, limit):
+    reset(loop, backend, "sorted", docs)
+    stored = [{"_id": i, **d} for i, d in enumerate(docs)]
+    ordered = sorted(stored, key=lambda d: (sort_key(d.get("n", MISSING)),), reverse=direction == -1)
+    expected = [d["_id"] for d in ordered][skip:][: limit or None]
+    found = loop.run(backend.find_many("sorted", {}, sort=[("n", direction)], skip=skip, limit=limit))
+    assert [d["_id"] for d in found] == expected
+
+
+def test_reference_sanity():
+    assert matches({"a": [1, 2]}, {"a": 2})
+    assert not matches({"a": True}, {"a": 1})
+    assert matches({}, {"a": None})
