@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -100,12 +100,128 @@ def python_executable() -> str:
     return sys.executable
 
 
-def service_unavailable(name: str, reason: str) -> None:
+def http_scope(method: str, path: str, *, raw_path: bytes | None = None,
+               headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    """An HTTP scope as a server builds it: ``path`` decoded, ``raw_path`` as sent."""
+    return {"type": "http", "method": method, "path": path,
+            "raw_path": path.encode() if raw_path is None else raw_path,
+            "query_string": b"", "headers": [(b"host", b"t")] if headers is None else headers,
+            "scheme": "http", "server": ("t", 80), "client": ("c", 1), "root_path": ""}
+
+
+def run_asgi(asgi_app: Any, scope: dict[str, Any], body: list[bytes] | tuple[bytes, ...] = (b"",),
+             timeout: float = 10.0) -> tuple[list[dict[str, Any]], int]:
+    """Run one HTTP request through ``asgi_app`` the way a server does, bounded.
+
+    ``receive()`` hands out the chunks of ``body`` (``more_body`` on all but the
+    last), then waits until the response is complete and reports
+    ``http.disconnect``, so an app listening for a disconnect can neither
+    busy-loop nor wait forever; the whole exchange must end within ``timeout``
+    seconds. Returns the messages sent and the number of chunks read.
+    """
+    import asyncio
+
+    chunks = list(body)
+    sent: list[dict[str, Any]] = []
+    read = 0
+
+    async def main() -> None:
+        complete = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal read
+            if read < len(chunks):
+                read += 1
+                return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+            await complete.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete.set()
+
+        await asyncio.wait_for(asgi_app(scope, receive, send), timeout)
+
+    asyncio.run(main())
+    return sent, read
+
+
+def service_unavailable(name: str, reason: str) -> NoReturn:
     """Skip (or, under ``DYNE_REQUIRE_SERVICES=1``, fail) a test whose service is absent."""
     message = f"{name} is not available: {reason}"
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} (DYNE_REQUIRE_SERVICES=1 requires it)")
     pytest.skip(message)
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``DYNE_REQUIRE_SERVICES=1`` (CI) nothing may be skipped: a skip,
+    whatever raised it, is reported as a failure with its reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped at collection (``importorskip``...)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
+def require_tool(name: str, hint: str) -> str:
+    """The path of the command ``name``; skips (fails under ``DYNE_REQUIRE_SERVICES=1``)
+    when it is not installed. ``hint`` says how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        service_unavailable(name, f"not on PATH ({hint})")
+    return path
+
+
+def require_module(name: str, hint: str = 'pip install -e ".[full,dev]"') -> Any:
+    """``importlib.import_module(name)``; skips (fails under ``DYNE_REQUIRE_SERVICES=1``)
+    when it cannot be imported. Use instead of ``pytest.importorskip``."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        service_unavailable(name, f"cannot import it: {exc} ({hint})")
+
+
+def seed_documents_dirs() -> list[Path]:
+    """Where the seed documents may be: ``$DYNE_SEEDS_DIR``, then ``shared/seeds``
+    beside the checkout or any folder above it (CI clones into a folder with
+    ``shared/`` beside it; a worktree sits one level deeper), then ``/work/shared/seeds``."""
+    candidates = [Path(os.environ["DYNE_SEEDS_DIR"])] if os.environ.get("DYNE_SEEDS_DIR") else []
+    candidates += [base / "shared" / "seeds" for base in ROOT.parents]
+    candidates.append(Path("/work/shared/seeds"))
+    return candidates
+
+
+def seed_document(filename: str) -> Path:
+    """The seed document ``filename`` (such as ``001_1cdd2c39c5bda939.txt``); skips
+    (fails under ``DYNE_REQUIRE_SERVICES=1``) when it is nowhere to be found."""
+    for folder in seed_documents_dirs():
+        if (folder / filename).is_file():
+            return folder / filename
+    searched = ", ".join(str(folder) for folder in seed_documents_dirs())
+    service_unavailable("The seed documents", f"{filename} is in none of: {searched} "
+                        "(set DYNE_SEEDS_DIR)")
 
 
 # -- ORM models defined by a test ------------------------------------------------------
@@ -164,3 +280,81 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+# -- Redis, and servers that fail ---------------------------------------------------------
+
+REDIS_URL = os.environ.get("DYNE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server's URL (skipped, or failed under
+    DYNE_REQUIRE_SERVICES=1, when it does not answer)."""
+    try:
+        import redis
+    except ImportError:
+        service_unavailable("Redis", 'redis-py is not installed (pip install -e ".[redis]")')
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_unavailable("Redis", f"{REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own on the shared Redis server; its keys
+    are deleted afterwards (never the whole database: other tests share it)."""
+    import uuid
+
+    import redis
+
+    prefix = f"dyne-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    return free_port()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers (a stuck server)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
