@@ -81,7 +81,8 @@ def test_an_exception_rolls_the_whole_transaction_back(postgres_settings):
         assert client.post("/transfer", json={"amount": 500}).status_code == 422
         assert client.get("/ledger").json() == []
         assert client.post("/transfer", json={"amount": 5}).json() == {"ok": True}
-        assert client.get("/ledger").json() == [{"_id": "credit", "amount": 5}, {"_id": "debit", "amount": -5}]
+        assert client.get("/ledger").json() == [{"_id": "credit", "amount": 5},
+                                                {"_id": "debit", "amount": -5}]
 
 
 def test_errors_become_409_and_400(postgres_settings):
@@ -160,7 +161,7 @@ def test_config_from_the_environment(postgres_settings, monkeypatch):
         assert client.get("/").json() == {"backend": "PostgresJsonBackend",
                                           "prefix": postgres_settings["TABLE_PREFIX"] + "env_"}
     with pytest.raises(RuntimeError, match="Backend not connected"):
-        nosqldb.backend
+        _ = nosqldb.backend
 
 
 def test_clear_configuration_errors():
