@@ -106,6 +106,15 @@ def test_errors_become_409_and_400(postgres_settings):
         assert refused.status_code == 400
         assert "$where" in refused.text
         assert client.post("/search", json={"_id": "a"}).json() == [{"_id": "a"}]
+        deep: dict = {"a": 1}
+        for _ in range(200):
+            deep = {"$and": [deep]}
+        too_deep = client.post("/search", json=deep)
+        assert too_deep.status_code == 400 and "nested deeper" in too_deep.text
+        value: list = []
+        for _ in range(200):
+            value = [value]
+        assert client.post("/search", json={"a": value}).status_code == 400
 
 
 def test_prefix_configures_a_second_database(postgres_settings):
@@ -274,3 +283,23 @@ async def test_collection_handles(postgres_settings):
         await backend.drop_collection("users")
     finally:
         await backend.disconnect()
+
+
+def test_mongo_backend_is_configured_from_the_app():
+    """Without a MongoDB server here, the configuration is what can be checked
+    (the contract suite runs against a server when DYNE_MONGODB_URL is set)."""
+    from dyne.ext.nosql.backends import MongoBackend
+    from dyne.ext.nosql.extension import resolve_backend
+
+    assert resolve_backend("mongo") is MongoBackend
+    assert resolve_backend("dyne.ext.nosql.backends.mongo:MongoBackend") is MongoBackend
+    assert resolve_backend(MongoBackend) is MongoBackend
+    app = dyne.App()
+    app.config["APP_NOSQL_DATABASE"] = {"BACKEND": MongoBackend,
+                                        "DATABASE_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100",
+                                        "DATABASE": "shop", "TRANSACTIONS": "false"}
+    backend = MongoBackend.configure_from_app(app, "APP_")
+    assert (backend.uri, backend.database_name, backend.supports_transactions()) == (
+        "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100", "shop", False)
+    with pytest.raises(Exception, match="needs a DATABASE_URI"):
+        MongoBackend.configure_from_app(dyne.App(), "")

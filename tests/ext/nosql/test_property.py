@@ -204,3 +204,38 @@ def test_reference_sanity():
     assert matches({"a": [1, 2]}, {"a": 2})
     assert not matches({"a": True}, {"a": 1})
     assert matches({}, {"a": None})
+
+
+# -- hostile queries: a request's JSON can only give a result or InvalidQuery -------------
+
+json_keys = st.one_of(st.sampled_from(["a", "a.b", "$and", "$or", "$eq", "$gt", "$in", "$nin", "$exists",
+                                       "$ne", "$lte", "$regex", "$where", "_id", "a..b", "a.-1", "0",
+                                       "$sum", "$avg", "$min", "$max", "$count", "$group", "$match",
+                                       "$project", "$sort", "$limit", "$skip", "$push"]),
+                      st.text(max_size=5))
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
+              st.text(max_size=5), st.sampled_from(["$a", "$a.b", "$", "$$x"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(json_keys, inner, max_size=3)),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(filter=json_values, pipeline=json_values, sort=json_values, update=json_values)
+def test_any_json_query_gives_a_result_or_invalid_query(loop, backend, filter, pipeline, sort, update):
+    from dyne.ext.nosql import InvalidQuery
+
+    loop.run(backend.insert_many("docs", [{"a": {"b": 1}}, {"a": [1, "x"]}, {}]))
+    calls = [
+        lambda: backend.find_many("docs", filter),
+        lambda: backend.find_many("docs", {}, sort=sort),
+        lambda: backend.aggregate("docs", pipeline if isinstance(pipeline, list) else [pipeline]),
+        lambda: backend.update_one("docs", {}, update),
+        lambda: backend.delete_one("docs", filter),
+    ]
+    for call in calls:
+        try:
+            loop.run(call())
+        except InvalidQuery:
+            pass

@@ -290,7 +290,12 @@ def compile_sort(builder: SqlBuilder, sort: Iterable[tuple[str, int]] | Mapping[
     """``ORDER BY`` items for a MongoDB sort specification."""
     if sort is None:
         return []
-    items = list(sort.items()) if isinstance(sort, Mapping) else list(sort)
+    if isinstance(sort, Mapping):
+        items = list(sort.items())
+    elif isinstance(sort, list | tuple):
+        items = list(sort)
+    else:
+        raise InvalidQuery("A sort is a list of (path, 1 or -1) pairs")
     order: list[str] = []
     for item in items:
         if not isinstance(item, list | tuple) or len(item) != 2:
