@@ -468,6 +468,10 @@ def _class_view_handler(route: Route) -> Handler:
             on_method = pipeline_for("on_get")
         on_request = pipeline_for("on_request") if has_on_request else None
         if on_request is None and on_method is None:
+            if method == "options":  # answered for the view, as for function views
+                resp.headers["Allow"] = allow
+                resp.status_code = 200
+                return None
             raise HTTPException(405, headers={"Allow": allow})
         req.scope[_INSTANCE_KEY] = endpoint() if is_class else endpoint
         if on_request is not None and await on_request(req, resp, params) is False:

@@ -338,6 +338,14 @@ def test_openapi_document_of_the_showcase(showcase):
     assert note["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NoteOut"}
     assert set(note["delete"]["responses"]) == {"204", "404"}
+    # The server agrees with the document: undocumented methods are 405.
+    for path, item in (("/notes", paths["/notes"]), ("/notes/1", note)):
+        allow = client.options(path).headers["allow"]
+        documented = {method.upper() for method in item}
+        assert set(allow.split(", ")) == documented | {"HEAD", "OPTIONS"}
+    refused = client.delete("/notes")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.put("/notes/1").status_code == 405
     docs = client.get("/docs")
     assert "swagger-ui-bundle.js" in docs.text
     assert client.get("/").text.count('href="/docs"') == 1
