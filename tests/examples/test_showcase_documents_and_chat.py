@@ -74,3 +74,24 @@ def test_chat_page_streams_from_any_openai_compatible_server(load_showcase, open
     assert script.requests[0]["model"] == "llama3.2"
     assert script.requests[1]["messages"][-1]["content"] == "1"  # the seeded "Welcome" note
     assert client.get("/chat/stream?q=").status_code == 400
+
+
+@pytest.mark.server
+def test_chat_page_in_headless_chromium(load_showcase, openai_server, browser):  # noqa: F811
+    """A real browser submits the chat form; the page's EventSource shows the streamed answer."""
+    from tests.conftest import serve_in_thread
+
+    script, base_url = openai_server
+    showcase = load_showcase(AI_INTERFACE_API_BASE_URL=base_url, AI_INTERFACE_API_KEY="local")
+    script.stream("Hello ", "from ", "the model.")
+    with serve_in_thread(showcase.app) as url:
+        page = browser.new_page()
+        try:
+            page.goto(f"{url}/chat")
+            page.fill("#q", "Say hello")
+            page.click("button")
+            page.wait_for_function(
+                "document.getElementById('answer').textContent === 'Hello from the model.'", timeout=15000)
+        finally:
+            page.close()
+    assert script.requests[0]["messages"][-1] == {"role": "user", "content": "Say hello"}
