@@ -239,3 +239,60 @@ def test_any_json_query_gives_a_result_or_invalid_query(loop, backend, filter, p
             loop.run(call())
         except InvalidQuery:
             pass
+
+
+# -- aggregation: $match then $group, against the reference -------------------------------
+
+group_scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000),
+                          st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+                          st.sampled_from(["a", "b", "B", ""]))
+
+
+def group_key(value):
+    if value is MISSING or value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if is_number(value):
+        return ("number", value)
+    return ("string", value)
+
+
+def extreme(values, largest):
+    present = [v for v in values if v is not MISSING and v is not None]
+    if not present:
+        return None
+    rank = {"number": 2, "string": 3, "bool": 6}
+    keyed = sorted(present, key=lambda v: (rank[group_key(v)[0]], v if not isinstance(v, bool) else int(v)))
+    return keyed[-1] if largest else keyed[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(docs=st.lists(st.dictionaries(st.sampled_from(["k", "v"]), group_scalars, max_size=2), max_size=10),
+       match=st.one_of(st.just({}), st.dictionaries(st.just("v"), field_conditions(), max_size=1)))
+def test_group_agrees_with_the_reference(loop, backend, docs, match):
+    reset(loop, backend, "docs", docs)
+    stored = [{"_id": i, **d} for i, d in enumerate(docs)]
+    result = loop.run(backend.aggregate("docs", [
+        {"$match": match},
+        {"$group": {"_id": "$k", "n": {"$sum": 1}, "total": {"$sum": "$v"}, "count": {"$count": {}},
+                    "low": {"$min": "$v"}, "high": {"$max": "$v"}, "mean": {"$avg": "$v"}}},
+    ]))
+    groups: dict = {}
+    for document in stored:
+        if matches(document, match):
+            groups.setdefault(group_key(document.get("k", MISSING)), []).append(document)
+    assert len(result) == len(groups)
+    for got, members in zip(result, groups.values(), strict=True):
+        key = members[0].get("k")
+        assert group_key(got["_id"]) == group_key(key)
+        values = [m.get("v", MISSING) for m in members]
+        numbers = [v for v in values if is_number(v)]
+        assert got["n"] == got["count"] == len(members)
+        assert got["total"] == pytest.approx(sum(numbers), rel=1e-9, abs=1e-6)
+        assert got["mean"] == (pytest.approx(sum(numbers) / len(numbers), rel=1e-9, abs=1e-6)
+                               if numbers else None)
+        for name, largest in (("low", False), ("high", True)):
+            expected = extreme(values, largest)
+            assert group_key(got[name]) == group_key(expected)
