@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
+    from loguru import Logger as LoguruLogger
+
     from .groups import RouteGroup
     from .logging import AppLogging
     from .mounts import Mount
@@ -204,7 +206,7 @@ class App(Scaffold):
         self._logging: AppLogging | None = None
 
     @property
-    def logger(self) -> Any:
+    def logger(self) -> LoguruLogger:
         """The app's logger: loguru's, bound to the app's name (``APP_NAME``).
         Its sinks come from ``DEFAULT_LOGGER`` and ``LOGGERS``; see
         ``dyne.logging``. Loguru is imported on first use."""
