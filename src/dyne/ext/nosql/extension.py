@@ -62,6 +62,7 @@ class NoSqlDatabase(Extension):
 
     def __init__(self, app: App | None = None, *, variable_prefix: str = "") -> None:
         self._backend: AsyncNoSqlBackendBase | None = None
+        self._names = ("db", "session")
         super().__init__(app, variable_prefix=variable_prefix,
                          configs_name=f"{variable_prefix}NOSQL_DATABASE")
 
@@ -108,6 +109,9 @@ class NoSqlDatabase(Extension):
         backend_class = resolve_backend(settings["BACKEND"])
         backend = backend_class.configure_from_app(app, self.variable_prefix)
         await backend.connect()
+        # Read once here rather than on every managed call.
+        self._names = (str(settings.get("DB_INJECT_NAME") or "db"),
+                       str(settings.get("SESSION_NAME") or "session"))
         self._backend = backend
 
     async def disconnect(self) -> None:
@@ -175,8 +179,8 @@ class NoSqlDatabase(Extension):
         @functools.wraps(func)
         async def run_managed(*args: Any, **kwargs: Any) -> Any:
             backend = self.backend
-            kwargs[self.db_inject_name] = self
-            session_name = self.session_name
+            inject_name, session_name = self._names
+            kwargs[inject_name] = self
             if not backend.supports_transactions():
                 kwargs[session_name] = None
                 return await func(*args, **kwargs)
