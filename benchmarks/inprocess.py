@@ -3,6 +3,8 @@ the correctness test (``tests/test_benchmarks.py``).
 
     .venv/bin/python -m benchmarks.inprocess dyne hello            # us per request
     .venv/bin/python -m benchmarks.inprocess dyne hello --cprofile # where it goes
+    .venv/bin/python -m benchmarks.inprocess dyne hello logged metered traced observed
+                                       # the cost of each observability extension
     .venv/bin/python -m benchmarks.inprocess fastapi --check       # right answers?
 
 The time is the framework's own cost per request (no sockets, no HTTP
@@ -101,10 +103,13 @@ async def check(framework: str) -> list[str]:
     """What ``framework``'s benchmark apps get wrong: every scenario's answer and
     its negative cases are checked (an empty list when all is right)."""
     problems = []
-    for target in ("app", "many"):
+    targets = sorted({s.target for s in SCENARIOS if s.applies_to(framework)})
+    if not {"app", "many"} <= set(targets):
+        problems.append(f"{framework}: the app and many targets must be benchmarked, got {targets}")
+    for target in targets:
         app = load_app(framework, target)
         async with Lifespan(app):
-            for scenario in (s for s in SCENARIOS if s.target == target):
+            for scenario in (s for s in SCENARIOS if s.target == target and s.applies_to(framework)):
                 status, headers, body = await call(app, scenario.method, scenario.path,
                                                    scenario.headers, scenario.body)
                 problem = check_response(scenario, status, headers, body)
@@ -139,7 +144,8 @@ async def measure(app: Any, scenario: Scenario, count: int) -> float:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    scenarios = [BY_NAME[name] for name in args.scenarios] if args.scenarios else list(SCENARIOS)
+    scenarios = ([BY_NAME[name] for name in args.scenarios] if args.scenarios
+                 else [s for s in SCENARIOS if s.applies_to(args.framework)])
     for scenario in scenarios:
         app = load_app(args.framework, scenario.target)
         async with Lifespan(app):
