@@ -14,15 +14,19 @@ working tree. The score and the surviving mutants are recorded in
 ``docs/architecture.md`` ("Mutation testing"); ``mutmut show <name>`` in the
 target's folder prints a mutant's diff.
 
-mutmut's own timeout counts CPU time across a worker's mutants, so a slow
-machine turns survivors into "timeouts": timeouts are rerun one by one with
-pytest directly here, and reported as what they are.
+Workers are forked from a clean fork server (``process_isolation``): forked
+straight from a process where a test client already started its event-loop
+thread, the tests would wait forever and every mutant would count as killed by
+the per-test timeout. mutmut's own CPU-time limits are loosened (a busy machine
+makes them fire for mutants the tests do not kill), and any mutant still
+reported as a timeout is rerun here with pytest directly and reported as what it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +66,9 @@ only_mutate = [{json.dumps(module)}]
 pytest_add_cli_args_test_selection = {json.dumps(tests)}
 pytest_add_cli_args = {json.dumps(["-p", "no:cacheprovider", "-x", "-q", *extra])}
 timeout_multiplier = 100.0
+# Fork each mutant's worker from a clean server process: a worker forked from a
+# process whose test client already runs its event-loop thread would wait forever.
+process_isolation = "forkserver"
 """
     (folder / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + settings)
     return folder
@@ -76,7 +83,7 @@ def rerun_with_pytest(folder: Path, mutant: str) -> str:
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                                  "--timeout", "300", *extra, *tests],
                                 cwd=folder, capture_output=True, text=True,
-                                env={"PYTHONPATH": str(folder / "src"), "PATH": "/usr/bin:/bin"})
+                                env={**os.environ, "PYTHONPATH": str(folder / "src")})
         return "survived" if result.returncode == 0 else "killed"
     finally:
         (folder / module).write_text(original)
