@@ -583,9 +583,9 @@ class App(Scaffold):
         for middleware_class, options in reversed(self.builtin_middleware()):
             app = middleware_class(app, **options)
         if self.debug:
-            from starlette.middleware.errors import ServerErrorMiddleware
+            from .debug import DebugErrorMiddleware
 
-            app = ServerErrorMiddleware(app, debug=True)
+            app = DebugErrorMiddleware(app)
         elif self._middleware:
             from starlette.middleware.errors import ServerErrorMiddleware
             from starlette.responses import PlainTextResponse
@@ -709,6 +709,8 @@ class App(Scaffold):
                 return
             raise HTTPException(405, headers={"Allow": allow})
         req.path_params = params
+        scope["dyne.route"] = route  # for the debug page
+        scope["path_params"] = params
         handler = route.handler
         if handler is None:
             handler = route.handler = compile_route(route)
