@@ -78,7 +78,7 @@ def test_api_reference_is_generated_from_docstrings(site):
                  "OpenAPI", "BasicAuth", "LoginManager", "Alchemical", "Cache", "RateLimiter",
                  "Channels", "GraphQLView", "EmailClient", "TaskManager", "TaskQueue",
                  "Health", "Metrics", "Tracing"]:
-        assert f'id="dyne.' in html and f">{name}<" in html, name
+        assert 'id="dyne.' in html and f">{name}<" in html, name
     # a docstring, rendered: App.run's
     assert "Serve the app with uvicorn" in html
 
