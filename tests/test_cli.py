@@ -88,7 +88,7 @@ def test_run_defaults(project, uvicorn_calls):
     target, options = uvicorn_calls[0]
     assert target == "app:app"
     assert (options["host"], options["port"], options["reload"], options["log_level"]) == (
-        "127.0.0.1", 8000, False, "info")
+        "127.0.0.1", cli_module.DEFAULT_PORT, False, "info")
 
 
 @pytest.mark.parametrize("args, target", [

@@ -795,7 +795,10 @@ class App(Scaffold):
             port = int(env_port)
             host = host or "0.0.0.0"
         options.setdefault("log_level", "debug" if self.debug else "info")
-        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
+        from .cli import DEFAULT_HOST, DEFAULT_PORT  # one default for app.run() and dyne run
+
+        uvicorn.run(self, host=host or DEFAULT_HOST, port=DEFAULT_PORT if port is None else port,
+                    **options)
 
     def __repr__(self) -> str:
         return f"<dyne.App routes={len(self.router.routes)} debug={self.debug}>"
