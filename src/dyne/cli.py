@@ -322,101 +322,32 @@ def route_table(app: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
-_PROJECT_FILES = {
-    "app.py": '''"""{name}: a dyne application.
-
-Run it with ``dyne run`` (or ``python app.py``) from this directory.
-"""
-
-from pathlib import Path
-
-import dyne
-
-HERE = Path(__file__).parent
-
-app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
-
-
-@app.route("/")
-def index(req, resp):
-    resp.html = app.template("index.html", title="{name}")
-
-
-@app.route("/api/hello/{{who}}")
-async def hello(req, resp, *, who):
-    resp.media = {{"hello": who}}
-
-
-@app.route("/health")
-async def health(req, resp):
-    resp.media = {{"status": "healthy"}}
-
-
-if __name__ == "__main__":
-    app.run()
-''',
-    "templates/index.html": '''<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>{{{{ title }}}}</title>
-  <link rel="stylesheet" href="/static/style.css">
-</head>
-<body>
-  <h1>{{{{ title }}}}</h1>
-  <p>Edit <code>app.py</code> and <code>templates/index.html</code> to get started.</p>
-</body>
-</html>
-''',
-    "static/style.css": "body {{ font-family: system-ui, sans-serif; margin: 2rem; }}\n",
-    "tests/test_app.py": '''from app import app
-
-
-def test_index():
-    response = app.client.get("/")
-    assert response.status_code == 200
-    assert "{name}" in response.text
-
-
-def test_hello():
-    assert app.client.get("/api/hello/world").json() == {{"hello": "world"}}
-
-
-def test_routes_answer_only_their_methods():
-    # A route without methods= answers GET (and HEAD, OPTIONS): POST is a 405.
-    response = app.client.post("/api/hello/world")
-    assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
-''',
-    "tests/conftest.py": '''import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-''',
-    ".env": "DEBUG=false\nSECRET_KEY=change-me\n",
-    ".gitignore": "__pycache__/\n.env\n.venv/\n",
-}
-
-
 @cli.command("new-project")
 @click.argument("name")
-def new_project(name: str) -> None:
-    """Create a project skeleton in a new directory NAME: an app with a page,
-    a JSON route and a health check, a template, a stylesheet and tests."""
-    import re
+@click.option("--template", "-t", default="minimal", show_default=True,
+              type=click.Choice(["minimal", "api", "controllers"]),
+              help="minimal: a page, a JSON route and a health check; api: a JSON API with "
+                   "validation and OpenAPI docs.")
+def new_project(name: str, template: str) -> None:
+    """Create a project in a new directory NAME: the app, a pyproject.toml, a
+    README, a .env with a random SECRET_KEY, and tests that pass."""
     from pathlib import Path
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise click.BadParameter("use letters, digits, '-', '_' and '.' (it becomes a directory)",
+    from .project import NAME_PATTERN, UNAVAILABLE_TEMPLATES, create_project
+
+    if template in UNAVAILABLE_TEMPLATES:
+        raise click.BadParameter(f"{template!r} is not available yet: "
+                                 f"{UNAVAILABLE_TEMPLATES[template]}", param_hint="--template")
+    if not NAME_PATTERN.fullmatch(name):
+        raise click.BadParameter("start with a letter, then letters, digits, '-', '_' and '.' "
+                                 "(it becomes a directory and the project's name)",
                                  param_hint="NAME")
     root = Path(name)
     if root.exists():
-        raise click.ClickException(f"{root} already exists")
-    for relative, template in _PROJECT_FILES.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.format(name=name), encoding="utf-8")
-    click.echo(f"Created {name}/. Next:\n  cd {name}\n  dyne --debug run")
+        raise click.ClickException(f"{root} already exists: choose another name, or remove it")
+    create_project(root, template)
+    click.echo(f"Created {name}/ ({template} template). Next:\n  cd {name}\n"
+               f"  pip install -e \".[test]\"\n  pytest\n  dyne run --debug")
 
 
 def load_plugins() -> None:
