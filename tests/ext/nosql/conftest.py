@@ -8,7 +8,8 @@
   its end; each test gets its own table prefix.
 * ``mongo``: MongoDB at ``DYNE_MONGODB_URL``. No MongoDB server can be
   installed on the project's machines, so without that variable these tests
-  are skipped, with the reason, even under ``DYNE_REQUIRE_SERVICES=1``.
+  are left out at collection, and the run prints why (``NOT RUN: ...``), even
+  under ``DYNE_REQUIRE_SERVICES=1``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import service_unavailable
+from tests.conftest import leave_out, service_unavailable
 
 POSTGRES_URL = os.environ.get("DYNE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MONGODB_URL = os.environ.get("DYNE_MONGODB_URL", "")
-MONGO_SKIP = ("MongoDB contract tests skipped: DYNE_MONGODB_URL is not set (no MongoDB server can "
+MONGO_SKIP = ("MongoDB contract tests: DYNE_MONGODB_URL is not set (no MongoDB server can "
               "be installed here; set it to mongodb://... to run them)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if MONGODB_URL:
+        return
+
+    def uses_mongo(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        return (callspec is not None and callspec.params.get("store") == "mongo"
+                and "tests/ext/nosql" in str(item.path).replace("\\", "/"))
+
+    leave_out(config, items, uses_mongo, MONGO_SKIP)
 
 
 async def _admin(*statements: str) -> None:
@@ -82,8 +95,7 @@ async def store(request: pytest.FixtureRequest, nosql_schema: tuple[str | None, 
         backend: Any = PostgresJsonBackend(POSTGRES_URL, schema=schema,
                                            table_prefix=f"t{secrets.token_hex(4)}_")
     else:
-        if not MONGODB_URL:
-            pytest.skip(MONGO_SKIP)
+        assert MONGODB_URL, "left out at collection without DYNE_MONGODB_URL"
         from dyne.ext.nosql.backends import MongoBackend
 
         backend = MongoBackend(MONGODB_URL, database=f"dyne_test_{secrets.token_hex(4)}",
