@@ -100,6 +100,53 @@ def python_executable() -> str:
     return sys.executable
 
 
+def http_scope(method: str, path: str, *, raw_path: bytes | None = None,
+               headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    """An HTTP scope as a server builds it: ``path`` decoded, ``raw_path`` as sent."""
+    return {"type": "http", "method": method, "path": path,
+            "raw_path": path.encode() if raw_path is None else raw_path,
+            "query_string": b"", "headers": [(b"host", b"t")] if headers is None else headers,
+            "scheme": "http", "server": ("t", 80), "client": ("c", 1), "root_path": ""}
+
+
+def run_asgi(asgi_app: Any, scope: dict[str, Any], body: list[bytes] | tuple[bytes, ...] = (b"",),
+             timeout: float = 10.0) -> tuple[list[dict[str, Any]], int]:
+    """Run one HTTP request through ``asgi_app`` the way a server does, bounded.
+
+    ``receive()`` hands out the chunks of ``body`` (``more_body`` on all but the
+    last), then waits until the response is complete and reports
+    ``http.disconnect``, so an app listening for a disconnect can neither
+    busy-loop nor wait forever; the whole exchange must end within ``timeout``
+    seconds. Returns the messages sent and the number of chunks read.
+    """
+    import asyncio
+
+    chunks = list(body)
+    sent: list[dict[str, Any]] = []
+    read = 0
+
+    async def main() -> None:
+        complete = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal read
+            if read < len(chunks):
+                read += 1
+                return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+            await complete.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete.set()
+
+        await asyncio.wait_for(asgi_app(scope, receive, send), timeout)
+
+    asyncio.run(main())
+    return sent, read
+
+
 def service_unavailable(name: str, reason: str) -> None:
     """Skip (or, under ``DYNE_REQUIRE_SERVICES=1``, fail) a test whose service is absent."""
     message = f"{name} is not available: {reason}"
@@ -164,3 +211,81 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+# -- Redis, and servers that fail ---------------------------------------------------------
+
+REDIS_URL = os.environ.get("DYNE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server's URL (skipped, or failed under
+    DYNE_REQUIRE_SERVICES=1, when it does not answer)."""
+    try:
+        import redis
+    except ImportError:
+        service_unavailable("Redis", 'redis-py is not installed (pip install -e ".[redis]")')
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_unavailable("Redis", f"{REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own on the shared Redis server; its keys
+    are deleted afterwards (never the whole database: other tests share it)."""
+    import uuid
+
+    import redis
+
+    prefix = f"dyne-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    return free_port()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers (a stuck server)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        listener.close()

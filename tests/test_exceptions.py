@@ -13,7 +13,7 @@ def test_http_exception_attributes():
     assert str(exc) == "404: Not Found"
     exc = HTTPException(403, detail="no", headers={"X-Reason": "policy"})
     assert (exc.detail, exc.headers) == ("no", {"X-Reason": "policy"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"HTTPException needs an HTTP status code \(100-599\), got 99"):
         HTTPException(99)
     with pytest.raises(HTTPException) as info:
         abort(418)
@@ -269,7 +269,7 @@ def test_problem_details():
 
 
 def test_error_handler_registration_is_checked(app):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Error handlers are for status codes 400-599, got 200"):
         app.error_handler(200)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="takes a status code or an exception class, got '404'"):
         app.error_handler("404")

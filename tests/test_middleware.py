@@ -10,7 +10,7 @@ import pytest
 import dyne
 from dyne.middleware import CORS_DEFAULTS, HSTSMiddleware, cors_options
 from dyne.testing import TestClient
-from tests.conftest import serve_in_thread
+from tests.conftest import http_scope, run_asgi, serve_in_thread
 
 
 def hello_app(**options):
@@ -255,56 +255,30 @@ def test_builtin_order_hosts_then_hsts_then_cors_then_gzip_then_user_middleware(
 
 def test_oversized_body_is_413_from_content_length_without_reading_it():
     app = dyne.App(max_body_size=1000)
-    reads = []
 
     @app.route("/upload", methods=["POST"])
     async def upload(req, resp):
         resp.text = str(len(await req.content))
 
-    async def send(message):
-        reads.append(message)
-
-    received = []
-
-    async def receive():
-        received.append(1)
-        return {"type": "http.request", "body": b"x" * 100, "more_body": True}
-
-    import asyncio
-
-    scope = {"type": "http", "method": "POST", "path": "/upload", "raw_path": b"/upload",
-             "query_string": b"", "headers": [(b"content-length", b"1000000")],
-             "scheme": "http", "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
-    assert reads[0]["status"] == 413
-    assert received == []  # refused before a single chunk was read
+    scope = http_scope("POST", "/upload", headers=[(b"content-length", b"1000000")])
+    sent, read = run_asgi(app, scope, [b"x" * 100_000] * 10)
+    assert sent[0]["status"] == 413
+    assert read == 0  # refused before a single chunk was read
 
 
 def test_oversized_streamed_body_is_413_once_the_limit_is_passed():
-    import asyncio
-
     app = dyne.App(max_body_size=1000)
 
     @app.route("/upload", methods=["POST"])
     async def upload(req, resp):
         resp.text = str(len(await req.content))
 
-    received = []
-    sent = []
-
-    async def receive():  # an endless chunked body, no Content-Length
-        received.append(300)
-        return {"type": "http.request", "body": b"x" * 300, "more_body": True}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "POST", "path": "/upload", "raw_path": b"/upload",
-             "query_string": b"", "headers": [(b"transfer-encoding", b"chunked")],
-             "scheme": "http", "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    # A chunked body with no Content-Length, 30 KB in all (bounded, so that a broken
+    # limit fails the test instead of reading forever).
+    scope = http_scope("POST", "/upload", headers=[(b"transfer-encoding", b"chunked")])
+    sent, read = run_asgi(app, scope, [b"x" * 300] * 100)
     assert sent[0]["status"] == 413
-    assert sum(received) == 1200  # stopped at the first chunk past the limit
+    assert read * 300 == 1200  # stopped at the first chunk past the limit
 
 
 @pytest.mark.server

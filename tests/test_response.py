@@ -122,7 +122,7 @@ def test_status_code(app):
         resp.media = {"created": True}
 
     assert app.client.get("/").status_code == 201
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Status code must be between 100 and 599, got 99"):
         Response().status_code = 99
 
 
@@ -206,7 +206,7 @@ def test_delete_cookie(app):
 
 
 def test_set_cookie_rejects_bad_samesite():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="samesite must be 'lax', 'strict' or 'none'"):
         Response().set_cookie("a", "b", samesite="sometimes")
 
 

@@ -124,7 +124,7 @@ def test_custom_convertor():
 
     assert app.client.get("/posts/hello-world").text == "HELLO-WORLD"
     assert app.client.get("/posts/Hello").status_code == 404
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"needs a dyne\.routing\.Convertor instance"):
         register_convertor("bad", object())
 
 

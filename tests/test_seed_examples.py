@@ -238,7 +238,7 @@ def test_configuration_examples(tmp_path, monkeypatch, capsys):
     ''', app=app)
     assert (env["debug"], env["pool_size"]) == (True, 5)
 
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(RuntimeError, match="Missing required config") as info:
         run('database_url = app.config.require("MISSING_DATABASE_URL")', app=app)
     assert str(info.value) == "Missing required config: MISSING_DATABASE_URL"
 

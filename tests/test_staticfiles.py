@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dyne
-from tests.conftest import ROOT, serve_in_thread
+from tests.conftest import ROOT, http_scope, run_asgi, serve_in_thread
 
 
 @pytest.fixture
@@ -88,20 +88,7 @@ def test_path_traversal_is_refused_in_process(site, path):
 
     app = dyne.App(static_dir=site / "static")
     # Build the scope as a server would: ``path`` decoded once, ``raw_path`` as sent.
-    import asyncio
-
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": unquote(path), "raw_path": path.encode(),
-             "query_string": b"", "headers": [(b"host", b"t")], "scheme": "http",
-             "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    sent, _ = run_asgi(app, http_scope("GET", unquote(path), raw_path=path.encode()))
     assert sent[0]["status"] in (400, 404)
     assert b"top secret" not in b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -110,7 +97,6 @@ def test_path_traversal_is_refused_in_process(site, path):
 @given(st.lists(st.sampled_from(["..", ".", "%2e%2e", "%2e", "css", "%2f", "/", "\\", "secret.txt",
                                  "%5c", "..%2f", "%00"]), min_size=1, max_size=6))
 def test_no_generated_path_escapes_the_static_dir(tmp_path_factory, parts):
-    import asyncio
     from urllib.parse import unquote
 
     root = tmp_path_factory.mktemp("site")
@@ -119,18 +105,7 @@ def test_no_generated_path_escapes_the_static_dir(tmp_path_factory, parts):
     (root / "secret.txt").write_text("top secret")
     app = dyne.App(static_dir=root / "static")
     path = "/static/" + "/".join(parts)
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": unquote(path), "raw_path": path.encode(),
-             "query_string": b"", "headers": [(b"host", b"t")], "scheme": "http",
-             "server": ("t", 80), "client": ("c", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    sent, _ = run_asgi(app, http_scope("GET", unquote(path), raw_path=path.encode()))
     assert sent[0]["status"] < 500
     assert b"top secret" not in b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -215,3 +190,30 @@ def test_static_route_misuse():
         dyne.App().add_route("/", lambda req, resp: None, static=True)
     with pytest.raises(TypeError, match="needs a view"):
         dyne.App().add_route("/")
+
+
+def test_symlinks_out_of_the_static_dir_are_not_followed(site):
+    """A symlink inside ``static_dir`` that points outside it (to a file or a
+    directory) is refused: the target's contents are never served."""
+    static = site / "static"
+    (static / "leak.txt").symlink_to(site / "secret.txt")
+    (site / "private").mkdir()
+    (site / "private" / "key.pem").write_text("top secret key")
+    (static / "private").symlink_to(site / "private", target_is_directory=True)
+    (static / "css" / "alias.css").symlink_to(static / "css" / "site.css")  # stays inside
+    app = dyne.App(static_dir=static)
+    for path in ("/static/leak.txt", "/static/private/key.pem"):
+        response = app.client.get(path)
+        assert response.status_code == 404, path
+        assert "top secret" not in response.text
+    assert app.client.get("/static/css/alias.css").text == "body { color: teal; }"
+
+
+def test_symlinks_are_refused_by_a_mounted_static_files_app(site):
+    from dyne.staticfiles import StaticFiles
+
+    (site / "static" / "leak.txt").symlink_to(site / "secret.txt")
+    app = dyne.App(static_dir=None)
+    app.mount("/assets", StaticFiles(directory=site / "static"))
+    assert app.client.get("/assets/leak.txt").status_code == 404
+    assert app.client.get("/assets/index.html").text == "<h1>single page</h1>"

@@ -127,6 +127,46 @@ def test_client_disconnect_reaches_the_view_and_ends_quietly(app):
     assert events == [1001]
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_client_disconnect_is_not_logged_as_an_error(caplog, debug):
+    """Run to the end, directly over ASGI: a client going away is not an error,
+    so nothing is logged, nothing is raised and no close frame follows it."""
+    import logging
+
+    app = dyne.App(debug=debug)
+    codes = []
+
+    @app.route("/ws", websocket=True)
+    async def view(ws):
+        await ws.accept()
+        try:
+            while True:
+                await ws.receive_text()
+        except WebSocketDisconnect as exc:
+            codes.append(exc.code)
+            raise
+
+    incoming = [{"type": "websocket.connect"},
+                {"type": "websocket.receive", "text": "hello"},
+                {"type": "websocket.disconnect", "code": 1001}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    scope = {"type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": b"",
+             "headers": [(b"host", b"t")], "scheme": "ws", "server": ("t", 80),
+             "client": ("c", 1), "root_path": "", "subprotocols": []}
+    with caplog.at_level(logging.DEBUG, logger="dyne"):
+        asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    assert codes == [1001]
+    assert sent == ["websocket.accept"]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
 def test_unhandled_error_closes_with_1011_and_is_logged(app, caplog):
     @app.route("/ws", websocket=True)
     async def broken(ws):

@@ -95,7 +95,7 @@ def test_expired_keys_are_swept():
 
 
 def test_store_is_an_interface():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="abstract"):
         RateLimitStore()  # abstract
 
 

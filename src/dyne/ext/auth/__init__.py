@@ -47,6 +47,7 @@ __all__ = [
     "MultiAuth",
     "NonceStore",
     "PasswordHasher",
+    "RedisNonceStore",
     "Signer",
     "TokenAuth",
     "authenticate",
@@ -56,3 +57,11 @@ __all__ = [
     "is_safe_url",
     "validate_jwt_token",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "RedisNonceStore":  # imported on first use: it needs redis-py
+        from .stateless.redis import RedisNonceStore
+
+        return RedisNonceStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

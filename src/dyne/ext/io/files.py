@@ -210,10 +210,11 @@ def filename_problem(name: str) -> str | None:
     return None
 
 
-_UNSAFE_STEM_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+# A run of unsafe characters becomes one "_", swallowing the underscores around it
+# ("a _ b" -> "a_b"); underscores already in a safe name are kept ("0__0").
+_UNSAFE_STEM_CHARS = re.compile(r"_*[^A-Za-z0-9._-][^A-Za-z0-9.-]*")
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")
 _DOTS = re.compile(r"\.{2,}")
-_UNDERSCORES = re.compile(r"_{2,}")
 
 
 def sanitize_filename(name: str, default: str = "file") -> str:
@@ -223,7 +224,9 @@ def sanitize_filename(name: str, default: str = "file") -> str:
     ``_``. The extension is kept when it is up to 16 letters and digits. A name with
     nothing usable left becomes ``default`` (plus the extension).
 
-    The result always passes ``filename_problem``.
+    The result always passes ``filename_problem``, and a safe name made of ASCII
+    letters, digits, ``.``, ``_`` and ``-`` that does not start with ``_`` or ``-``
+    is its own sanitized form.
     """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     ascii_name = ascii_name.replace("\\", "/").strip()
@@ -231,7 +234,7 @@ def sanitize_filename(name: str, default: str = "file") -> str:
     if not (dot and _EXTENSION.fullmatch(extension)):
         stem, extension = ascii_name, ""
     stem = _UNSAFE_STEM_CHARS.sub("_", stem)
-    stem = _UNDERSCORES.sub("_", _DOTS.sub(".", stem)).lstrip("._-").rstrip(".")
+    stem = _DOTS.sub(".", stem).lstrip("._-").rstrip(".")
     if not stem:
         stem = default
     if stem.split(".", 1)[0].upper() in _RESERVED_NAMES:

@@ -26,7 +26,8 @@ through the app's error handlers (so ``@app.error_handler(429)`` applies).
 Clients are told apart by IP address by default (``req.client.host``; behind a
 proxy, let uvicorn's ``--proxy-headers`` set it from ``X-Forwarded-For``), or
 by ``key=lambda req: ...``. Counts live in a ``RateLimitStore``: per process in
-memory by default; a shared store makes several workers share one limit.
+memory by default; a shared store (``dyne.ext.ratelimit.redis.RedisStore``)
+makes several workers and hosts share one limit.
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ if TYPE_CHECKING:
     from ...request import Request
     from ...response import Response
     from ...routing import Route
+    from .redis import RedisStore
 
 __all__ = [
     "MemoryStore",
     "RateLimitResult",
     "RateLimitStore",
     "RateLimiter",
+    "RedisStore",
     "client_ip",
     "gcra",
     "route_option",
@@ -63,6 +66,14 @@ KeyFunction = Callable[["Request"], str]
 PHASE_RATELIMIT = PHASE_BEFORE + 50
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisStore":  # imported on first use: it needs redis-py
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def client_ip(req: Request) -> str:
@@ -165,7 +176,7 @@ class RateLimiter:
         requests, period = limit or (self.requests, self.period)
         client = (key or self.key)(req)
         result = await self.store.hit(f"{bucket}:{client}", requests, period, cost)
-        if self.headers:
+        if self.headers and not result.degraded:
             self._set_headers(resp, result)
         if not result.allowed:
             retry = str(max(1, math.ceil(result.retry_after)))

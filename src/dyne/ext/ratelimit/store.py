@@ -37,6 +37,9 @@ class RateLimitResult:
     reset_after: float
     #: Seconds until the next request would be allowed (0 when allowed).
     retry_after: float
+    #: The store could not decide (a shared store that is down, failing open):
+    #: the request is allowed and no rate-limit headers are sent.
+    degraded: bool = False
 
 
 def gcra(tat: float | None, now: float, limit: int, period: float, cost: int = 1

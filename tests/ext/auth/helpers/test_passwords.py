@@ -40,7 +40,7 @@ def test_malformed_hashes_never_match(hashed):
 
 
 def test_non_string_passwords():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="password must be str or bytes, got NoneType"):
         hash_password(None)
     assert check_password(None, hash_password("x")) is False
     assert check_password(b"bytes", hash_password(b"bytes"))

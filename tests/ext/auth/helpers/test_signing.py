@@ -36,5 +36,5 @@ def test_tampered_foreign_and_old_values_are_refused(monkeypatch):
 
 
 def test_a_secret_is_required():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Signer needs a secret key"):
         Signer("")

@@ -110,10 +110,12 @@ def test_unbound_manager_refuses_to_work():
         auth.create_signed_cookie_value("x")
 
 
-@pytest.mark.parametrize("options", [{"remember_me_duration": 0},
-                                     {"default_redirect_url": "https://elsewhere.example"}])
-def test_options_are_checked(options):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("options, error", [
+    ({"remember_me_duration": 0}, "remember_me_duration must be a positive number of seconds"),
+    ({"default_redirect_url": "https://elsewhere.example"}, "default_redirect_url must be a relative URL"),
+])
+def test_options_are_checked(options, error):
+    with pytest.raises(ValueError, match=error):
         LoginManager(**options)
 
 

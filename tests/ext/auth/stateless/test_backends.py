@@ -223,10 +223,14 @@ def test_token_with_a_custom_scheme():
     assert client.get("/private").headers["www-authenticate"].startswith("Token realm=")
 
 
-@pytest.mark.parametrize("bad", [{"scheme": "Two words"}, {"scheme": ""}, {"header": "X Bad"},
-                                 {"realm": "line\nbreak"}])
-def test_backend_options_are_checked(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, error", [
+    ({"scheme": "Two words"}, "scheme must be a single word"),
+    ({"scheme": ""}, "scheme must be a single word"),
+    ({"header": "X Bad"}, "header must be a header name"),
+    ({"realm": "line\nbreak"}, "realm must be a string without control characters"),
+])
+def test_backend_options_are_checked(bad, error):
+    with pytest.raises(ValueError, match=error):
         TokenAuth(**bad)
 
 
@@ -535,7 +539,7 @@ def test_multi_auth_handlers_and_roles_precedence():
 
 
 def test_multi_auth_needs_backends():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="MultiAuth needs at least one backend"):
         MultiAuth()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="MultiAuth takes authentication backends, got 'basic'"):
         MultiAuth(basic_backend(), "basic")

@@ -333,7 +333,7 @@ async def test_memory_nonce_store_expires_and_stays_bounded(monkeypatch):
     for key in "bcde":
         assert await store.remember(key, ttl=10)
     assert len(store) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_entries must be at least 1"):
         MemoryNonceStore(max_entries=0)
 
 
@@ -371,3 +371,43 @@ def test_a_nonce_has_exactly_one_spelling():
     assert len(siblings) == 15
     for sibling in siblings:
         assert signer.check(nonce[:-1] + sibling) is digest_module.NonceState.INVALID
+
+
+def _forged_nonce(key=None):
+    """A nonce of the right shape and a fresh timestamp, with a MAC made without
+    the server's key (random bytes, or signed with ``key``)."""
+    import base64
+    import os
+    import struct
+
+    payload = struct.pack(">Q", int(time.time())) + os.urandom(16)
+    if key is None:
+        return base64.urlsafe_b64encode(payload + os.urandom(16)).decode().rstrip("=")
+    return digest_module.NonceSigner(key, max_age=60).make()
+
+
+def test_a_nonce_whose_mac_does_not_match_is_invalid():
+    signer = digest_module.NonceSigner(b"server key", max_age=60)
+    for forged in (_forged_nonce(), _forged_nonce(b"another key")):
+        assert len(forged) == len(signer.make())
+        assert signer.check(forged) is digest_module.NonceState.INVALID
+    assert signer.check(signer.make()) is digest_module.NonceState.VALID
+
+
+def test_forged_default_nonces_are_refused_with_custom_opaque_hooks():
+    """Custom opaque hooks do not bind the opaque to the nonce, so the nonce's own
+    signature is all that stands between a client and a nonce it made up."""
+    backend = DigestAuth()
+    backend.get_password(USERS.get)
+    backend.generate_opaque(lambda request: "fixed-opaque")
+    backend.verify_opaque(lambda request, opaque: hmac.compare_digest("fixed-opaque", opaque))
+    client = digest_app(backend, app=dyne.App(secret_key="s" * 32)).client
+    challenge = challenge_for(client)
+    assert challenge["opaque"] == "fixed-opaque"
+    genuine = digest(challenge, "john", "password", uri="/greet")
+    assert client.get("/greet", headers=genuine).status_code == 200
+    for forged_nonce in (_forged_nonce(), _forged_nonce(b"t" * 32)):
+        forged = digest({**challenge, "nonce": forged_nonce}, "john", "password", uri="/greet")
+        response = client.get("/greet", headers=forged)
+        assert response.status_code == 401
+        assert "stale" not in digest_challenge(response.headers["www-authenticate"])

@@ -170,7 +170,7 @@ def test_every_helper_needs_an_active_session(call):
         "find": lambda: Author.find(name="x"),
         "get": lambda: Author.get(1),
     }
-    with pytest.raises(RuntimeError) as caught:
+    with pytest.raises(RuntimeError, match="session") as caught:
         asyncio.run(calls[call]())
     assert str(caught.value) == NO_SESSION
 

@@ -335,7 +335,7 @@ def test_crud_error_handling_example():
 
     import asyncio
 
-    with pytest.raises(RuntimeError) as caught:
+    with pytest.raises(RuntimeError, match="session") as caught:
         asyncio.run(User.all())
     assert f"{type(caught.value).__name__}: {caught.value}" == MISSING_SESSION_ERROR
 

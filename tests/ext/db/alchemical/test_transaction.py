@@ -115,6 +115,58 @@ def test_an_inner_failure_does_not_roll_back_early(make_app):
     assert titles(db, Book) == ["kept", "risky"]
 
 
+def test_a_failed_helper_is_rolled_back_before_the_next_one_commits(make_app):
+    """Two top-level transactions on the request's one session: the failed
+    one's write must be gone before the next one commits."""
+    app, db = make_app()
+    Book = define_book()
+
+    @db.transaction
+    async def add(req, title, fail=False):
+        await Book.create(title=title)
+        if fail:
+            raise LookupError("after the write")
+
+    @app.route("/", methods=["POST"])
+    async def view(req, resp):
+        try:
+            await add(req, "failed", fail=True)
+        except LookupError:
+            pass
+        await add(req, "succeeded")
+        resp.media = {"titles": [b.title for b in await Book.all()]}
+
+    assert app.client.post("/").json() == {"titles": ["succeeded"]}
+    assert titles(db, Book) == ["succeeded"]
+
+
+def test_a_failed_transaction_in_an_active_session_is_rolled_back(database_url):
+    db = Alchemical(url=database_url)
+    Book = define_book()
+
+    @db.transaction
+    async def add(title, fail=False):
+        await Book.create(title=title)
+        if fail:
+            raise LookupError("after the write")
+
+    async def main():
+        await db.create_all()
+        async with db.session() as session:
+            with pytest.raises(LookupError, match="after the write"):
+                await add("failed", fail=True)
+            pending = [obj.title for obj in session.new]
+            await add("succeeded")
+        async with db.session() as session:
+            stored = sorted((await session.scalars(select(Book.title))).all())
+        await db.dispose()
+        return pending, stored
+
+    pending, stored = asyncio.run(main())
+    assert pending == []
+    assert stored == ["succeeded"]
+
+
 def test_req_is_found_in_args_kwargs_and_methods(make_app):
     app, db = make_app()
     Book = define_book()
@@ -157,7 +209,7 @@ def test_without_a_request_it_opens_and_closes_its_own_session(database_url):
     async def main():
         await db.create_all()
         await import_books("a", "b")
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="nope"):
             await fails()
         async with db.session() as session:
             found = sorted((await session.scalars(select(Book.title))).all())

@@ -1,0 +1,54 @@
+"""Redis connections for dyne's shared stores (cache, rate limits, digest
+nonces, server-side sessions, channels).
+
+Every store takes either a ready ``redis.asyncio.Redis`` client or a URL, and
+builds its client with :func:`redis_client`: short connect and read timeouts,
+so that a Redis server that is down or stuck makes a request fail fast
+(each store then does what its page documents) rather than hang.
+
+``redis`` (redis-py, with its asyncio client) is imported on first use:
+``pip install "dyne[redis]"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "redis_client", "redis_errors"]
+
+#: The URL used when none is given.
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+#: Seconds to connect, and to wait for each answer, unless told otherwise.
+DEFAULT_TIMEOUT = 1.0
+
+
+def _redis() -> Any:
+    try:
+        import redis.asyncio as aioredis
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError('This feature needs redis-py: pip install "dyne[redis]"') from None
+    return aioredis
+
+
+def redis_client(url: str | None = None, *, password: str | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT, **options: Any) -> Any:
+    """A ``redis.asyncio.Redis`` for ``url`` (``redis://``, ``rediss://`` or
+    ``unix://``), with ``timeout`` seconds to connect and to get each answer.
+    Connections are made on first use, not here."""
+    aioredis = _redis()
+    if password is not None:
+        options["password"] = password
+    options.setdefault("socket_timeout", timeout)
+    options.setdefault("socket_connect_timeout", timeout)
+    return aioredis.Redis.from_url(url or DEFAULT_URL, **options)
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "Redis is unavailable": connection refused or
+    reset, timeouts, and redis-py's own errors for them."""
+    import asyncio
+
+    from redis import exceptions
+
+    return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.BusyLoadingError,
+            ConnectionError, asyncio.TimeoutError, TimeoutError, OSError)

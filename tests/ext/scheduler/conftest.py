@@ -1,0 +1,1 @@
+from tests.ext.services import namespace, redis_url  # noqa: F401
