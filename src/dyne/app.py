@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .background import BackgroundQueue
+from .compat import AppCompat
 from .concurrency import is_async_callable, run_sync
 from .config import Config
 from .datastructures import State
@@ -107,7 +108,7 @@ async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> 
     return True
 
 
-class App(RouteShortcuts):
+class App(RouteShortcuts, AppCompat):
     """A dyne application.
 
     :param debug: show tracebacks instead of hiding them, and re-raise unhandled
@@ -138,8 +139,12 @@ class App(RouteShortcuts):
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
-    :param static_route: URL prefix of the static files.
+    :param static_route: URL prefix of the static files; ``None``: ``/`` and
+        the name of ``static_dir`` (``/static``).
     :param templates_dir: where ``app.template`` looks for Jinja2 templates.
+    :param environ: a mapping looked up instead of ``os.environ`` by ``app.config``.
+    :param auto_escape: accepted for Dyne 2.0.5 code; HTML templates are always
+        escaped.
     """
 
     def __init__(
@@ -160,14 +165,20 @@ class App(RouteShortcuts):
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
         static_dir: str | os.PathLike[str] | None = "static",
-        static_route: str = "/static",
+        static_route: str | None = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
+        environ: Mapping[str, str] | None = None,
+        auto_escape: bool = True,
     ) -> None:
         from pathlib import Path
 
         from .middleware import check_allowed_hosts, cors_options
 
-        self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
+        self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding,
+                             environ=environ)
+        self.auto_escape = auto_escape
+        if static_route is None:  # Dyne 2.0.5: the static directory's name
+            static_route = "/" + (Path(static_dir).name if static_dir is not None else "static")
         self.cors = cors
         self.cors_params = cors_options(cors_params)
         self.enable_hsts = enable_hsts
@@ -184,6 +195,7 @@ class App(RouteShortcuts):
         self.max_body_size = max_body_size
         self.problem_details = problem_details
         self.router = Router()
+        self.router.app = self
         self.state = State()
         self.background = BackgroundQueue()
         #: Extensions register themselves here by name (``app.extensions["db"]``).
