@@ -31,7 +31,6 @@ GRAPHIQL = f"""<!doctype html>
   <script src="{ASSETS_PATH}/{_GRAPHIQL}/graphiql.min.js"></script>
   <script>
     var fetcher = GraphiQL.createFetcher({{ url: {{{{ endpoint|tojson }}}} }});
-    var fetcher = GraphiQL.createFetcher({{ url: {{{{ endpoint|tojson }}}} }});
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {{ fetcher: fetcher }})
     );
