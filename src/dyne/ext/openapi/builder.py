@@ -408,10 +408,10 @@ class _Builder:
                 self.registry.add(schema, library, mode)
         named_uses: list[tuple[str, Any, str]] = []
         for name, schema in self.options.schemas:
-            library = library_of(schema)
-            if library is not None:
-                named_uses.append((name, schema, library))
-                self.registry.add(schema, library, "serialization")
+            found = library_of(schema)
+            if found is not None:
+                named_uses.append((name, schema, found))
+                self.registry.add(schema, found, "serialization")
         self.registry.resolve()
         named = {name: self.registry.schema(schema, library, "serialization")
                  for name, schema, library in named_uses}
