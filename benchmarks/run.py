@@ -304,15 +304,20 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def summarize(samples: dict[str, dict[str, list[dict[str, Any]]]], rounds: int) -> dict[str, Any]:
+def summarize(samples: dict[str, dict[str, list[dict[str, Any]]]], rounds: int,
+              baselines: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Median rps and latencies per (scenario, framework); ratio to raw as the
-    median of per-round ratios."""
+    median of per-round ratios. A scenario with a baseline (dyne's
+    observability scenarios) is compared with the framework's own run of the
+    baseline scenario in the same round instead: 0.90 means 10% slower."""
     summary: dict[str, Any] = {}
     for scenario, by_fw in samples.items():
-        raw_by_round = {s["round"]: s["rps"] for s in by_fw.get("raw", [])}
-        raw_cpu = _median([s["cpu_us"] for s in by_fw.get("raw", [])])
+        baseline = (baselines or {}).get(scenario)
         rows = {}
         for key, runs in by_fw.items():
+            reference = samples.get(baseline, {}).get(key, []) if baseline else by_fw.get("raw", [])
+            raw_by_round = {s["round"]: s["rps"] for s in reference}
+            raw_cpu = _median([s["cpu_us"] for s in reference])
             ratios = [s["rps"] / raw_by_round[s["round"]] for s in runs
                       if raw_by_round.get(s["round"])]
             cpu = _median([s["cpu_us"] for s in runs])
@@ -535,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for key in keys:
             for target in targets:
-                servers[key, target] = Server(key, target, log_dir, server_cpus)
+                if any(s.target == target and s.applies_to(key) for s in scenarios):
+                    servers[key, target] = Server(key, target, log_dir, server_cpus)
         for (key, target), server in servers.items():
             if not server.wait_ready(90):
                 log(f"{key}/{target} did not start:\n{server.log_tail()}")
@@ -547,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         measurable: dict[str, list[str]] = {}
         for scenario in scenarios:
             measurable[scenario.name] = []
-            for key in keys:
+            for key in (k for k in keys if scenario.applies_to(k)):
                 problem = verify(servers[key, scenario.target], scenario)
                 if problem:
                     failures.append((key, scenario.name, problem))
@@ -589,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers.values():
             server.stop()
 
-    summary = summarize(samples, args.rounds)
+    summary = summarize(samples, args.rounds, {s.name: s.baseline for s in scenarios})
     report: dict[str, Any] = {
         "meta": {
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,

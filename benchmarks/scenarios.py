@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+HELLO = {"message": "Hello, world!"}
 ITEM = {"name": "Widget", "price": 9.99, "quantity": 3, "tags": ["tools", "sale"]}
 ITEM_BODY = json.dumps(ITEM, separators=(",", ":")).encode()
 #: Fails validation (``quantity`` is not an integer): every app must answer 4xx.
@@ -30,10 +31,18 @@ class Scenario:
     target: str = "app"
     #: Extra requests checked (not measured): (method, path, body, headers, allowed statuses).
     negative: tuple[tuple[str, str, bytes, dict[str, str], tuple[int, ...]], ...] = ()
+    #: The frameworks that run this scenario (``None``: every one).
+    frameworks: tuple[str, ...] | None = None
+    #: Compare with this scenario of the same framework instead of raw ASGI
+    #: (the cost of a feature: dyne with access logging vs plain dyne).
+    baseline: str | None = None
+
+    def applies_to(self, framework: str) -> bool:
+        return self.frameworks is None or framework in self.frameworks
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("hello", "hello-world JSON", "/", {"message": "Hello, world!"}),
+    Scenario("hello", "hello-world JSON", "/", HELLO),
     Scenario("path", "typed path parameter", "/users/42", {"id": 42},
              negative=(("GET", "/users/abc", b"", {}, (404, 400, 422)),)),
     Scenario("query", "query string", "/search?q=python&limit=10&offset=20",
@@ -46,7 +55,35 @@ SCENARIOS: tuple[Scenario, ...] = (
              target="many"),
     Scenario("last", "500 routes: last", "/api/r499/items/7", {"route": 499, "item_id": 7},
              target="many"),
+    # dyne's observability extensions, each on alone and then all together, on
+    # the hello-world route; compared with dyne's plain "hello" (where they
+    # are off, and no middleware exists). Logs and spans go to /dev/null and a
+    # discarding exporter: the framework's cost, not the disk's.
+    Scenario("logged", "hello + request id + access log (vs dyne hello)", "/", HELLO,
+             target="logged", frameworks=("dyne",), baseline="hello"),
+    Scenario("metered", "hello + Prometheus metrics (vs dyne hello)", "/", HELLO,
+             target="metered", frameworks=("dyne",), baseline="hello"),
+    Scenario("traced", "hello + OpenTelemetry span (vs dyne hello)", "/", HELLO,
+             target="traced", frameworks=("dyne",), baseline="hello"),
+    Scenario("observed", "hello + all three (vs dyne hello)", "/", HELLO,
+             target="observed", frameworks=("dyne",), baseline="hello"),
 )
+
+#: What the "report" endpoints answer: a list built with some work per request
+#: (a stand-in for a database query), the same whether cached or not.
+REPORT = {"items": [{"id": i, "label": f"item-{i}", "score": (i * 7919) % 1000} for i in range(100)],
+          "total": sum((i * 7919) % 1000 for i in range(100))}
+
+#: dyne only: the same endpoint uncached, cached in memory, and cached on Redis
+#: (hits: the entry is computed once, by the correctness check).
+CACHE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("report", "report, uncached", "/report", REPORT, target="cache", frameworks=("dyne",)),
+    Scenario("cached", "report, memory cache hit (vs dyne report)", "/report/memory", REPORT,
+             target="cache", frameworks=("dyne",), baseline="report"),
+    Scenario("redis", "report, Redis cache hit (vs dyne report)", "/report/redis", REPORT,
+             target="cache", frameworks=("dyne",), baseline="report"),
+)
+SCENARIOS = SCENARIOS + CACHE_SCENARIOS
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

@@ -75,3 +75,89 @@ def _add_many_route(n: int) -> None:
 
 for _n in range(ROUTE_COUNT):
     _add_many_route(_n)
+
+
+# -- observability on (scenarios "logged", "metered", "traced", "observed") ----------------
+# Built only when asked for (module __getattr__), so the plain apps above are
+# measured in a process where the extensions were never imported.
+
+def _observed_app(*, logged: bool = False, metered: bool = False, traced: bool = False):
+    import os
+
+    observed = dyne.App()
+    if logged:
+        from dyne.ext.observability import RequestContext
+
+        # JSON lines, formatted for real, written nowhere: the framework's cost.
+        observed.config["DEFAULT_LOGGER"] = {"SINK": os.devnull, "FORMAT": "json"}
+        RequestContext(observed)
+    if metered:
+        from dyne.ext.observability import Metrics
+
+        Metrics(observed)
+    if traced:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+        from dyne.ext.observability import Tracing
+
+        class Discard(SpanExporter):
+            def export(self, spans):
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Discard()))
+        Tracing(observed, tracer_provider=provider)
+
+    @observed.get("/")
+    async def observed_hello(req, resp):
+        resp.media = HELLO
+
+    return observed
+
+
+
+# -- caching: the same "report" uncached, cached in memory, cached on Redis -----------------
+# (target "cache", built on first use like the observed apps)
+
+def _cache_app():
+    from dyne.ext.cache import Cache
+
+    from ._common import build_report
+
+    cached = dyne.App()
+    cached.config["REDIS_CACHE_BACKEND"] = "redis"
+    cached.config["REDIS_CACHE_KEY_PREFIX"] = "dyne-bench:cache:"
+    memory_cache = Cache(cached)
+    redis_cache = Cache(cached, variable_prefix="REDIS_")
+
+    @cached.get("/report")
+    async def report(req, resp):
+        resp.media = build_report()
+
+    @cached.get("/report/memory")
+    @memory_cache.cache(duration=3600)
+    async def report_memory(req, resp):
+        resp.media = build_report()
+
+    @cached.get("/report/redis")
+    @redis_cache.cache(duration=3600)
+    async def report_redis(req, resp):
+        resp.media = build_report()
+
+    return cached
+
+
+_OBSERVED = {"logged": {"logged": True}, "metered": {"metered": True}, "traced": {"traced": True},
+             "observed": {"logged": True, "metered": True, "traced": True}}
+
+
+def __getattr__(name):
+    if name == "cache":
+        built = globals()[name] = _cache_app()
+        return built
+    options = _OBSERVED.get(name)
+    if options is None:
+        raise AttributeError(name)
+    built = globals()[name] = _observed_app(**options)
+    return built

@@ -21,12 +21,22 @@ async def run_handlers(handlers: list[Callable[[], Any]]) -> None:
             await result
 
 
+def _logging_wanted(app: App) -> bool:
+    config = app.config
+    return "DEFAULT_LOGGER" in config or "LOGGERS" in config
+
+
 @contextlib.asynccontextmanager
 async def lifespan_context(app: App) -> AsyncIterator[None]:
     """The app's whole life: enter ``lifespan=`` first, then run startup events;
     on exit, drain background tasks, run shutdown events, leave ``lifespan=``."""
     app.background.bind_loop()
     async with contextlib.AsyncExitStack() as stack:
+        # Logging starts first and stops last, so that start-up and shutdown
+        # handlers log into the configured sinks.
+        if app._logging is not None or _logging_wanted(app):
+            app.logging.start(restart=True)
+            stack.push_async_callback(app.logging.astop)
         factory = app.lifespan
         if factory is not None:
             context = factory(app)

@@ -91,7 +91,7 @@ async def test_memory_backend_is_bounded_lru():
     assert len(backend) == 3
     assert await backend.get("b") is None
     assert [await backend.get(k) for k in "acd"] == ["a", "c", "d"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_entries must be at least 1"):
         MemoryCacheBackend(max_entries=0)
 
 

@@ -61,12 +61,12 @@ def test_typed_path_parameters(app, version):
 
 
 def test_custom_convertor_is_a_string_with_its_pattern(app):
-    from dyne.routing import Convertor, register_convertor
+    from dyne.routing import Convertor
 
     class Slug(Convertor):
         regex = "[a-z0-9-]+"
 
-    register_convertor("slug", Slug())
+    app.register_convertor("slug", Slug())
 
     @app.get("/posts/{slug:slug}")
     async def post(req, resp, *, slug):
@@ -191,6 +191,18 @@ def test_skipped_routes(app, tmp_path):
     async def public(req, resp):
         pass
 
+    @app.route("/internal", include_in_schema=False)
+    async def internal(req, resp):
+        resp.text = "still served"
+
+    class Probe:
+        include_in_schema = False
+
+        async def on_get(self, req, resp):
+            pass
+
+    app.add_route("/probe", Probe)
+
     # Static files, the single-page-app index and mounted apps are not API operations.
     (tmp_path / "index.html").write_text("<p>app</p>")
     app.static_dir = tmp_path
@@ -201,6 +213,10 @@ def test_skipped_routes(app, tmp_path):
 
     app.mount("/legacy", legacy)
     assert list(document_of(app)["paths"]) == ["/public"]
+    assert app.client.get("/internal").text == "still served"
+    flags = {r.path: r.include_in_schema for r in app.routes}
+    assert flags["/public"] and flags["/ws"]
+    assert not any(flags[path] for path in ("/internal", "/probe", "/spa", "/graphql", "/docs"))
 
 
 def test_paths_that_differ_only_in_parameter_names(app, caplog):

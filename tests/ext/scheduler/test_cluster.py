@@ -69,14 +69,14 @@ def run_two_processes(tmp_path, redis_url, prefix, cluster, seconds=4.0):
     return [per_tick[tick] for tick in ticks], {pid for _, pid in runs}, pids
 
 
-def test_two_processes_run_each_tick_once(tmp_path, redis_url, namespace):
-    counts, runners, pids = run_two_processes(tmp_path, redis_url, namespace, cluster=True)
+def test_two_processes_run_each_tick_once(tmp_path, redis_url, redis_prefix):
+    counts, runners, pids = run_two_processes(tmp_path, redis_url, redis_prefix, cluster=True)
     assert counts == [1] * len(counts), f"runs per tick: {counts}"
     assert runners <= pids
 
 
-def test_without_the_lock_every_process_runs_every_tick(tmp_path, redis_url, namespace):
+def test_without_the_lock_every_process_runs_every_tick(tmp_path, redis_url, redis_prefix):
     # The control: cluster=False opts a job out, and then both processes run it.
-    counts, runners, pids = run_two_processes(tmp_path, redis_url, namespace, cluster=False)
+    counts, runners, pids = run_two_processes(tmp_path, redis_url, redis_prefix, cluster=False)
     assert counts == [2] * len(counts), f"runs per tick: {counts}"
     assert runners == pids

@@ -1,1 +1,0 @@
-from tests.ext.services import namespace, redis_url  # noqa: F401
