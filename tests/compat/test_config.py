@@ -39,7 +39,7 @@ def test_missing_env_file_warns_and_the_app_carries_on(tmp_path, monkeypatch):
 ])
 def test_failed_cast_names_the_value_and_the_type(value, cast, name):
     config = Config(environ={"KEY": value})
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match=r"^Config 'KEY' has value ") as raised:
         config.get("KEY", cast=cast)
     assert isinstance(raised.value, ConfigError)
     assert str(raised.value).startswith(f"Config 'KEY' has value {value!r}. Not a valid {name}")

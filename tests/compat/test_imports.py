@@ -38,8 +38,8 @@ def test_reexports_are_dyne_s_own_classes():
     from dyne.ext.io import marshmallow, pydantic
     from dyne.ext.io.marshmallow.fields import FileField as MarshmallowFileField
     from dyne.ext.io.pydantic.fields import FileField as PydanticFileField
-    from dyne.routing import BaseRoute
     from dyne.routes import BaseRoute as PublishedBaseRoute
+    from dyne.routing import BaseRoute
 
     assert GrapheneSchema is graphene.Schema and StrawberrySchema is strawberry.Schema
     assert GraphQLSchema is BackendSchema and issubclass(GrapheneSchema, GraphQLSchema)
