@@ -42,7 +42,7 @@ def test_unsafe_names_are_refused(name, message):
 @pytest.mark.parametrize("name", ["", ".", "..", " . "])
 def test_names_with_nothing_to_keep_are_refused_even_when_sanitizing(name):
     upload = Upload(name)
-    with pytest.raises(ValueError, match="^Filename "):
+    with pytest.raises(ValueError, match=r"^Filename "):
         validate_filename(upload, sanitize=True)
     assert upload.filename == name
 
@@ -58,7 +58,7 @@ def test_secure_filename():
     assert secure_filename("../../etc/passwd") == "etc_passwd"
     assert secure_filename("résumé.pdf") == "resume.pdf"
     for bad in ("", ".", ".."):
-        with pytest.raises(ValueError, match="^(Filename cannot be empty|Invalid filename)"):
+        with pytest.raises(ValueError, match=r"^(Filename cannot be empty|Invalid filename)"):
             secure_filename(bad)
     with pytest.raises(ValueError, match="control characters"):
         secure_filename("a\x00b.txt")
