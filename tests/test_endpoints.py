@@ -336,7 +336,7 @@ def test_route_operations_of_function_views(app):
     def view(req, resp):
         pass
 
-    default = app.add_route("/default", view)  # no methods=: GET
+    default = app.add_route("/default", view)  # no methods=: GET (HEAD answered by it)
     (operation,) = route_operations(default)
     assert operation.method == "GET" and operation.view is view
     assert [spec.meta["tags"] for spec in operation.specs] == [["view"]]
