@@ -354,21 +354,16 @@ class Response:
 
     # -- redirects, files, streams -------------------------------------------------------
 
-<<<<<<< HEAD
-    def redirect(self, url: str, status_code: int | None = None, permanent: bool = False) -> None:
-        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code``
-        wins), with a ``Redirecting to: <url>`` plain-text body as in Dyne 2.0.5."""
-=======
     def redirect(self, url: str, status_code: int | None = None, permanent: bool = False,
                  *, allow_external: bool = True) -> None:
-        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code`` wins).
+        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code``
+        wins), with a ``Redirecting to: <url>`` plain-text body as in Dyne 2.0.5.
 
         ``allow_external=False`` refuses, with a 400, a target on another
         site: anything but a path on this site (``/account``) or an absolute
         URL with this request's own scheme and host. Use it whenever the
         target comes from the client (a ``?next=`` parameter): ``//evil.example``,
         ``/\\evil.example`` and ``https://evil.example`` are all refused."""
->>>>>>> main
         from urllib.parse import quote
 
         if not allow_external:

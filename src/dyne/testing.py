@@ -210,15 +210,13 @@ class AsyncTestClient(httpx.AsyncClient):
         self._run_lifespan = lifespan
         self._lifespan_context: Any = None
 
-<<<<<<< HEAD
     async def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         if kwargs.get("auth") is not None:
             kwargs["auth"] = _adapt_auth(kwargs["auth"])
         return await super().request(*args, **kwargs)
-=======
+
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
         return _as_same_origin_page(super().build_request(*args, **kwargs))
->>>>>>> main
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()

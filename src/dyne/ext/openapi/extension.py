@@ -157,10 +157,10 @@ class OpenAPI(Extension):
                  schema_route: str | None = "/schema.yml", schema_json_route: str | None = "/schema.json",
                  servers: Sequence[Mapping[str, Any]] | None = None,
                  tags: Sequence[Mapping[str, Any] | str] | None = None,
-<<<<<<< HEAD
                  external_docs: Mapping[str, Any] | None = None,
                  openapi_route: str | object | None = _UNSET, static_route: str | None = None,
                  plugins: Sequence[Any] | None = None) -> None:
+        super().__init__()
         if openapi_route is not _UNSET:  # Dyne 2.0.5's name for schema_route
             schema_route = openapi_route  # type: ignore[assignment]
         #: Accepted for Dyne 2.0.5 code: the documentation pages' assets are
@@ -171,10 +171,6 @@ class OpenAPI(Extension):
         self.plugins = list(plugins or ())
         #: Schemas registered by name (``@api.schema("Name")``, ``api.add_schema``).
         self.schemas: dict[str, Any] = {}
-=======
-                 external_docs: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
->>>>>>> main
         self.title = title
         self.version = version
         self.description = description

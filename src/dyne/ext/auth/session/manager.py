@@ -123,7 +123,6 @@ class LoginManager(Extension):
         if app is not None:
             self.init_app(app)
 
-<<<<<<< HEAD
     #: The session key holding the logged-in user's id.
     USER_ID_KEY = SESSION_KEY
 
@@ -137,26 +136,12 @@ class LoginManager(Extension):
         """The key signing the remember-me cookie (the app's secret key)."""
         return self._secret_key
 
-    def init_app(self, app: App) -> None:
-        """Bind to ``app``: check its secret key, register as
-        ``app.extensions["login_manager"]`` and install ``LoginMiddleware``."""
-        if self.app is app:
-            return
-        if self.app is not None:
-            raise RuntimeError("This LoginManager is already bound to another app")
-        existing = app.extensions.get("login_manager")
-        if existing is not None:
-            raise RuntimeError("This app already has a LoginManager")
-        secret = app.secret_key
-        if not secret:
-=======
     name = "login_manager"
 
     def register(self, app: App) -> bool:
         """Check the app's secret key first: a manager that cannot sign
         cookies is never registered."""
         if self.app is not app and not app.secret_key:
->>>>>>> main
             raise RuntimeError("LoginManager needs a secret key to sign session and remember-me "
                                "cookies: set SECRET_KEY in app.config (or pass "
                                "dyne.App(secret_key=...))")
