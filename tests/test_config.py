@@ -28,9 +28,11 @@ def test_explicit_env_file_prefix_and_encoding(in_tmp, monkeypatch):
     assert app.config.NAME == "from-os"
 
 
-def test_missing_explicit_env_file_is_an_error(in_tmp):
-    with pytest.raises(FileNotFoundError, match="env_file not found"):
-        dyne.App(env_file=".env.missing")
+def test_missing_explicit_env_file_warns_and_carries_on(in_tmp, monkeypatch):
+    monkeypatch.setenv("FROM_ENV", "yes")
+    with pytest.warns(UserWarning, match=r"^Config file '.env.missing' not found.$"):
+        app = dyne.App(env_file=".env.missing")
+    assert app.config.FROM_ENV == "yes"
 
 
 def test_from_object_takes_uppercase_only(in_tmp):
@@ -90,7 +92,7 @@ def test_casts_and_bad_casts(in_tmp, monkeypatch):
     assert config.get("MISSING_PORT", cast=int, default="9000") == 9000
     assert config.get("HOSTS", cast=list) == ["a.com", "b.com"]
     assert config.get("BINDS", cast=dict) == {"analytics": "sqlite://"}
-    with pytest.raises(ConfigError, match="'BAD_PORT': cannot convert 'eighty' to int"):
+    with pytest.raises(ConfigError, match=r"Config 'BAD_PORT' has value 'eighty'\. Not a valid int"):
         config.get("BAD_PORT", cast=int)
     with pytest.raises(ConfigError, match="MAYBE"):
         config.require("MAYBE", cast=bool)

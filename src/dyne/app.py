@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .background import BackgroundQueue
+from .compat import AppCompat
 from .concurrency import is_async_callable, run_sync
 from .config import Config
 from .datastructures import State
@@ -109,7 +110,7 @@ async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> 
     return True
 
 
-class App(Scaffold):
+class App(Scaffold, AppCompat):
     """A dyne application.
 
     :param debug: show tracebacks instead of hiding them, and re-raise unhandled
@@ -157,8 +158,12 @@ class App(Scaffold):
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
-    :param static_route: URL prefix of the static files.
+    :param static_route: URL prefix of the static files; ``None``: ``/`` and
+        the name of ``static_dir`` (``/static``).
     :param templates_dir: where ``app.template`` looks for Jinja2 templates.
+    :param environ: a mapping looked up instead of ``os.environ`` by ``app.config``.
+    :param auto_escape: accepted for Dyne 2.0.5 code; HTML templates are always
+        escaped.
     """
 
     def __init__(
@@ -183,13 +188,19 @@ class App(Scaffold):
         security_headers: bool | Mapping[str, str | None] = True,
         csrf: bool | Mapping[str, Any] = True,
         static_dir: str | os.PathLike[str] | None = "static",
-        static_route: str = "/static",
+        static_route: str | None = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
+        environ: Mapping[str, str] | None = None,
+        auto_escape: bool = True,
     ) -> None:
         from pathlib import Path
 
         super().__init__()
-        self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
+        self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding,
+                             environ=environ)
+        self.auto_escape = auto_escape
+        if static_route is None:  # Dyne 2.0.5: the static directory's name
+            static_route = "/" + (Path(static_dir).name if static_dir is not None else "static")
         self.cors = cors
         self.cors_params = cors_options(cors_params)
         self.enable_hsts = enable_hsts
@@ -216,6 +227,7 @@ class App(Scaffold):
         self.media_limits = bodies.media_limits(media_limits)
         self.problem_details = problem_details
         self.router = Router()
+        self.router.app = self
         #: Route keyword options (``request_model=``...) this app accepts.
         self.route_options = RouteOptions()
         #: The error handlers and the policy that applies them.

@@ -3,7 +3,7 @@
 Values are looked up in this order, so a deployment can always override a
 local setting:
 
-1. the OS environment (``os.environ``),
+1. the OS environment (``os.environ``, or the ``environ=`` mapping given),
 2. the internal store: the ``.env`` file found in the working directory (or the
    ``env_file=`` given to ``App``) plus anything set with ``config[key] = value``,
 3. Python objects seeded with ``config.from_object(...)`` (UPPERCASE names only),
@@ -89,13 +89,24 @@ class Config:
     """
 
     def __init__(self, env_file: str | os.PathLike[str] | None = None, env_prefix: str = "",
-                 encoding: str = "utf-8") -> None:
+                 encoding: str = "utf-8", *, environ: Mapping[str, str] | None = None) -> None:
         object.__setattr__(self, "_prefix", env_prefix)
         object.__setattr__(self, "_store", {})
         object.__setattr__(self, "_objects", {})
         object.__setattr__(self, "env_file", None)
+        #: The environment looked up first: ``os.environ`` (live) unless a
+        #: mapping was given (tests, embedding).
+        object.__setattr__(self, "_environ", os.environ if environ is None else environ)
         if env_file is not None:
-            self.load_env_file(env_file, encoding=encoding)
+            if os.path.isfile(os.fspath(env_file)):
+                self.load_env_file(env_file, encoding=encoding)
+            else:
+                import warnings
+
+                # As Dyne 2.0.5: warn and carry on (the environment may hold
+                # everything in production).
+                warnings.warn(f"Config file {os.fspath(env_file)!r} not found.", UserWarning,
+                              stacklevel=3)
         else:
             discovered = os.path.join(os.getcwd(), ".env")
             if os.path.isfile(discovered):
@@ -129,7 +140,7 @@ class Config:
 
     def _lookup(self, key: str) -> Any:
         full = self._prefix + key
-        value = os.environ.get(full, _MISSING)
+        value = self._environ.get(full, _MISSING)
         if value is not _MISSING:
             return value
         value = self._store.get(full, _MISSING)
@@ -145,7 +156,8 @@ class Config:
             return caster(value)
         except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
             name = getattr(cast, "__name__", repr(cast))
-            raise ConfigError(f"Config key {key!r}: cannot convert {value!r} to {name} ({exc})") from None
+            raise ConfigError(f"Config {key!r} has value {value!r}. Not a valid {name} "
+                              f"({exc}).") from None
 
     def cast(self, key: str, value: Any, cast: Callable[[Any], T] | None) -> Any:
         """Cast ``value`` as ``get(key, cast=cast)`` would (``ConfigError`` naming

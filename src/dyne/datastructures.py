@@ -135,22 +135,25 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._table()!r})"
 
 
-class QueryDict(Mapping[str, str]):
-    """Query-string parameters.
+class QueryDict(dict):  # type: ignore[type-arg]
+    """Query-string parameters: a ``dict`` of key -> list of values.
 
     ``params["tag"]`` and ``params.get("tag")`` give the *last* value sent for a
-    key (as Django and Responder do); ``getlist("tag")`` gives all of them.
-    ``items()`` yields ``(key, last value)``; ``items_list()`` yields
-    ``(key, [values])``.
+    key (as Django and Responder do); ``get_list("tag")`` (or ``getlist``)
+    gives all of them. ``items()`` yields ``(key, last value)``;
+    ``items_list()`` yields ``(key, [values])``. As in Dyne 2.0.5,
+    ``dict(params)`` and ``params == {...}`` see the lists:
+    ``QueryDict("a=1&a=2") == {"a": ["1", "2"]}``; ``to_dict()`` gives the last
+    values.
     """
 
-    __slots__ = ("_lists",)
+    __slots__ = ()
 
     def __init__(self, query: str | Mapping[str, Any] | Iterable[tuple[str, str]] = "") -> None:
-        lists: dict[str, list[str]] = {}
+        super().__init__()
+        lists: dict[str, list[str]] = self
         if isinstance(query, str):
             if not query:
-                self._lists = lists
                 return
             if "%" in query or "+" in query:
                 from urllib.parse import parse_qsl
@@ -159,68 +162,57 @@ class QueryDict(Mapping[str, str]):
             else:
                 # Nothing to unquote: split as parse_qsl(keep_blank_values=True)
                 # does (empty fields skipped, a field without "=" has value "").
+                get = dict.get
                 for field in query.split("&"):
                     if field:
                         key, _, value = field.partition("=")
-                        values = lists.get(key)
+                        values = get(lists, key)
                         if values is None:
-                            lists[key] = [value]
+                            dict.__setitem__(lists, key, [value])
                         else:
                             values.append(value)
-                self._lists = lists
                 return
         elif isinstance(query, Mapping):
             pairs = query.items()
         else:
             pairs = query
         for key, value in pairs:
+            values = dict.setdefault(lists, key, [])
             if isinstance(value, list):
-                lists.setdefault(key, []).extend(value)
+                values.extend(value)
             else:
-                lists.setdefault(key, []).append(value)
-        self._lists = lists
+                values.append(value)
 
     def __getitem__(self, key: str) -> str:
-        return self._lists[key][-1]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._lists)
-
-    def __len__(self) -> int:
-        return len(self._lists)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._lists
+        return dict.__getitem__(self, key)[-1]  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        # Mapping.get goes through __getitem__ and a KeyError: one dict lookup here.
-        values = self._lists.get(key)
+        values = dict.get(self, key)
         return default if values is None else values[-1]
 
-    def getlist(self, key: str, default: list[str] | None = None) -> list[str]:
+    def get_list(self, key: str, default: list[str] | None = None) -> list[str]:
         """All values for ``key`` (an empty list, or ``default``, when absent)."""
-        values = self._lists.get(key)
+        values = dict.get(self, key)
         if values is None:
             return [] if default is None else default
         return list(values)
 
+    getlist = get_list
+
+    def items(self) -> Iterator[tuple[str, str]]:  # type: ignore[override]
+        """``(key, last value)`` pairs."""
+        return ((key, values[-1]) for key, values in dict.items(self))
+
     def items_list(self) -> Iterator[tuple[str, list[str]]]:
         """``(key, [all values])`` pairs."""
-        return ((key, list(values)) for key, values in self._lists.items())
+        return ((key, list(values)) for key, values in dict.items(self))
 
     def to_dict(self) -> dict[str, str]:
         """A plain ``dict`` with the last value of each key."""
-        return {key: values[-1] for key, values in self._lists.items()}
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, QueryDict):
-            return self._lists == other._lists
-        if isinstance(other, Mapping):
-            return self.to_dict() == dict(other)
-        return NotImplemented
+        return {key: values[-1] for key, values in dict.items(self)}
 
     def __repr__(self) -> str:
-        return f"QueryDict({self._lists!r})"
+        return f"QueryDict({dict.__repr__(self)})"
 
 
 class State:

@@ -384,8 +384,8 @@ class Operation(NamedTuple):
     """One handler of a route and the specs that apply to it.
 
     ``method`` is the HTTP method it answers (upper case), or ``None`` for a
-    handler that answers every method (a function view registered without
-    ``methods=``, a class-based view with only ``on_request``). ``HEAD`` is
+    handler that answers every method (a class-based view with only
+    ``on_request``). ``HEAD`` is
     not listed where ``GET`` answers it. ``view`` is the function that runs:
     the view function, or the class's ``on_<method>`` (or ``on_request``).
     ``specs`` are the (non-empty) ``EndpointSpec`` objects declared for it,

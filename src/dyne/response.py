@@ -220,9 +220,11 @@ class Response:
     def text(self) -> str | None:
         """A plain-text body (``text/plain``)."""
         if self._kind == _TEXT:
-            return self._body
+            return self._body  # type: ignore[no-any-return]
         content = self.content
-        return None if content is None else content.decode(self.encoding, "replace")
+        if content is None or isinstance(content, str):
+            return content
+        return content.decode(self.encoding, "replace")
 
     @text.setter
     def text(self, value: str) -> None:
@@ -238,11 +240,15 @@ class Response:
         self._set_body(_TEXT, value, "text/html")
 
     @property
-    def content(self) -> bytes | None:
-        """Raw body bytes (a ``str`` is encoded with ``resp.encoding``).
-        Reading it gives the rendered body of text, html and media too."""
+    def content(self) -> bytes | str | None:
+        """Raw body bytes (a ``str`` is encoded with ``resp.encoding`` when sent).
+        Read back, it gives what was set: the ``str`` given to ``resp.text`` or
+        ``resp.html`` (as in Dyne 2.0.5), the bytes given to ``resp.content``,
+        and the encoded body of ``resp.media``."""
         kind = self._kind
-        if kind in (_TEXT, _CONTENT, _MEDIA):
+        if kind == _TEXT:
+            return self._body  # type: ignore[no-any-return]
+        if kind in (_CONTENT, _MEDIA):
             return self._render_body()[0]
         return None
 
@@ -350,7 +356,8 @@ class Response:
 
     def redirect(self, url: str, status_code: int | None = None, permanent: bool = False,
                  *, allow_external: bool = True) -> None:
-        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code`` wins).
+        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code``
+        wins), with a ``Redirecting to: <url>`` plain-text body as in Dyne 2.0.5.
 
         ``allow_external=False`` refuses, with a 400, a target on another
         site: anything but a path on this site (``/account``) or an absolute
@@ -369,8 +376,9 @@ class Response:
                     and is_same_origin(target, request.url.scheme, request.url.netloc)):
                 raise HTTPException(400, "Refusing to redirect to another site")
         self.status_code = status_code or (301 if permanent else 302)
-        self.headers["Location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
-        self._set_body(_NOTHING, None, None)
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+        self.headers["Location"] = location
+        self._set_body(_TEXT, f"Redirecting to: {location}", "text/plain")
 
     def file(self, path: str | os.PathLike[str], content_type: str | None = None,
              filename: str | None = None) -> None:

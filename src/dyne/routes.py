@@ -1,5 +1,5 @@
 """Compatibility module: ``from dyne.routes import Route, WebSocketRoute``."""
 
-from .routing import Route, Router, WebSocketRoute
+from .routing import BaseRoute, Route, Router, WebSocketRoute
 
-__all__ = ["Route", "Router", "WebSocketRoute"]
+__all__ = ["BaseRoute", "Route", "Router", "WebSocketRoute"]

@@ -387,6 +387,46 @@ class BaseRoute:
     def param_names(self) -> tuple[str, ...]:
         return self.template.param_names
 
+    # -- Dyne 2.0.5's names --------------------------------------------------------
+
+    @property
+    def route(self) -> str:
+        """The path template (Dyne 2.0.5's name for ``path``)."""
+        return self.path
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint's ``__name__`` (its class's name for a view object)."""
+        return endpoint_name(self.endpoint)
+
+    @property
+    def doc(self) -> str | None:
+        """The endpoint's docstring, as written."""
+        doc = getattr(self.endpoint, "__doc__", None)
+        return doc if isinstance(doc, str) else None
+
+    @property
+    def description(self) -> str | None:
+        """The endpoint's docstring (same as ``doc``)."""
+        return self.doc
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (type(self), self.path, self.endpoint)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BaseRoute):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self._identity())
+        except TypeError:  # an unhashable view object
+            return hash((type(self), self.path, id(self.endpoint)))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path!r}={self.endpoint!r}>"
+
     def url(self, **params: Any) -> str:
         path, extra = self.template.build(params)
         if extra:
@@ -441,9 +481,8 @@ class Route(BaseRoute):
             methods.add("HEAD")
         return frozenset(methods)
 
-    def __repr__(self) -> str:
-        methods = sorted(self.methods) if self.methods else "ANY"
-        return f"<Route {self.path!r} {methods} -> {self.name}>"
+    def _identity(self) -> tuple[Any, ...]:
+        return (type(self), self.path, self.endpoint, self.methods)
 
 
 class WebSocketRoute(BaseRoute):
@@ -454,9 +493,6 @@ class WebSocketRoute(BaseRoute):
     def before_hooks(self) -> list[Callable[..., Any]]:
         """The groups' websocket hooks, outermost first, each ``hook(ws)``."""
         return [hook for group in self.groups for hook in group.websocket_hooks]
-
-    def __repr__(self) -> str:
-        return f"<WebSocketRoute {self.path!r} -> {self.name}>"
 
 
 # -- The lookup tree ---------------------------------------------------------------
@@ -645,10 +681,21 @@ class Router:
     def __init__(self) -> None:
         self.convertors: dict[str, Convertor] = dict(CONVERTORS)
         self.routes: list[BaseRoute] = []
+        #: The application whose routes these are (set by ``App``).
+        self.app: Any = None
         self._http = _Tree()
         self._ws = _Tree()
         self._by_name: dict[str, BaseRoute] = {}
         self._by_endpoint: dict[Any, BaseRoute] = {}
+
+    async def trigger_event(self, event_type: str) -> None:
+        """Run the app's ``"startup"`` or ``"shutdown"`` handlers (Dyne 2.0.5's
+        way for tests to run them: ``await app.router.trigger_event("startup")``)."""
+        from .compat import trigger_event
+
+        if self.app is None:
+            raise RuntimeError("This router belongs to no App")
+        await trigger_event(self.app, event_type)
 
     def register_convertor(self, name: str, convertor: Convertor) -> None:
         """Make ``{param:name}`` available in the paths of routes added later."""

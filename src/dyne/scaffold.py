@@ -121,7 +121,8 @@ class Scaffold:
         """Register a view for ``path``.
 
         ``methods`` limits the route to those HTTP methods (405 otherwise); by
-        default it answers every standard method. ``websocket=True`` makes it a
+        default a function answers GET (and HEAD, OPTIONS), a class-based view the
+        methods it has handlers for. ``websocket=True`` makes it a
         websocket route. ``before_request=True`` registers the function as a
         hook run before every request (of the app, or of the group; ``path`` is
         then not needed); a callable or a list of them as ``before_request``

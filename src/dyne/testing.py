@@ -85,6 +85,27 @@ def _stop_running_clients() -> None:
             pass
 
 
+def _adapt_auth(auth: Any) -> Any:
+    """Auth objects of the ``httpx`` package (``httpx.BasicAuth``,
+    ``httpx.DigestAuth``, custom ``httpx.Auth``), usable with this client,
+    which is built on httpx2: their auth flow runs unchanged on httpx2's
+    requests and responses (the two share that API)."""
+    module = type(auth).__module__
+    if not (module == "httpx" or module.startswith("httpx.")):
+        return auth
+    return _ForeignAuth(auth)
+
+
+class _ForeignAuth(httpx.Auth):
+    def __init__(self, auth: Any) -> None:
+        self.auth = auth
+        self.requires_request_body = getattr(auth, "requires_request_body", False)
+        self.requires_response_body = getattr(auth, "requires_response_body", False)
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        return (yield from self.auth.auth_flow(request))
+
+
 class TestClient(StarletteTestClient):
     """A synchronous test client (httpx API: ``get``, ``post``, ``websocket_connect``...).
 
@@ -97,8 +118,11 @@ class TestClient(StarletteTestClient):
 
     def __init__(self, app: App | Any, base_url: str = DEFAULT_BASE_URL,
                  raise_server_exceptions: bool = True, **kwargs: Any) -> None:
+        auth = kwargs.pop("auth", None)
         super().__init__(app, base_url=base_url,
                          raise_server_exceptions=raise_server_exceptions, **kwargs)
+        if auth is not None:  # for every request (Starlette's client takes no auth=)
+            self.auth = _adapt_auth(auth)
         self.portal = _shared_portal()
         self._lifespan_lock = threading.Lock()
         self._started = False
@@ -145,6 +169,8 @@ class TestClient(StarletteTestClient):
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         if not self._started:
             self.start()
+        if kwargs.get("auth") is not None:
+            kwargs["auth"] = _adapt_auth(kwargs["auth"])
         return super().request(*args, **kwargs)
 
     def websocket_connect(self, *args: Any, **kwargs: Any) -> Any:
@@ -176,11 +202,18 @@ class AsyncTestClient(httpx.AsyncClient):
     def __init__(self, app: App, base_url: str = DEFAULT_BASE_URL, lifespan: bool = True,
                  **kwargs: Any) -> None:
         kwargs.setdefault("follow_redirects", True)
+        if kwargs.get("auth") is not None:
+            kwargs["auth"] = _adapt_auth(kwargs["auth"])
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
         super().__init__(transport=transport, base_url=base_url, **kwargs)
         self.app = app
         self._run_lifespan = lifespan
         self._lifespan_context: Any = None
+
+    async def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        if kwargs.get("auth") is not None:
+            kwargs["auth"] = _adapt_auth(kwargs["auth"])
+        return await super().request(*args, **kwargs)
 
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
         return _as_same_origin_page(super().build_request(*args, **kwargs))

@@ -97,7 +97,8 @@ def test_requests_without_a_cookie_never_touch_the_store(closed_port):
 
 def test_login_manager_works_and_logging_in_changes_the_session_id(store):
     client = make_app(store).client
-    assert client.get("/private").status_code == 401
+    json_only = {"Accept": "application/json"}  # other clients are redirected to login_url
+    assert client.get("/private", headers=json_only).status_code == 401
     client.get("/set/cart/3")
     before = client.cookies["dyne-Session"]
     client.get("/login/1")
@@ -105,7 +106,7 @@ def test_login_manager_works_and_logging_in_changes_the_session_id(store):
     assert client.get("/private").json() == {"user": "alice"}
     assert client.get("/get").json()["cart"] == "3"
     client.get("/logout")
-    assert client.get("/private").status_code == 401
+    assert client.get("/private", headers=json_only).status_code == 401
 
 
 def test_two_workers_share_sessions_on_redis(redis_url, redis_prefix):

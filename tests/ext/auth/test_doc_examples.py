@@ -43,6 +43,8 @@ from .clients import basic, bearer, digest, digest_challenge
 SEED = "001_1cdd2c39c5bda939.txt"
 
 
+JSON = {"Accept": "application/json"}
+
 def run(source: str, namespace: dict) -> dict:
     exec(compile(textwrap.dedent(source), "<doc example>", "exec"), namespace)
     return namespace
@@ -571,7 +573,7 @@ def session_namespace() -> dict:
 def log_in(client, username, password):
     response = client.post("/login", json={"username": username, "password": password},
                            follow_redirects=False)
-    assert response.status_code == 303, response.text
+    assert response.status_code == 302, response.text
     assert response.headers["location"] == "/dashboard"
     return response
 
@@ -582,15 +584,16 @@ def test_session_examples_in_order(users, caplog):
         run(example, namespace)
     auth, client = namespace["auth"], namespace["app"].client
 
-    # Not logged in: browsers go to the login page, API clients get a 401.
+    # Not logged in: redirected to the login page; JSON clients get a 401.
     page = client.get("/profile?tab=2", headers={"Accept": "text/html"}, follow_redirects=False)
     assert page.status_code == 302
     assert page.headers["location"] == "/login?next=%2Fprofile%3Ftab%3D2"
-    assert client.get("/profile").status_code == 401
+    assert client.get("/profile", follow_redirects=False).status_code == 302
+    assert client.get("/profile", headers=JSON).status_code == 401
 
     # Logging in (remember_me=True) sets the session and the remember-me cookie.
     response = log_in(client, "alice", "wonderland")
-    assert {"dyne-Session", "dyne-Remember"} <= set(response.cookies)
+    assert {"dyne-Session", "remember_me"} <= set(response.cookies)
     assert client.get("/profile").json() == {"user": "alice"}
     assert client.post("/login", json={"username": "alice", "password": "nope"}).status_code == 200
 
@@ -610,9 +613,9 @@ def test_session_examples_in_order(users, caplog):
         logged_out = client.get("/logout", follow_redirects=False)
     assert logged_out.headers["location"] == "/"
     assert "User 3 logged out" in caplog.text
-    assert "dyne-Remember" not in client.cookies
-    assert client.get("/profile").status_code == 401
-    assert client.get("/post/edit").status_code == 401
+    assert "remember_me" not in client.cookies
+    assert client.get("/profile", headers=JSON).status_code == 401
+    assert client.get("/post/edit", headers=JSON).status_code == 401
 
     # Custom failures replace the defaults.
     run(CUSTOM_FAILURE, namespace)
@@ -632,9 +635,9 @@ def test_remember_me_restores_the_session(users):
         run(example, namespace)
     client = namespace["app"].client
     log_in(client, "alice", "wonderland")
-    remember = client.cookies["dyne-Remember"]
+    remember = client.cookies["remember_me"]
     client.cookies.clear()
-    client.cookies["dyne-Remember"] = remember
+    client.cookies["remember_me"] = remember
     restored = client.get("/profile")
     assert restored.json() == {"user": "alice"}
     assert "dyne-Session" in restored.cookies  # the session is back
@@ -656,11 +659,11 @@ def test_login_and_logout_fragments(users):
     client = app.client
 
     plain = client.get("/login_plain", follow_redirects=False)
-    assert (plain.status_code, plain.headers["location"]) == (303, "/dashboard")
-    assert "dyne-Remember" not in plain.cookies
+    assert (plain.status_code, plain.headers["location"]) == (302, "/dashboard")
+    assert "remember_me" not in plain.cookies
     assert client.get("/current").json() == {"user": 1}
     remembered = client.get("/login_remember", follow_redirects=False)
-    assert "dyne-Remember" in remembered.cookies
+    assert "remember_me" in remembered.cookies
     assert client.get("/logout_view").status_code == 200
     assert client.get("/current").json() == {"user": None}
 

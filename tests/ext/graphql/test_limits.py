@@ -62,13 +62,13 @@ def test_over_limit_queries_are_graphql_request_errors(backend):
     }
     for query, message in cases.items():
         legacy = served.post(query)
-        assert legacy.status_code == 200
+        assert legacy.status_code == 400
         assert message in legacy.json()["errors"][0]["message"]
         assert "data" not in legacy.json()
         modern = served.post(query, headers={"Accept": GRJ})
         assert modern.status_code == 400
         get = served.get(query)
-        assert get.status_code == 200 and message in get.json()["errors"][0]["message"]
+        assert get.status_code == 400 and message in get.json()["errors"][0]["message"]
     assert served.post("{ hello }").json() == {"data": {"hello": "Hello stranger"}}
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "Executor",
     "GraphQLRequest",
     "GraphQLResult",
+    "GraphQLSchema",
     "MutationNotAllowed",
     "request_error",
 ]
@@ -101,3 +102,17 @@ class BackendSchema:
 
     def create_executor(self) -> Executor:
         raise NotImplementedError
+
+
+#: Dyne 2.0.5's name for the base of the dyne schema classes.
+GraphQLSchema = BackendSchema
+
+
+def __getattr__(name: str) -> Any:
+    # ``ExecutionResult`` (graphql-core's), imported on first use: this module
+    # must not import the GraphQL libraries.
+    if name == "ExecutionResult":
+        from graphql import ExecutionResult
+
+        return ExecutionResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -300,12 +300,13 @@ class GraphQLView:
 
     @staticmethod
     def _status_for(result: GraphQLResult, media: str) -> int:
-        """GraphQL over HTTP: ``application/json`` answers 200 to any
-        well-formed request; ``application/graphql-response+json`` answers 400
-        when the request failed before execution (no ``data``)."""
-        if media == GRAPHQL_RESPONSE_JSON and not result.executed:
-            return 400
-        return 200
+        """400 when the request failed before execution (it did not parse or
+        validate, no ``data``), for both media types: the
+        GraphQL-over-HTTP specification requires a 4xx for
+        ``application/graphql-response+json`` and allows it for
+        ``application/json``, where Dyne 2.0.5 answered 400 too. 200 once the
+        operation ran, field errors or not."""
+        return 200 if result.executed else 400
 
     @staticmethod
     def _send(resp: Response, media: str, status: int, result: GraphQLResult) -> None:

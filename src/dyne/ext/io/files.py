@@ -175,6 +175,10 @@ _WINDOWS_FORBIDDEN = frozenset('<>:"|?*')
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
+#: The characters a filename may hold (Dyne 2.0.5's rule).
+_SAFE_CHARS = re.compile(r"[A-Za-z0-9 ._-]+")
+
+
 def _is_invisible(char: str) -> bool:
     return unicodedata.category(char) in _INVISIBLE_CATEGORIES
 
@@ -185,9 +189,11 @@ def filename_problem(name: str) -> str | None:
     Unsafe: an empty name; a name over 255 bytes (UTF-8); path separators
     (``/``, ``\\``); ``..`` anywhere; control or invisible formatting
     characters (NUL, line breaks, bidirectional overrides...); the characters
-    Windows forbids (``< > : " | ? *``); a leading dot (hidden files such as
-    ``.htaccess``); leading or trailing whitespace or a trailing dot; Windows
-    device names (``CON``, ``NUL``, ``COM1``, ``LPT1``... with any extension).
+    Windows forbids (``< > : " | ? *``); any character other than ASCII
+    letters, digits, space, ``.``, ``-`` and ``_`` (as in Dyne 2.0.5); a
+    leading dot (hidden files such as ``.htaccess``); leading or trailing
+    whitespace or a trailing dot; Windows device names (``CON``, ``NUL``,
+    ``COM1``, ``LPT1``... with any extension).
     """
     if not name:
         return "Filename is empty."
@@ -201,6 +207,8 @@ def filename_problem(name: str) -> str | None:
         return "Filename must not contain control characters."
     if any(char in _WINDOWS_FORBIDDEN for char in name):
         return 'Filename must not contain any of < > : " | ? *.'
+    if not _SAFE_CHARS.fullmatch(name):
+        return "Filename contains unsafe characters."
     if name[0] == ".":
         return "Filename must not start with a dot."
     if name != name.strip() or name[-1] == ".":
@@ -298,11 +306,13 @@ def check_extension(file: File, allowed: Iterable[str] | str | None) -> str | No
 
 def check_filename(file: File, sanitize: bool) -> str | None:
     """A message when ``file.filename`` is unsafe; with ``sanitize``, replace an
-    unsafe name by its sanitized version instead (a safe name is kept as is)."""
+    unsafe name by its sanitized version instead (a safe name is kept as is).
+    A name with nothing to keep (empty, ``.``, ``..``: only dots and spaces)
+    is refused even with ``sanitize``, as in Dyne 2.0.5."""
     problem = filename_problem(file.filename)
     if problem is None:
         return None
-    if sanitize:
+    if sanitize and file.filename.strip(" ."):
         file.filename = sanitize_filename(file.filename)
         return None
     return problem

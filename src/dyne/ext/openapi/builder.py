@@ -296,6 +296,8 @@ class DocumentOptions:
     servers: list[dict[str, Any]] | None = None
     tags: list[dict[str, Any]] = field(default_factory=list)
     external_docs: dict[str, Any] | None = None
+    #: Schemas registered by name (``api.add_schema``): ``(name, schema)`` pairs.
+    schemas: tuple[tuple[str, Any], ...] = ()
 
 
 def split_docstring(doc: str | None) -> tuple[str | None, str | None]:
@@ -385,10 +387,20 @@ class _Builder:
             yield meta.response_model, "pydantic", "serialization"
 
     def build(self) -> dict[str, Any]:
+        from dyne.ext.io.core import library_of
+
         for draft in self.drafts:
             for schema, library, mode in self._uses(Meta(draft.meta), draft.method):
                 self.registry.add(schema, library, mode)
+        named_uses: list[tuple[str, Any, str]] = []
+        for name, schema in self.options.schemas:
+            found = library_of(schema)
+            if found is not None:
+                named_uses.append((name, schema, found))
+                self.registry.add(schema, found, "serialization")
         self.registry.resolve()
+        named = {name: self.registry.schema(schema, library, "serialization")
+                 for name, schema, library in named_uses}
 
         paths: dict[str, dict[str, Any]] = {}
         webhooks: dict[str, dict[str, Any]] = {}
@@ -414,7 +426,7 @@ class _Builder:
             document["webhooks" if self.version.startswith("3.1") else "x-webhooks"] = webhooks
         if self.security_schemes:
             document["components"] = {"securitySchemes": self.security_schemes}
-        self.registry.finish(document)
+        self.registry.finish(document, named)
         if "components" in document:
             # Schemas first, as most documents order them.
             document["components"] = dict(sorted(document["components"].items(),

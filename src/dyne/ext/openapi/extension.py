@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["OpenAPI", "doc"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+#: "Not given" for keyword arguments where None means something.
+_UNSET: Any = object()
 
 DEFAULT_VERSION = "3.0.3"
 _VERSIONS = re.compile(r"^3\.(0\.[0-4]|1\.[01])$")
@@ -146,16 +149,28 @@ class OpenAPI(Extension):
     Create it with the app, or later with ``init_app(app)``.
     """
 
-    def __init__(self, app: App | None = None, *, title: str | None = None, version: str | None = None,
-                 description: str | None = None, terms_of_service: str | None = None,
+    def __init__(self, app: App | None = None, title: str | None = None, version: str | None = None,
+                 *, description: str | None = None, terms_of_service: str | None = None,
                  contact: Mapping[str, Any] | str | None = None,
                  license: Mapping[str, Any] | str | None = None, openapi: str | None = None,
                  theme: str | None = None, docs_route: str | None = "/docs",
                  schema_route: str | None = "/schema.yml", schema_json_route: str | None = "/schema.json",
                  servers: Sequence[Mapping[str, Any]] | None = None,
                  tags: Sequence[Mapping[str, Any] | str] | None = None,
-                 external_docs: Mapping[str, Any] | None = None) -> None:
+                 external_docs: Mapping[str, Any] | None = None,
+                 openapi_route: str | object | None = _UNSET, static_route: str | None = None,
+                 plugins: Sequence[Any] | None = None) -> None:
         super().__init__()
+        if openapi_route is not _UNSET:  # Dyne 2.0.5's name for schema_route
+            schema_route = openapi_route  # type: ignore[assignment]
+        #: Accepted for Dyne 2.0.5 code: the documentation pages' assets are
+        #: served by dyne under ``/_dyne/openapi``, whatever ``static_route`` says.
+        self.static_route = static_route
+        #: Accepted for Dyne 2.0.5 code (apispec plugins): dyne resolves
+        #: marshmallow and pydantic schemas itself.
+        self.plugins = list(plugins or ())
+        #: Schemas registered by name (``@api.schema("Name")``, ``api.add_schema``).
+        self.schemas: dict[str, Any] = {}
         self.title = title
         self.version = version
         self.description = description
@@ -224,6 +239,33 @@ class OpenAPI(Extension):
             value = self.app.config.get(CONFIG_KEYS[name])
         return default if value is None else value
 
+    # -- named schemas (Dyne 2.0.5) -------------------------------------------------------
+
+    def add_schema(self, name: str, schema: Any, check_existing: bool = True) -> None:
+        """Document ``schema`` (a pydantic model or a marshmallow schema) as
+        the component ``name``, whether a route uses it or not. Registering a
+        name twice is a ``ValueError`` unless ``check_existing=False``."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"add_schema() needs a component name, got {name!r}")
+        if check_existing and name in self.schemas:
+            raise ValueError(f"A schema named {name!r} is already registered")
+        from dyne.ext.io.core import library_of
+
+        if library_of(schema) is None:
+            raise TypeError(f"add_schema() takes a pydantic model or a marshmallow schema, "
+                            f"got {schema!r}")
+        self.schemas[name] = schema
+
+    def schema(self, name: str, **options: Any) -> Callable[[T], T]:
+        """``@api.schema("Pet")`` above a pydantic model or marshmallow schema
+        class: ``add_schema("Pet", cls)``. ``options`` go to ``add_schema``."""
+
+        def register(schema: T) -> T:
+            self.add_schema(name, schema, **options)
+            return schema
+
+        return register
+
     # -- the document -------------------------------------------------------------------
 
     def _document_options(self, root_path: str = "") -> DocumentOptions:
@@ -244,7 +286,8 @@ class OpenAPI(Extension):
             servers = [{"url": root_path}]
         return DocumentOptions(openapi=check_openapi_version(self._option("openapi", DEFAULT_VERSION)),
                                info=info, servers=servers, tags=[dict(t) for t in self.tags],
-                               external_docs=self.external_docs)
+                               external_docs=self.external_docs,
+                               schemas=tuple(self.schemas.items()))
 
     def _current(self, root_path: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
         drafts: list[Draft] = collect(self._app())

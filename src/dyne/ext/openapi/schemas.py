@@ -225,11 +225,18 @@ class SchemaRegistry:
 
     # -- finishing ----------------------------------------------------------------------
 
-    def finish(self, document: dict[str, Any]) -> None:
+    def finish(self, document: dict[str, Any],
+               named: dict[str, dict[str, Any]] | None = None) -> None:
         """Put the components used by ``document`` (and only those) in its
-        ``components.schemas``, converted to the document's dialect."""
-        used = _referenced(document, self.components)
+        ``components.schemas``, converted to the document's dialect.
+        ``named`` are schemas registered by name (``api.add_schema``): they
+        are components whether used or not."""
+        named = named or {}
+        used = _referenced({**document, "x-named": named}, self.components)
         schemas = {name: self.components[name] for name in self.components if name in used}
+        for name, schema in named.items():
+            if schema.get("$ref") != REF_PREFIX + name:
+                schemas.setdefault(name, schema)
         if schemas:
             document.setdefault("components", {})["schemas"] = schemas
         if not self.version.startswith("3.1"):

@@ -65,6 +65,7 @@ def make_app(**options):
 
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
 
 
 def later(monkeypatch, seconds):
@@ -196,19 +197,19 @@ def test_remember_me_cookie_is_signed_httponly_and_expires():
     app, _auth, _loads = make_app(remember_me_duration=3600)
     response = app.client.get("/login/1?remember=1")
     cookie = next(value for value in response.headers.get_list("set-cookie")
-                  if value.startswith("dyne-Remember="))
+                  if value.startswith("remember_me="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=3600" in cookie
     assert "Secure" not in cookie
     secure = TestClient(app, base_url="https://testserver").get("/login/1?remember=1")
     assert any("Secure" in value for value in secure.headers.get_list("set-cookie")
-               if value.startswith("dyne-Remember="))
+               if value.startswith("remember_me="))
 
 
 def restore_only_remember(client):
     """Forget the session cookie (as a browser does when it closes), keeping
     the remember-me cookie."""
     client.cookies.delete("dyne-Session")
-    return client.cookies["dyne-Remember"]
+    return client.cookies["remember_me"]
 
 
 def test_remember_me_restores_the_session():
@@ -231,7 +232,7 @@ def test_bad_remember_me_cookies_are_refused_and_removed(damage, monkeypatch):
         del PEOPLE["8"]
     else:
         client.get("/login/1?remember=1")
-    remember = client.cookies["dyne-Remember"]
+    remember = client.cookies["remember_me"]
     client.cookies.clear()
     if damage == "tamper":
         payload, _, signature = remember.rpartition(".")
@@ -241,12 +242,12 @@ def test_bad_remember_me_cookies_are_refused_and_removed(damage, monkeypatch):
     elif damage == "other-key":
         other = LoginManager(dyne.App(secret_key="a-different-secret-of-enough-length"))
         remember = other._bound().dumps("1")  # a well-formed cookie signed with another key
-    response = client.get("/whoami", headers={"Cookie": f"dyne-Remember={remember}"})
+    response = client.get("/whoami", headers={"Cookie": f"remember_me={remember}"})
     if damage == "none":
         assert response.json() == {"user": "alice"}
         return
     assert response.json() == {"user": None}
-    assert any(value.startswith(("dyne-Remember=;", 'dyne-Remember="";'))
+    assert any(value.startswith(("remember_me=;", 'remember_me="";'))
                for value in response.headers.get_list("set-cookie"))
 
 
@@ -254,9 +255,9 @@ def test_login_without_remember_me_clears_an_old_remember_cookie():
     app, _auth, _loads = make_app()
     client = app.client
     client.get("/login/1?remember=1")
-    assert "dyne-Remember" in client.cookies
+    assert "remember_me" in client.cookies
     client.get("/login/2")
-    assert "dyne-Remember" not in client.cookies
+    assert "remember_me" not in client.cookies
     assert client.get("/whoami").json() == {"user": "bob"}
 
 
@@ -285,7 +286,7 @@ def test_hooks_run_on_login_and_logout_only_for_real_users():
     client.get("/logout")
     assert events == [("in", "alice", "alice"), ("in-2", "alice"), ("out", "alice")]
     assert client.get("/whoami").json() == {"user": None}
-    assert "dyne-Remember" not in client.cookies
+    assert "remember_me" not in client.cookies
 
 
 def test_logout_with_only_a_remember_cookie_logs_that_user_out():
@@ -304,7 +305,7 @@ def test_logout_with_only_a_remember_cookie_logs_that_user_out():
 def test_login_redirects_to_same_site_urls(target):
     app, _auth, _loads = make_app()
     response = app.client.get("/login/1", params={"next": target}, follow_redirects=False)
-    assert response.status_code == 303
+    assert response.status_code == 302
     assert response.headers["location"] == target
 
 
@@ -316,7 +317,7 @@ def test_login_redirects_to_same_site_urls(target):
 def test_no_open_redirect_through_next(target):
     app, _auth, _loads = make_app()
     response = app.client.get("/login/1", params={"next": target}, follow_redirects=False)
-    assert response.status_code == 303
+    assert response.status_code == 302
     assert response.headers["location"] == "/"
 
 
@@ -343,14 +344,26 @@ def test_browsers_are_sent_to_the_login_page_with_next():
     assert response.headers["location"] == "/login?next=%2Fprivate%3Ftab%3Da%2520b%26x%3D1"
 
 
-@pytest.mark.parametrize("headers", [{}, {"Accept": "application/json"}, {"Accept": "*/*"},
-                                     {**BROWSER, "X-Requested-With": "XMLHttpRequest"},
-                                     {"Accept": "text/html;q=0"}])
-def test_api_clients_get_401(headers):
+@pytest.mark.parametrize("headers", [{"Accept": "application/json"},
+                                     {"Accept": "application/problem+json"},
+                                     {"Accept": "application/json, text/html;q=0"}])
+def test_json_clients_get_401(headers):
     app, _auth, _loads = make_app()
     response = app.client.get("/private", headers=headers, follow_redirects=False)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Cookie realm="Authentication Required"'
+
+
+@pytest.mark.parametrize("headers", [{}, {"Accept": "*/*"},
+                                     {**BROWSER, "X-Requested-With": "XMLHttpRequest"},
+                                     {"Accept": "application/json, text/html"},
+                                     {"Accept": "text/plain"}])
+def test_other_clients_are_redirected_to_the_login_page(headers):
+    # The docs: "By default, unauthenticated users are redirected to the login_url".
+    app, _auth, _loads = make_app()
+    response = app.client.get("/private", headers=headers, follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login?next=%2Fprivate"
 
 
 def test_posts_redirect_without_next_and_login_url_none_means_401():
@@ -431,7 +444,7 @@ def test_on_failure_answers_and_may_fall_back_to_the_default():
 
     client = app.client
     assert client.get("/private?mode=default", headers=BROWSER, follow_redirects=False).status_code == 302
-    assert client.get("/private").status_code == 401
+    assert client.get("/private", headers=JSON).status_code == 401
     client.get("/login/1")
     forbidden = client.get("/reset")
     assert (forbidden.status_code, forbidden.json()) == (403, {"error": "not allowed"})
@@ -447,7 +460,7 @@ def test_default_failures_go_through_the_apps_error_handlers():
     async def unauthorized(req, resp, exc):
         resp.media = {"error": "please log in"}
 
-    assert app.client.get("/private").json() == {"error": "please log in"}
+    assert app.client.get("/private", headers=JSON).json() == {"error": "please log in"}
 
 
 def test_class_based_views():
@@ -463,7 +476,7 @@ def test_class_based_views():
             resp.status_code = 201
 
     client = app.client
-    assert client.get("/posts").status_code == 401
+    assert client.get("/posts", headers=JSON).status_code == 401
     client.get("/login/2")
     assert client.post("/posts").status_code == 403
     client.get("/login/1")
@@ -508,6 +521,6 @@ def test_login_required_records_openapi_metadata():
     assert entry == {"backend": auth, "role": ["admin", "editor"], "roles": [["admin"], ["editor"]]}
     assert auth.security_schemes() == {
         "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "dyne-Session"},
-        "rememberMeCookie": {"type": "apiKey", "in": "cookie", "name": "dyne-Remember"},
+        "rememberMeCookie": {"type": "apiKey", "in": "cookie", "name": "remember_me"},
     }
     assert auth.security_requirements() == [{"sessionCookie": []}, {"rememberMeCookie": []}]

@@ -68,6 +68,8 @@ class LoginManager(Extension):
     """Session-based login for a dyne app (an ``Extension``, registered as
     ``app.extensions["login_manager"]``).
 
+    ``USER_ID_KEY`` is the session key holding the logged-in user's id.
+
     :param app: the app (or call ``init_app(app)`` later). It must have a
         secret key (``SECRET_KEY`` in ``app.config``, or ``App(secret_key=...)``),
         which signs the session and remember-me cookies.
@@ -76,7 +78,8 @@ class LoginManager(Extension):
     :param remember_me_duration: lifetime of the remember-me cookie, in seconds
         (30 days by default).
     :param user_id_attribute: the attribute (or dict key) holding a user's id.
-    :param remember_cookie_name: the remember-me cookie's name.
+    :param remember_me_cookie_name: the remember-me cookie's name (``remember_me``;
+        ``remember_cookie_name`` is accepted too).
     :param default_redirect_url: where ``login``/``logout`` redirect instead of
         an unsafe (off-site) ``redirect_url``.
     :param cookie_secure: the remember-me cookie's ``Secure`` flag; by default,
@@ -88,7 +91,8 @@ class LoginManager(Extension):
 
     def __init__(self, app: App | None = None, login_url: str | None = "/login",
                  remember_me_duration: int = 2592000, user_id_attribute: str = "id", *,
-                 remember_cookie_name: str = "dyne-Remember", default_redirect_url: str = "/",
+                 remember_me_cookie_name: str = "remember_me", default_redirect_url: str = "/",
+                 remember_cookie_name: str | None = None,
                  cookie_secure: bool | None = None, cookie_samesite: str = "lax",
                  cookie_path: str = "/", cookie_domain: str | None = None,
                  realm: str = "Authentication Required") -> None:
@@ -101,7 +105,7 @@ class LoginManager(Extension):
         self.login_url = login_url
         self.remember_me_duration = int(remember_me_duration)
         self.user_id_attribute = user_id_attribute
-        self.remember_cookie_name = remember_cookie_name
+        self.remember_me_cookie_name = remember_cookie_name or remember_me_cookie_name
         self.default_redirect_url = default_redirect_url
         self.cookie_secure = cookie_secure
         self.cookie_samesite = cookie_samesite
@@ -118,6 +122,19 @@ class LoginManager(Extension):
         self._on_failure: AsyncCallback | None = None
         if app is not None:
             self.init_app(app)
+
+    #: The session key holding the logged-in user's id.
+    USER_ID_KEY = SESSION_KEY
+
+    @property
+    def remember_cookie_name(self) -> str:
+        """The remember-me cookie's name (same as ``remember_me_cookie_name``)."""
+        return self.remember_me_cookie_name
+
+    @property
+    def secret_key(self) -> str:
+        """The key signing the remember-me cookie (the app's secret key)."""
+        return self._secret_key
 
     name = "login_manager"
 
@@ -219,7 +236,7 @@ class LoginManager(Extension):
             if user is not None:
                 return user
             del session[SESSION_KEY]
-        token = req.cookies.get(self.remember_cookie_name)
+        token = req.cookies.get(self.remember_me_cookie_name)
         if not token:
             return None
         remembered = self._remembered_id(token)
@@ -243,7 +260,7 @@ class LoginManager(Extension):
 
     def _remember(self, req: Request, resp: Response, user_id: str) -> None:
         resp.set_cookie(
-            self.remember_cookie_name, self._bound().dumps(user_id),
+            self.remember_me_cookie_name, self._bound().dumps(user_id),
             max_age=self.remember_me_duration, expires=self.remember_me_duration,
             path=self.cookie_path, domain=self.cookie_domain,
             secure=req.is_secure if self.cookie_secure is None else self.cookie_secure,
@@ -251,7 +268,7 @@ class LoginManager(Extension):
         )
 
     def _forget(self, resp: Response) -> None:
-        resp.delete_cookie(self.remember_cookie_name, path=self.cookie_path, domain=self.cookie_domain)
+        resp.delete_cookie(self.remember_me_cookie_name, path=self.cookie_path, domain=self.cookie_domain)
 
     def safe_url(self, url: str | None, default: str | None = None) -> str:
         """``url`` if it is a same-site relative URL, else ``default`` (by
@@ -269,7 +286,7 @@ class LoginManager(Extension):
                     redirect_url: str | None = None) -> None:
         """Log ``user`` in: store its id in the session, set (or, without
         ``remember_me``, clear) the remember-me cookie, set ``req.state.user``,
-        run the ``on_login`` hooks, and redirect (303) to ``redirect_url`` when
+        run the ``on_login`` hooks, and redirect (302) to ``redirect_url`` when
         given. An off-site ``redirect_url`` is replaced by ``default_redirect_url``."""
         self._bound()
         user_id = self.get_user_id(user)
@@ -279,18 +296,18 @@ class LoginManager(Extension):
         req.session[SESSION_KEY] = user_id
         if remember_me:
             self._remember(req, resp, user_id)
-        elif self.remember_cookie_name in req.cookies:
+        elif self.remember_me_cookie_name in req.cookies:
             self._forget(resp)
         req.state.user = user
         for hook in self._on_login:
             await hook(req, resp, user)
         if redirect_url is not None:
-            resp.redirect(self.safe_url(redirect_url), status_code=303)
+            resp.redirect(self.safe_url(redirect_url), status_code=302)
 
     async def logout(self, req: Request, resp: Response, redirect_url: str | None = None) -> None:
         """Log the current user out: clear the session's user id, the
         remember-me cookie and ``req.state.user``, then run the ``on_logout``
-        hooks (when someone was logged in) and redirect (303) to a safe
+        hooks (when someone was logged in) and redirect (302) to a safe
         ``redirect_url`` when given."""
         self._bound()
         user = await self.current_user(req)
@@ -301,7 +318,7 @@ class LoginManager(Extension):
             for hook in self._on_logout:
                 await hook(req, resp, user)
         if redirect_url is not None:
-            resp.redirect(self.safe_url(redirect_url), status_code=303)
+            resp.redirect(self.safe_url(redirect_url), status_code=302)
 
     # -- protecting views ------------------------------------------------------------
 
@@ -347,18 +364,23 @@ class LoginManager(Extension):
 
     def wants_redirect(self, req: Request) -> bool:
         """Whether to answer an anonymous request with a redirect to the login
-        page rather than a 401: a ``login_url`` is set, the client explicitly
-        accepts HTML (browsers do; API clients, ``fetch`` and ``curl`` send
-        ``*/*`` or JSON) and it is not a script (``X-Requested-With``)."""
-        if not self.login_url or req.headers.get("x-requested-with"):
+        page rather than a 401. As the docs say, and as Dyne 2.0.5 does, the
+        default is the redirect (when a ``login_url`` is set); a client that
+        explicitly asks for JSON and not HTML (``Accept: application/json``,
+        as API clients send) gets the 401 instead."""
+        if not self.login_url:
             return False
         accept = req.headers.get("accept")
         if not accept:
-            return False
+            return True
         from dyne.formats import parse_accept
 
-        return any(media in ("text/html", "application/xhtml+xml") and quality > 0
-                   for media, quality in parse_accept(accept))
+        accepted = [media for media, quality in parse_accept(accept) if quality > 0]
+        wants_json = any(media == "application/json" or media.endswith("+json")
+                         for media in accepted)
+        wants_html = any(media in ("text/html", "application/xhtml+xml", "*/*", "text/*")
+                         for media in accepted)
+        return wants_html or not wants_json
 
     def login_redirect_url(self, req: Request) -> str:
         """``login_url`` with ``?next=`` the page requested (for GET and HEAD)."""
@@ -394,7 +416,7 @@ class LoginManager(Extension):
             session_cookie = getattr(self.app.session_backend, "cookie_name", session_cookie)
         return {
             "sessionCookie": {"type": "apiKey", "in": "cookie", "name": session_cookie},
-            "rememberMeCookie": {"type": "apiKey", "in": "cookie", "name": self.remember_cookie_name},
+            "rememberMeCookie": {"type": "apiKey", "in": "cookie", "name": self.remember_me_cookie_name},
         }
 
     def security_requirements(self) -> list[dict[str, list[str]]]:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from .._callbacks import AsyncCallback, as_async
 from ..roles import user_role_set
 from .digest import MemoryNonceStore, NonceSigner, NonceState, NonceStore, digest_hasher
+from .exceptions import AuthenticationError  # noqa: F401  (Dyne 2.0.5's import path)
 from .headers import (
     MAX_AUTHORIZATION_LENGTH,
     authorization,

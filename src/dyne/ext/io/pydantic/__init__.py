@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 from .. import core
 from ..core import webhook
 from .adapter import ADAPTER
+from .fields import FileField
 
-__all__ = ["expect", "input", "output", "webhook"]
+__all__ = ["FileField", "expect", "input", "output", "webhook"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

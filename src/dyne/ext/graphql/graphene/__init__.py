@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'dyne.ext.graphql.graphene needs Graphene: pip install "dyne[graphql_graphene]"'
     ) from exc
 
-from .base import BackendSchema, Executor, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
+from ..base import BackendSchema, Executor, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
 
 __all__ = ["GrapheneExecutor", "Schema"]
 

@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'dyne.ext.graphql.strawberry needs Strawberry: pip install "dyne[graphql_strawberry]"'
     ) from exc
 
-from .base import BackendSchema, Executor, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
+from ..base import BackendSchema, Executor, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
 
 __all__ = ["Schema", "StrawberryExecutor"]
 

@@ -1,0 +1,1 @@
+"""Helpers of the IO extension (Dyne 2.0.5's import path)."""
