@@ -180,7 +180,12 @@ CORE_ROUTE_KEYWORDS = ("before_request", "include_in_schema", "methods", "name",
 #: the app is created. Besides these, the options that dyne's own extensions
 #: declare (``dyne.ext.ROUTE_OPTIONS``) and that installed packages declare in
 #: the ``dyne.route_options`` entry-point group are found when first used.
-ROUTE_OPTIONS: dict[str, RouteOption | str] = {}
+ROUTE_OPTIONS: dict[str, RouteOption | str] = {
+    # The formats req.media() decodes on the route (dyne.bodies).
+    "media_formats": "dyne.bodies:route_option",
+    # csrf=False exempts the route from CSRF checks (dyne.csrf).
+    "csrf": "dyne.csrf:route_option",
+}
 
 
 def register_route_option(name: str, handler: RouteOption) -> None:

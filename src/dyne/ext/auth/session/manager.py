@@ -83,6 +83,9 @@ class LoginManager(Extension):
         whether the request came over HTTPS.
     """
 
+    #: Requests are authenticated by cookies, so CSRF checks apply to them.
+    uses_cookies = True
+
     def __init__(self, app: App | None = None, login_url: str | None = "/login",
                  remember_me_duration: int = 2592000, user_id_attribute: str = "id", *,
                  remember_cookie_name: str = "dyne-Remember", default_redirect_url: str = "/",
@@ -135,6 +138,9 @@ class LoginManager(Extension):
         self._secret_key = str(app.secret_key)
         self._serializer = URLSafeTimedSerializer(self._secret_key, salt="dyne.auth.remember-me")
         app.before_request(self.middleware)
+        csrf = getattr(app, "csrf", None)
+        if csrf is not None:  # the remember-me cookie authenticates requests too
+            csrf.protect_cookie(self.remember_cookie_name)
 
     # -- callbacks ---------------------------------------------------------------
 
@@ -267,6 +273,9 @@ class LoginManager(Extension):
         given. An off-site ``redirect_url`` is replaced by ``default_redirect_url``."""
         self._bound()
         user_id = self.get_user_id(user)
+        csrf = getattr(req.app, "csrf", None)
+        if csrf is not None:  # tokens from before the login stop working
+            csrf.rotate(req)
         req.session[SESSION_KEY] = user_id
         if remember_me:
             self._remember(req, resp, user_id)
