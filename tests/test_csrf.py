@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 import dyne
-from dyne.csrf import csrf_exempt
 from dyne.ext.auth import TokenAuth, authenticate
 from dyne.testing import TestClient
 
@@ -16,6 +15,8 @@ EVIL = "http://evil.example"
 
 
 def bank(**options) -> dyne.App:
+    from dyne.csrf import csrf_exempt
+
     app = dyne.App(secret_key="s3cret", static_dir=None, **options)
     transfers: list[str] = []
     app.state.transfers = transfers

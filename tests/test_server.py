@@ -15,8 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dyne.server import DEFAULT_LIMITS, ServerLimits, uvicorn_options
-
 from .conftest import free_port, serve_in_subprocess
 
 APP = '''
@@ -78,6 +76,8 @@ def raw_request(port: int, head: bytes, timeout: float = 10) -> bytes:
 
 
 def test_defaults_are_as_documented():
+    from dyne.server import DEFAULT_LIMITS, ServerLimits, uvicorn_options
+
     documented = ServerLimits(workers=1, graceful_timeout=30, keep_alive_timeout=5,
                               header_timeout=10, max_header_size=65536,
                               limit_concurrency=1000, backlog=2048)
