@@ -162,7 +162,7 @@ def test_routes_lists_method_path_and_endpoint(project):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["METHODS", "PATH", "ENDPOINT"]
-    assert lines[1].split() == ["ANY", "/", "app.index"]
+    assert lines[1].split() == ["GET", "/", "app.index"]
     assert lines[2].split()[:2] == ["GET", "/static/*"]
     assert lines[3].split() == ["WS", "/ws", "app.ws"]
 
@@ -307,7 +307,7 @@ def test_new_project_creates_a_working_skeleton(tmp_path, monkeypatch):
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=root, capture_output=True, text=True, timeout=120)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "2 passed" in tests.stdout
+    assert "3 passed" in tests.stdout
     monkeypatch.chdir(root)
     routes = CliRunner().invoke(cli, ["--app", "app", "routes"], catch_exceptions=False)
     sys.modules.pop("app", None)

@@ -170,13 +170,22 @@ def test_bad_templates_fail_at_registration(app, path, message):
 
 # -- methods ------------------------------------------------------------------------
 
-def test_route_without_methods_answers_every_standard_method(app):
-    @app.route("/any")
-    def anything(req, resp):
-        resp.text = str(req.method)
+def test_route_without_methods_answers_get_head_and_options_only(app):
+    @app.route("/notes")
+    def notes(req, resp):
+        resp.media = ["first note"]
 
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        assert app.client.request(method, "/any").text == method
+    assert app.client.get("/notes").json() == ["first note"]
+    head = app.client.head("/notes")
+    assert head.status_code == 200 and head.content == b""
+    options = app.client.options("/notes")
+    assert options.status_code == 200
+    assert options.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert options.content == b""
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = app.client.request(method, "/notes")
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_wrong_method_is_405_with_allow(app):
@@ -257,8 +266,16 @@ def test_registering_the_same_method_twice_is_an_error(app):
     with pytest.raises(ValueError, match="already has a GET handler"):
         app.add_route("/dup", view, methods=["get"])
     app.add_route("/dup2", view)
-    with pytest.raises(ValueError, match="already registered for all methods"):
+    with pytest.raises(ValueError, match="already has a GET handler"):
         app.add_route("/dup2", view)
+
+    class View:
+        def on_get(self, req, resp):
+            pass
+
+    app.add_route("/dup3", View)
+    with pytest.raises(ValueError, match="already has a class-based view"):
+        app.add_route("/dup3", View)
 
 
 # -- views ----------------------------------------------------------------------------

@@ -24,7 +24,6 @@ after-request hooks -> teardown hooks -> ``Response.render`` ->
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -44,7 +43,6 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
-from .lifespan import lifespan_context, serve_lifespan
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -65,11 +63,12 @@ from .staticfiles import StaticSite
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
+    from logging import Logger
     from pathlib import Path
 
-    from .groups import RouteGroup
+    from loguru import Logger as LoguruLogger
+
     from .logging import AppLogging
-    from .mounts import Mount
     from .sessions import SessionBackend
     from .templates import Templates
     from .testing import TestClient
@@ -77,7 +76,13 @@ if TYPE_CHECKING:
 
 __all__ = ["App"]
 
-logger = logging.getLogger("dyne")
+
+
+def _logger() -> Logger:
+    import logging  # on first use: importing it costs more than the rest of the core
+
+    return logging.getLogger("dyne")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: ``hook(req, resp, exc)``: a teardown hook.
@@ -246,7 +251,7 @@ class App(Scaffold):
         self._logging: AppLogging | None = None
 
     @property
-    def logger(self) -> Any:
+    def logger(self) -> LoguruLogger:
         """The app's logger: loguru's, bound to the app's name (``APP_NAME``).
         Its sinks come from ``DEFAULT_LOGGER`` and ``LOGGERS``; see
         ``dyne.logging``. Loguru is imported on first use."""
@@ -570,6 +575,8 @@ class App(Scaffold):
         """Start-up and shutdown as one async context manager: the ``lifespan=``
         context is entered first, then startup events run; on exit, background
         tasks drain, shutdown events run, and the ``lifespan=`` context exits."""
+        from .lifespan import lifespan_context
+
         return lifespan_context(self)
 
     # -- sessions --------------------------------------------------------------------
@@ -584,7 +591,7 @@ class App(Scaffold):
             if not key:
                 import secrets
 
-                logger.warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
+                _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
                                "with a random per-process key and will not survive a restart.")
                 key = self.secret_key = secrets.token_urlsafe(32)
             self._session_backend = CookieSessionBackend(key)
@@ -663,7 +670,7 @@ class App(Scaffold):
         """Log, once at start-up, settings that are unsafe together."""
         hosts = self.allowed_hosts
         if self.enable_hsts and (hosts is None or "*" in hosts):
-            logger.warning(
+            _logger().warning(
                 "enable_hsts is on without allowed_hosts: the HTTPS redirect copies the "
                 "request's Host header into its Location, so a client can make it point at "
                 "any host. Set allowed_hosts=['your.domain'] (see docs/security.md).")
@@ -694,6 +701,8 @@ class App(Scaffold):
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
+            from .lifespan import serve_lifespan
+
             await serve_lifespan(self, receive, send)
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -734,7 +743,7 @@ class App(Scaffold):
             try:
                 rendered = resp.render()
             except Exception:
-                logger.exception("Error response could not be rendered")
+                _logger().exception("Error response could not be rendered")
                 rendered = Response.render_server_error()
         extra = self._inline_headers
         if extra:
@@ -760,7 +769,7 @@ class App(Scaffold):
                 if error is None and raised is None:
                     raised = exc
                 else:
-                    logger.error("Teardown hook %r failed", hook, exc_info=exc)
+                    _logger().error("Teardown hook %r failed", hook, exc_info=exc)
         return raised
 
     async def _respond(self, req: Request, resp: Response, scope: Scope) -> None:
@@ -848,7 +857,7 @@ class App(Scaffold):
         except WebSocketDisconnect:
             pass
         except Exception:
-            logger.exception("Unhandled error in websocket %s", scope.get("path"))
+            _logger().exception("Unhandled error in websocket %s", scope.get("path"))
             if ws.application_state != WebSocketState.DISCONNECTED:
                 try:
                     await ws.close(code=1011)

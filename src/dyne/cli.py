@@ -287,6 +287,13 @@ def test_index():
 
 def test_hello():
     assert app.client.get("/api/hello/world").json() == {{"hello": "world"}}
+
+
+def test_routes_answer_only_their_methods():
+    # A route without methods= answers GET (and HEAD, OPTIONS): POST is a 405.
+    response = app.client.post("/api/hello/world")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
 ''',
     "tests/conftest.py": '''import sys
 from pathlib import Path

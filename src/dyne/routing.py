@@ -12,9 +12,11 @@ Lookup never scans the whole route table:
   ``str``), falling back when a value does not convert. ``path`` parameters are
   tried last.
 
-A path may carry several routes, one per method set; a route registered
-without ``methods`` answers every standard method that no other route on the
-same path claims.
+A path may carry several routes, one per method set. A function registered
+without ``methods`` answers GET (and so HEAD); a class-based view without
+``methods`` answers the methods it has ``on_<method>`` handlers for (every
+standard method when it has ``on_request``). OPTIONS is answered
+automatically with the ``Allow`` header when no handler claims it.
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ __all__ = [
     "route_path",
 ]
 
-#: Methods a route without ``methods=`` answers. Anything else (TRACE, CONNECT,
-#: made-up verbs) gets a 405.
+#: Methods a class-based view with ``on_request`` answers. Anything else (TRACE,
+#: CONNECT, made-up verbs) gets a 405.
 STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+#: What a function view registered without ``methods=`` answers (HEAD and
+#: OPTIONS come with it), as in Flask, Starlette and Dyne 2.0.5.
+DEFAULT_METHODS = frozenset({"GET"})
 
 
 # -- Convertors --------------------------------------------------------------------
@@ -391,7 +397,9 @@ class BaseRoute:
 
 
 class Route(BaseRoute):
-    """An HTTP route. ``methods=None`` answers every standard method."""
+    """An HTTP route. A function registered with ``methods=None`` answers GET
+    (``route.methods`` is then ``{"GET"}``); a class-based view with
+    ``methods=None`` answers the methods it has handlers for."""
 
     def __init__(self, path: str, endpoint: Any, *, methods: Iterable[str] | str | None = None,
                  name: str | None = None, before: Iterable[Callable[..., Any]] = (),
@@ -399,7 +407,10 @@ class Route(BaseRoute):
                  convertors: Mapping[str, Convertor] | None = None) -> None:
         super().__init__(path, endpoint, name=name, include_in_schema=include_in_schema,
                          convertors=convertors)
-        self.methods = _normalize_methods(methods)
+        normalized = _normalize_methods(methods)
+        if normalized is None and not (self.is_class or self.is_view_object):
+            normalized = DEFAULT_METHODS
+        self.methods = normalized
         self.before = list(before)
         #: Route-level metadata and steps (from route options like ``request_model=``).
         self.spec = EndpointSpec()
@@ -453,20 +464,23 @@ class WebSocketRoute(BaseRoute):
 class RouteSet:
     """All the routes registered on one path template."""
 
-    __slots__ = ("any_route", "by_method", "routes", "websocket")
+    __slots__ = ("any_methods", "any_route", "by_method", "routes", "websocket")
 
     def __init__(self) -> None:
         self.by_method: dict[str, Route] = {}
+        #: A class-based view registered without ``methods=``, and the methods it answers.
         self.any_route: Route | None = None
+        self.any_methods: frozenset[str] = frozenset()
         self.websocket: WebSocketRoute | None = None
         self.routes: list[Route] = []
 
     def add(self, route: Route) -> None:
         if route.methods is None:
             if self.any_route is not None:
-                raise ValueError(f"Route {route.path!r} is already registered for all methods "
-                                 f"(by {self.any_route.name!r})")
+                raise ValueError(f"Route {route.path!r} already has a class-based view answering "
+                                 f"every method it handles ({self.any_route.name!r})")
             self.any_route = route
+            self.any_methods = route.declared_methods()
         else:
             taken = sorted(m for m in route.methods if m in self.by_method)
             if taken:
@@ -479,7 +493,8 @@ class RouteSet:
 
     def resolve(self, method: str) -> Route | None:
         """The route answering ``method`` here: one that declared it, else (for
-        HEAD) the GET route, else the route registered for all methods."""
+        HEAD) the GET route, else a class-based view that answers it. ``None``:
+        405, or the automatic OPTIONS answer."""
         by_method = self.by_method
         route = by_method.get(method)
         if route is not None:
@@ -489,7 +504,7 @@ class RouteSet:
             if route is not None:
                 return route
         any_route = self.any_route
-        if any_route is not None and method in STANDARD_METHODS:
+        if any_route is not None and method in self.any_methods:
             return any_route
         return None
 

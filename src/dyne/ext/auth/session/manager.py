@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dyne.exceptions import HTTPException
+from dyne.extensions import Extension
 
 from .._callbacks import AsyncCallback, as_async
 from ..roles import declare_auth, normalize_roles, roles_allow, user_role_set
@@ -63,8 +64,9 @@ class LoginMiddleware:
         req.state.user = await self.manager.load_user(req, resp)
 
 
-class LoginManager:
-    """Session-based login for a dyne app.
+class LoginManager(Extension):
+    """Session-based login for a dyne app (an ``Extension``, registered as
+    ``app.extensions["login_manager"]``).
 
     :param app: the app (or call ``init_app(app)`` later). It must have a
         secret key (``SECRET_KEY`` in ``app.config``, or ``App(secret_key=...)``),
@@ -90,6 +92,7 @@ class LoginManager:
                  cookie_secure: bool | None = None, cookie_samesite: str = "lax",
                  cookie_path: str = "/", cookie_domain: str | None = None,
                  realm: str = "Authentication Required") -> None:
+        super().__init__()
         if int(remember_me_duration) <= 0:
             raise ValueError("remember_me_duration must be a positive number of seconds")
         if not is_safe_url(default_redirect_url):
@@ -105,7 +108,6 @@ class LoginManager:
         self.cookie_path = cookie_path
         self.cookie_domain = cookie_domain
         self.realm = realm
-        self.app: App | None = None
         self.middleware = LoginMiddleware(self)
         self._serializer: Any = None
         self._secret_key: str = ""
@@ -117,27 +119,24 @@ class LoginManager:
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: App) -> None:
-        """Bind to ``app``: check its secret key, register as
-        ``app.extensions["login_manager"]`` and install ``LoginMiddleware``."""
-        if self.app is app:
-            return
-        if self.app is not None:
-            raise RuntimeError("This LoginManager is already bound to another app")
-        existing = app.extensions.get("login_manager")
-        if existing is not None:
-            raise RuntimeError("This app already has a LoginManager")
-        secret = app.secret_key
-        if not secret:
+    name = "login_manager"
+
+    def register(self, app: App) -> bool:
+        """Check the app's secret key first: a manager that cannot sign
+        cookies is never registered."""
+        if self.app is not app and not app.secret_key:
             raise RuntimeError("LoginManager needs a secret key to sign session and remember-me "
                                "cookies: set SECRET_KEY in app.config (or pass "
                                "dyne.App(secret_key=...))")
+        return super().register(app)
+
+    def setup(self, app: App) -> None:
+        """Sign remember-me cookies with the app's secret key and install
+        ``LoginMiddleware``."""
         from itsdangerous import URLSafeTimedSerializer
 
-        self._secret_key = str(secret)
+        self._secret_key = str(app.secret_key)
         self._serializer = URLSafeTimedSerializer(self._secret_key, salt="dyne.auth.remember-me")
-        self.app = app
-        app.extensions["login_manager"] = self
         app.before_request(self.middleware)
         csrf = getattr(app, "csrf", None)
         if csrf is not None:  # the remember-me cookie authenticates requests too

@@ -29,6 +29,7 @@ from alchemical.core import Alchemical as _SyncAlchemical
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from dyne.extensions import Extension
 from dyne.request import Request
 
 from .errors import add_error_handlers, data_errors_as_data_error
@@ -64,7 +65,7 @@ ASYNC_DRIVERS = {
 EARLY_DECODE_LIMIT = 1024 * 1024
 
 
-class Alchemical(_AlchemicalBase):  # type: ignore[misc]
+class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
     """The database extension.
 
     :param app: the application; or call ``init_app(app)`` later.
@@ -100,6 +101,8 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     """
 
     prefix_map = ASYNC_DRIVERS
+    #: ``app.extensions["db"]``.
+    name = "db"
 
     def __init__(self, app: App | None = None, *, url: Any = None,
                  binds: dict[str, Any] | None = None, engine_options: Any = None,
@@ -107,9 +110,11 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
                  model_class: type | None = None, naming_convention: dict[str, str] | None = None,
                  map_errors: bool = True, early_decode_limit: int | None = EARLY_DECODE_LIMIT,
                  retry_after: int = 5) -> None:
-        super().__init__(session_options=session_options, model_class=model_class,
-                         naming_convention=naming_convention)
+        _AlchemicalBase.__init__(self, session_options=session_options, model_class=model_class,
+                                 naming_convention=naming_convention)
+        # Extension.__init__, which the base class does not chain to:
         self.app: App | None = None
+        self.variable_prefix = ""
         self.map_errors = map_errors
         self.retry_after = int(retry_after)
         self.early_decode_limit = early_decode_limit
@@ -131,26 +136,33 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     def init_app(self, app: App) -> None:
         """Register with ``app``: ``app.extensions["db"]``, ``app.state.db``,
         ``req.db``, start-up/shutdown/teardown hooks and error mapping."""
-        existing = app.extensions.get("db")
-        if existing is self:
-            return
-        if self.app is not None:
+        if self.app is not None and self.app is not app:
             raise RuntimeError("This Alchemical instance already belongs to another app; "
                                "create one Alchemical per app")
-        if existing is not None:
+        super().init_app(app)
+
+    def register(self, app: App) -> bool:
+        existing = app.extensions.get("db")
+        if existing is not None and existing is not self:
             raise RuntimeError(f"This app already has a database extension: {existing!r}. "
                                "One Alchemical per app; use ALCHEMICAL_BINDS for more databases.")
-        self.app = app
-        app.extensions["db"] = self
+        return super().register(app)
+
+    def setup(self, app: App) -> None:
         app.state.db = self
         app.add_request_property("db", self.request_session)
         app.teardown_request(self._teardown)
-        app.add_event_handler("startup", self._startup)
-        app.add_event_handler("shutdown", self.dispose)
         if self.map_errors:
             add_error_handlers(app, self.retry_after)
         if self.early_decode_limit:
             app.add_route_hook(self._decode_small_body)
+
+    async def on_startup(self) -> None:
+        """Read the configuration and create the engines and session factory."""
+        await self._startup()
+
+    async def on_shutdown(self) -> None:
+        await self.dispose()
 
     async def _startup(self) -> None:
         self._configure()
