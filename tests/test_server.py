@@ -23,7 +23,7 @@ import dyne
 
 app = dyne.App(static_dir=None)
 
-@app.route("/")
+@app.route("/", methods=["GET", "POST"])
 async def home(req, resp):
     resp.text = "ok"
 
