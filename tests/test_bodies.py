@@ -20,8 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dyne
-import dyne.bodies
-from dyne.bodies import DEFAULT_MEDIA_LIMITS, MediaLimit, decode_json
 from dyne.exceptions import HTTPException
 
 from .conftest import free_port, serve_in_subprocess
@@ -91,6 +89,8 @@ def test_json_size_limit_is_checked_against_content_length_first():
 
 
 def test_limits_are_configurable():
+    from dyne.bodies import DEFAULT_MEDIA_LIMITS, MediaLimit
+
     app = echo_app(media_limits={"yaml": MediaLimit(max_size=1024 * 1024, max_items=100_000)})
     big = b"[" + b"a, " * 30_000 + b"a]"
     assert app.client.post("/echo", content=big, headers={"content-type": "application/yaml"}
@@ -142,6 +142,8 @@ def test_formats_are_chosen_per_route():
 
 
 def test_big_bodies_are_decoded_in_a_worker_thread():
+    import dyne.bodies
+
     app = dyne.App()
     threads = []
 
@@ -178,6 +180,8 @@ def test_json_count_never_lets_more_values_through(document, max_items):
     """The pre-count is an upper bound: whatever it lets through holds fewer
     values than the limit; what it refuses is a 413, never another error."""
 
+    from dyne.bodies import decode_json
+
     def values(node) -> int:
         if isinstance(node, list):
             return 1 + sum(values(item) for item in node)
@@ -199,7 +203,6 @@ def test_json_count_never_lets_more_values_through(document, max_items):
 
 SERVER_APP = '''
 import dyne
-import dyne.bodies
 
 app = dyne.App()
 

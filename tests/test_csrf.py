@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 import dyne
-from dyne.csrf import csrf_exempt
 from dyne.ext.auth import TokenAuth, authenticate
 from dyne.testing import TestClient
 
@@ -16,6 +15,8 @@ EVIL = "http://evil.example"
 
 
 def bank(**options) -> dyne.App:
+    from dyne.csrf import csrf_exempt
+
     app = dyne.App(secret_key="s3cret", static_dir=None, **options)
     transfers: list[str] = []
     app.state.transfers = transfers
@@ -39,7 +40,7 @@ def bank(**options) -> dyne.App:
     async def transfer(req, resp):
         if req.session.get("user") != "ada":
             dyne.abort(401)
-        data = await req.media("form") if req.mimetype else {}
+        data = await req.media() if req.mimetype else {}
         transfers.append(data.get("to", "?"))
         resp.text = "sent"
 
@@ -98,11 +99,15 @@ def test_cross_site_posts_are_refused_through_a_real_server(server):
             assert client.post("/transfer", headers={"Origin": EVIL}, **options).status_code == 403
             # httpx sends no Origin: like an old browser, it needs the token.
             assert client.post("/transfer", **options).status_code == 403
+        # A JSON body cannot come from another site's page without a preflight
+        # (and its Origin): a client that is not a browser, like this one.
+        assert client.post("/transfer", json={"to": "api"}).status_code == 200
+        assert client.post("/transfer", json={}, headers={"Origin": EVIL}).status_code == 403
         token = client.get("/token").json()["token"]
         assert client.post("/transfer", data={"to": "bob", "csrf_token": token}).text == "sent"
         assert client.post("/transfer", headers={"X-CSRF-Token": token}).text == "sent"
         assert client.post("/transfer", headers={"Origin": url}).text == "sent"
-    assert app.state.transfers == ["bob", "?", "?"]
+    assert app.state.transfers == ["api", "bob", "?", "?"]
 
 
 # -- what passes -----------------------------------------------------------------------------
@@ -132,6 +137,8 @@ def test_token_in_header_or_form_field_when_origin_is_missing():
         return client.send(request)
 
     assert post(data={"to": "x"}).status_code == 403
+    assert post(content=b"to=x", headers={"Content-Type": "text/plain"}).status_code == 403
+    assert post().status_code == 403  # no body, no content type
     assert post(data={"to": "x", "csrf_token": "0" * 128}).status_code == 403
     assert post(data={"to": "bob", "csrf_token": token}).text == "sent"
     assert post(files={"f": ("a", b"x")}, data={"to": "eve", "csrf_token": token}).text == "sent"

@@ -13,11 +13,13 @@ cookie of ``LoginManager``):
    without a trusted ``Origin`` is refused; without either, a ``Referer``
    from another origin is refused.
 2. A request whose ``Origin`` (or ``Sec-Fetch-Site: same-origin``) proved it
-   same-origin passes (browsers set these headers; pages cannot forge them).
-   Otherwise (older browsers, non-browser clients), or always with
-   ``require_token=True``, it needs the CSRF token: the ``X-CSRF-Token``
-   header (JavaScript clients) or the ``csrf_token`` form field
-   (``{{ csrf_input(req) }}`` in a template).
+   same-origin passes (browsers set these headers; pages cannot forge them),
+   and so does one whose body no page of another site can send without a
+   CORS preflight (JSON...: a client that is not a browser).
+3. Otherwise (a form, multipart or text body, or no body, without proof of
+   origin: older browsers, scripts), or always with ``require_token=True``,
+   it needs the CSRF token: the ``X-CSRF-Token`` header (JavaScript clients)
+   or the ``csrf_token`` form field (``{{ csrf_input(req) }}`` in a template).
 
 Failures are 403. Requests with an ``Authorization`` header (bearer, basic
 APIs), requests without protected cookies, routes protected only by
@@ -44,6 +46,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Methods that must not change state, never checked.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: Content types a page of another site can send without a CORS preflight
+#: (the Fetch standard's CORS-safelisted ones, and none at all).
+_SIMPLE_CONTENT_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data",
+                                   "text/plain"})
 #: ``req.session`` key of the per-session secret.
 SESSION_KEY = "_csrf_secret"
 _SECRET_BYTES = 32
@@ -230,7 +236,10 @@ class CSRFProtection:
             if referer is not None and not self._allowed(_origin_of(referer.decode("latin-1")), own):
                 raise HTTPException(403, "CSRF check failed: the Referer is another site")
             verified = fetch_site == "same-origin"
-        if verified and not self.require_token:
+        if not self.require_token and (verified or req.mimetype not in _SIMPLE_CONTENT_TYPES):
+            # Same origin by the browser's word; or a body (JSON...) that no page
+            # of another site can send without a CORS preflight, which carries
+            # an Origin: a client that is not a browser.
             return
         token = await self._presented_token(req)
         if not self.valid_token(req, token):

@@ -8,7 +8,6 @@ import logging
 import pytest
 
 import dyne
-from dyne.middleware.security import SECURITY_HEADERS
 from dyne.testing import TestClient
 
 DEFAULTS = {"x-content-type-options": "nosniff",
@@ -52,6 +51,8 @@ def site(tmp_path, **options) -> dyne.App:
 
 
 def test_defaults_are_as_documented():
+    from dyne.middleware.security import SECURITY_HEADERS
+
     assert SECURITY_HEADERS == {"X-Content-Type-Options": "nosniff",
                                 "Referrer-Policy": "strict-origin-when-cross-origin",
                                 "X-Frame-Options": "SAMEORIGIN"}
