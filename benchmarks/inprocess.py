@@ -5,6 +5,7 @@ the correctness test (``tests/test_benchmarks.py``).
     .venv/bin/python -m benchmarks.inprocess dyne hello --cprofile # where it goes
     .venv/bin/python -m benchmarks.inprocess dyne hello logged metered traced observed
                                        # the cost of each observability extension
+    .venv/bin/python -m benchmarks.inprocess fastapi --check       # right answers?
 
 The time is the framework's own cost per request (no sockets, no HTTP
 parsing), measured as process CPU time, so it is far steadier than a load test
@@ -20,7 +21,7 @@ import importlib
 import time
 from typing import Any
 
-from .scenarios import BY_NAME, SCENARIOS, Scenario
+from .scenarios import BY_NAME, SCENARIOS, Scenario, check_negative, check_response
 
 
 def load_app(framework: str, target: str) -> Any:
@@ -98,6 +99,30 @@ class Lifespan:
         await asyncio.wait_for(self.task, 30)
 
 
+async def check(framework: str) -> list[str]:
+    """What ``framework``'s benchmark apps get wrong: every scenario's answer and
+    its negative cases are checked (an empty list when all is right)."""
+    problems = []
+    targets = sorted({s.target for s in SCENARIOS if s.applies_to(framework)})
+    if not {"app", "many"} <= set(targets):
+        problems.append(f"{framework}: the app and many targets must be benchmarked, got {targets}")
+    for target in targets:
+        app = load_app(framework, target)
+        async with Lifespan(app):
+            for scenario in (s for s in SCENARIOS if s.target == target and s.applies_to(framework)):
+                status, headers, body = await call(app, scenario.method, scenario.path,
+                                                   scenario.headers, scenario.body)
+                problem = check_response(scenario, status, headers, body)
+                if problem is not None:
+                    problems.append(f"{framework} {scenario.name}: {problem}")
+                for method, path, bad_body, bad_headers, allowed in scenario.negative:
+                    status, _, _ = await call(app, method, path, bad_headers, bad_body)
+                    problem = check_negative(allowed, status)
+                    if problem is not None:
+                        problems.append(f"{framework} {method} {path}: {problem}")
+    return problems
+
+
 async def measure(app: Any, scenario: Scenario, count: int) -> float:
     """CPU microseconds per request over ``count`` requests (after a warm-up)."""
     scope = make_scope(scenario.method, scenario.path, scenario.headers, scenario.body)
@@ -146,7 +171,13 @@ def main() -> None:
     parser.add_argument("-n", "--count", type=int, default=20000)
     parser.add_argument("-r", "--repeat", type=int, default=7, help="best of this many runs")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--check", action="store_true",
+                        help="check the answers instead of timing them (exit 1 on a wrong one)")
     args = parser.parse_args()
+    if args.check:
+        problems = asyncio.run(check(args.framework))
+        print("\n".join(problems) or f"{args.framework}: every scenario answered right")
+        raise SystemExit(1 if problems else 0)
     try:
         import uvloop
 

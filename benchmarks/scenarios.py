@@ -69,6 +69,22 @@ SCENARIOS: tuple[Scenario, ...] = (
              target="observed", frameworks=("dyne",), baseline="hello"),
 )
 
+#: What the "report" endpoints answer: a list built with some work per request
+#: (a stand-in for a database query), the same whether cached or not.
+REPORT = {"items": [{"id": i, "label": f"item-{i}", "score": (i * 7919) % 1000} for i in range(100)],
+          "total": sum((i * 7919) % 1000 for i in range(100))}
+
+#: dyne only: the same endpoint uncached, cached in memory, and cached on Redis
+#: (hits: the entry is computed once, by the correctness check).
+CACHE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("report", "report, uncached", "/report", REPORT, target="cache", frameworks=("dyne",)),
+    Scenario("cached", "report, memory cache hit (vs dyne report)", "/report/memory", REPORT,
+             target="cache", frameworks=("dyne",), baseline="report"),
+    Scenario("redis", "report, Redis cache hit (vs dyne report)", "/report/redis", REPORT,
+             target="cache", frameworks=("dyne",), baseline="report"),
+)
+SCENARIOS = SCENARIOS + CACHE_SCENARIOS
+
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -153,12 +153,81 @@ def run_asgi(asgi_app: Any, scope: dict[str, Any], body: list[bytes] | tuple[byt
     return sent, read
 
 
-def service_unavailable(name: str, reason: str) -> None:
+def service_unavailable(name: str, reason: str) -> NoReturn:
     """Skip (or, under ``DYNE_REQUIRE_SERVICES=1``, fail) a test whose service is absent."""
     message = f"{name} is not available: {reason}"
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} (DYNE_REQUIRE_SERVICES=1 requires it)")
     pytest.skip(message)
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``DYNE_REQUIRE_SERVICES=1`` (CI) nothing may be skipped: a skip,
+    whatever raised it, is reported as a failure with its reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped at collection (``importorskip``...)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, which DYNE_REQUIRE_SERVICES=1 does not allow: "
+                           f"{_skip_reason(report)}")
+
+
+def require_tool(name: str, hint: str) -> str:
+    """The path of the command ``name``; skips (fails under ``DYNE_REQUIRE_SERVICES=1``)
+    when it is not installed. ``hint`` says how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        service_unavailable(name, f"not on PATH ({hint})")
+    return path
+
+
+def require_module(name: str, hint: str = 'pip install -e ".[full,dev]"') -> Any:
+    """``importlib.import_module(name)``; skips (fails under ``DYNE_REQUIRE_SERVICES=1``)
+    when it cannot be imported. Use instead of ``pytest.importorskip``."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        service_unavailable(name, f"cannot import it: {exc} ({hint})")
+
+
+def seed_documents_dirs() -> list[Path]:
+    """Where the seed documents may be: ``$DYNE_SEEDS_DIR``, then ``shared/seeds``
+    beside the checkout or any folder above it (CI clones into a folder with
+    ``shared/`` beside it; a worktree sits one level deeper), then ``/work/shared/seeds``."""
+    candidates = [Path(os.environ["DYNE_SEEDS_DIR"])] if os.environ.get("DYNE_SEEDS_DIR") else []
+    candidates += [base / "shared" / "seeds" for base in ROOT.parents]
+    candidates.append(Path("/work/shared/seeds"))
+    return candidates
+
+
+def seed_document(filename: str) -> Path:
+    """The seed document ``filename`` (such as ``001_1cdd2c39c5bda939.txt``); skips
+    (fails under ``DYNE_REQUIRE_SERVICES=1``) when it is nowhere to be found."""
+    for folder in seed_documents_dirs():
+        if (folder / filename).is_file():
+            return folder / filename
+    searched = ", ".join(str(folder) for folder in seed_documents_dirs())
+    service_unavailable("The seed documents", f"{filename} is in none of: {searched} "
+                        "(set DYNE_SEEDS_DIR)")
 
 
 # -- ORM models defined by a test ------------------------------------------------------

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import click
 import httpx
@@ -161,7 +162,7 @@ def test_routes_lists_method_path_and_endpoint(project):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["METHODS", "PATH", "ENDPOINT"]
-    assert lines[1].split() == ["ANY", "/", "app.index"]
+    assert lines[1].split() == ["GET", "/", "app.index"]
     assert lines[2].split()[:2] == ["GET", "/static/*"]
     assert lines[3].split() == ["WS", "/ws", "app.ws"]
 
@@ -306,7 +307,7 @@ def test_new_project_creates_a_working_skeleton(tmp_path, monkeypatch):
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=root, capture_output=True, text=True, timeout=120)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "2 passed" in tests.stdout
+    assert "3 passed" in tests.stdout
     monkeypatch.chdir(root)
     routes = CliRunner().invoke(cli, ["--app", "app", "routes"], catch_exceptions=False)
     sys.modules.pop("app", None)
@@ -322,3 +323,46 @@ def test_new_project_refuses_existing_directories_and_bad_names(tmp_path, monkey
         result = CliRunner().invoke(cli, ["new-project", "--", bad])
         assert result.exit_code == 2, bad
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+# -- dyne run --workers -------------------------------------------------------------------
+
+
+def test_run_workers_option(project, uvicorn_calls):
+    assert invoke("run", "--workers", "3").exit_code == 0
+    assert uvicorn_calls[-1][1]["workers"] == 3
+    assert invoke("run", env={"WEB_CONCURRENCY": "2"}).exit_code == 0
+    assert uvicorn_calls[-1][1]["workers"] == 2
+    assert invoke("run", "-w", "1").exit_code == 0
+    assert "workers" not in uvicorn_calls[-1][1]
+    refused = invoke("--debug", "run", "--workers", "2")
+    assert refused.exit_code != 0 and "--no-reload" in refused.output
+    assert invoke("run", "--workers", "0").exit_code != 0
+
+
+@pytest.mark.server
+def test_dyne_run_workers_serves_from_several_processes(tmp_path):
+    (tmp_path / "pidapp.py").write_text(textwrap.dedent('''
+        import os
+        import dyne
+
+        app = dyne.App()
+
+        @app.route("/pid")
+        def pid(req, resp):
+            resp.text = str(os.getpid())
+    '''))
+    port = free_port()
+    dyne_bin = os.path.join(os.path.dirname(sys.executable), "dyne")
+    with serve_in_subprocess([dyne_bin, "--app", "pidapp", "--port", str(port), "run",
+                              "--workers", "2"], port, env={"DYNE_APP": "", "PORT": ""},
+                             cwd=tmp_path) as process:
+        pids = set()
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:  # a new connection each time: the kernel hands them to either worker
+                pids.add(httpx.get(f"http://127.0.0.1:{port}/pid", timeout=5).text)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert len(pids) == 2
+        assert str(process.pid) not in pids  # the parent supervises, the workers serve

@@ -11,14 +11,17 @@ directory, so a later block can use what an earlier one defined:
   contain.
 * ```text blocks are diagrams and sample output, not code.
 
-A block whose info string includes ``norun`` fails this test: docs must not
-show code that is not checked.
+Blocks are found by a CommonMark parser (markdown-it-py), so fences indented
+by up to three spaces, ``~~~`` fences, and fences inside list items and block
+quotes are run like any other; an indented (four-space) code block is refused,
+as is an info string this runner does not know (another language without
+``file=``, an unknown option, ``norun``): docs must not show code that is not
+checked.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -29,19 +32,50 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PAGES = sorted((ROOT / "docs").glob("*.md"))
-FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+#: Info-string options the runner understands.
+KNOWN_OPTIONS = frozenset({"file"})
+#: Languages run (or shown) without ``file=``.
+RUN_LANGUAGES = frozenset({"python", "console", "text"})
+INDENTED = "(indented code block)"
+
+
+def code_blocks_of(text: str) -> list[tuple[str, dict[str, str], str, int]]:
+    """``(language, options, source, line)`` of every code block CommonMark finds in ``text``."""
+    from markdown_it import MarkdownIt
+
+    blocks = []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type not in ("fence", "code_block"):
+            continue
+        line = token.map[0] + 1 if token.map else 0
+        if token.type == "code_block":
+            blocks.append((INDENTED, {}, token.content, line))
+            continue
+        info = token.info.strip().split()
+        language = info[0] if info else ""
+        options = dict(item.split("=", 1) if "=" in item else (item, "") for item in info[1:])
+        blocks.append((language, options, token.content, line))
+    return blocks
 
 
 def code_blocks(page: Path) -> list[tuple[str, dict[str, str], str, int]]:
-    text = page.read_text(encoding="utf-8")
-    blocks = []
-    for found in FENCE.finditer(text):
-        info = found.group(1).strip().split()
-        language = info[0] if info else ""
-        options = dict(item.split("=", 1) if "=" in item else (item, "") for item in info[1:])
-        line = text.count("\n", 0, found.start()) + 1
-        blocks.append((language, options, found.group(2), line))
-    return blocks
+    return code_blocks_of(page.read_text(encoding="utf-8"))
+
+
+def check_block(where: str, language: str, options: dict[str, str]) -> None:
+    """Fail for a block the runner would not run (or write) as the page means it."""
+    assert "norun" not in options, f"{where}: every documented block must run"
+    if language == INDENTED:
+        pytest.fail(f"{where}: indented code block; use a fenced block with a language")
+    unknown = set(options) - KNOWN_OPTIONS
+    if unknown:
+        pytest.fail(f"{where}: unknown option(s) {sorted(unknown)} in the code block's info string")
+    if "file" in options:
+        if not options["file"]:
+            pytest.fail(f"{where}: file= needs a file name")
+    elif language not in RUN_LANGUAGES:
+        pytest.fail(f"{where}: code block of language {language!r} is neither run nor "
+                    "written to a file (give it file=NAME or make it python/console/text)")
 
 
 def run_page(page: Path, workdir: Path, python_only: bool = False) -> None:
@@ -59,7 +93,10 @@ def _run_blocks(page: Path, workdir: Path, namespace: dict, python_only: bool) -
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for language, options, source, line in code_blocks(page):
         where = f"{page.name}:{line}"
-        assert "norun" not in options, f"{where}: every documented block must run"
+        if python_only:
+            assert "norun" not in options, f"{where}: every documented block must run"
+        else:
+            check_block(where, language, options)
         if "file" in options:
             target = workdir / options["file"]
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,9 +111,6 @@ def _run_blocks(page: Path, workdir: Path, namespace: dict, python_only: bool) -
             run_console(source, where, workdir, env)
         elif language == "text":
             continue
-        elif not python_only:
-            pytest.fail(f"{where}: code block of language {language!r} is neither run nor "
-                        "written to a file (give it file=NAME or make it python/console)")
     app = namespace.get("app")
     client = getattr(app, "_client", None)
     if client is not None:
@@ -118,3 +152,89 @@ def test_every_page_has_examples():
     for page in DOC_PAGES:
         if page.name != "index.md":
             assert code_blocks(page), f"{page.name} has no code examples"
+
+
+# -- The runner itself ------------------------------------------------------------------
+
+def test_every_fence_commonmark_finds_is_collected():
+    text = """Intro.
+
+   ```python
+   indented = 3
+   ```
+
+~~~python
+tilde = True
+~~~
+
+1. A step:
+
+   ```python
+   in_a_list = 1
+   ```
+
+- Run it:
+  ```console
+  $ echo hi
+  hi
+  ```
+
+> ```python
+> quoted = 1
+> ```
+
+````text
+```python
+not_a_block = "inside a longer fence"
+```
+````
+"""
+    found = [(language, source) for language, _, source, _ in code_blocks_of(text)]
+    assert found == [
+        ("python", "indented = 3\n"), ("python", "tilde = True\n"), ("python", "in_a_list = 1\n"),
+        ("console", "$ echo hi\nhi\n"), ("python", "quoted = 1\n"),
+        ("text", '```python\nnot_a_block = "inside a longer fence"\n```\n'),
+    ]
+    assert [line for *_, line in code_blocks_of(text)] == [3, 7, 13, 18, 23, 27]
+
+
+@pytest.mark.parametrize("info, error", [
+    ("python norun", "every documented block must run"),
+    ("pyhton", "neither run nor written to a file"),
+    ("", "neither run nor written to a file"),
+    ("python fiel=app.py", "unknown option"),
+    ("toml file=", "file= needs a file name"),
+])
+def test_blocks_the_runner_would_not_run_fail(info, error, tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"# Page\n\n```{info}\nx = 1\n```\n", encoding="utf-8")
+    with pytest.raises((AssertionError, pytest.fail.Exception), match=error):
+        run_page(page, tmp_path)
+
+
+def test_an_indented_code_block_fails(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n\n    x = 1\n", encoding="utf-8")
+    with pytest.raises(pytest.fail.Exception, match="indented code block"):
+        run_page(page, tmp_path)
+
+
+def test_blocks_run_in_order_and_fail_on_a_false_assert(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text("""# Page
+
+```text file=note.txt
+hello
+```
+
+- Then:
+
+  ~~~python
+  from pathlib import Path
+  assert Path("note.txt").read_text() == "hello\\n"
+  assert 1 + 1 == 3, "arithmetic"
+  ~~~
+""", encoding="utf-8")
+    with pytest.raises(AssertionError, match="arithmetic"):
+        run_page(page, tmp_path)

@@ -4,6 +4,7 @@ import functools
 
 import pytest
 
+import dyne
 from dyne.endpoints import (
     PHASE_AUTH,
     PHASE_INPUT,
@@ -277,7 +278,7 @@ def test_route_options_registry(app):
         seen.append((route.path, value))
         route.spec.meta["tags"] = value
 
-    register_route_option("tags", tagged)
+    app.register_route_option("tags", tagged)
 
     @app.route("/tagged", tags=["books"])
     def view(req, resp):
@@ -287,9 +288,100 @@ def test_route_options_registry(app):
     assert app.router.lookup(view).spec.meta["tags"] == ["books"]
     with pytest.raises(TypeError, match="Unknown route option 'colour'"):
         app.add_route("/x", view, colour="red")
+    # Options are per app.
+    with pytest.raises(TypeError, match="Unknown route option 'tags'"):
+        dyne.App().add_route("/tagged", view, tags=["books"])
+    with pytest.raises(ValueError, match="keyword of route"):
+        app.register_route_option("methods", tagged)
+
+
+def test_process_wide_route_option_applies_to_apps_created_afterwards(monkeypatch):
+    from dyne.endpoints import ROUTE_OPTIONS
+
+    def flag(route, value):
+        route.spec.meta["flag"] = value
+
+    before = dyne.App()
+    monkeypatch.setitem(ROUTE_OPTIONS, "flag_test", flag)  # restored after the test
+    register_route_option("flag_test", flag)
+
+    def view(req, resp):
+        pass
+
+    assert dyne.App().add_route("/", view, flag_test=1).spec.meta["flag"] == 1
+    with pytest.raises(TypeError, match="Unknown route option 'flag_test'"):
+        before.add_route("/", view, flag_test=1)
 
 
 def test_spec_of_builtin_is_refused():
     with pytest.raises(TypeError, match="Cannot attach endpoint metadata"):
         get_endpoint_spec(len)
     assert get_endpoint_spec(lambda: None, create=False) is None
+
+
+# -- route_operations ----------------------------------------------------------------------
+
+def _tag(value):
+    def decorate(view):
+        get_endpoint_spec(view).meta.setdefault("tags", []).append(value)
+        return view
+
+    return decorate
+
+
+def test_route_operations_of_function_views(app):
+    from dyne.endpoints import route_operations
+
+    @_tag("view")
+    def view(req, resp):
+        pass
+
+    default = app.add_route("/default", view)  # no methods=: GET (HEAD answered by it)
+    (operation,) = route_operations(default)
+    assert operation.method == "GET" and operation.view is view
+    assert [spec.meta["tags"] for spec in operation.specs] == [["view"]]
+
+    some = app.add_route("/some", view, methods=["post", "GET", "HEAD"])
+    # HEAD is answered by the GET view, so it is not an operation of its own.
+    assert [op.method for op in route_operations(some)] == ["GET", "POST"]
+    head_only = app.add_route("/head", view, methods=["HEAD"])
+    assert [op.method for op in route_operations(head_only)] == ["HEAD"]
+
+
+def test_route_operations_of_class_views_gather_every_declaration(app):
+    from dyne.endpoints import route_operations
+
+    @_tag("base")
+    class Base:
+        @_tag("on_request")
+        async def on_request(self, req, resp):
+            pass
+
+    @_tag("class")
+    class Things(Base):
+        @_tag("get")
+        async def on_get(self, req, resp):
+            pass
+
+        async def on_head(self, req, resp):
+            pass
+
+        async def on_post(self, req, resp):
+            pass
+
+    route = app.add_route("/things", Things, methods=["GET", "POST"])
+    operations = route_operations(route)
+    assert [(op.method, op.view) for op in operations] == [("GET", Things.on_get),
+                                                           ("POST", Things.on_post)]
+    assert [s.meta["tags"] for s in operations[0].specs] == [["base"], ["class"], ["on_request"],
+                                                             ["get"]]
+    assert [s.meta["tags"] for s in operations[1].specs] == [["base"], ["class"], ["on_request"]]
+
+    class OnlyRequest:
+        async def on_request(self, req, resp):
+            resp.text = "any"
+
+    only = app.add_route("/only", OnlyRequest())
+    assert [(op.method, op.view) for op in route_operations(only)] == [
+        (None, OnlyRequest.on_request)]
+    assert app.client.delete("/only").text == "any"

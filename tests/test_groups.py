@@ -144,7 +144,7 @@ def test_nested_groups_combine_prefixes_and_hooks():
     v2.after_request(lambda req, resp: order.append("v2 after"))
     api.after_request(lambda req, resp: order.append("api after"))
 
-    @v2.route("/ping", before=lambda req, resp: order.append("route"))
+    @v2.route("/ping", before_request=lambda req, resp: order.append("route"))
     def ping(req, resp):
         order.append("view")
         resp.text = "pong"
@@ -235,3 +235,80 @@ def test_join_paths():
     assert join_paths("/v1", "/") == "/v1"
     assert join_paths("", "/") == "/"
     assert join_paths("/v1", "/users/") == "/v1/users/"
+
+
+# -- the setup guard ---------------------------------------------------------------------
+
+def test_group_hook_added_after_its_routes_served_is_an_error(app):
+    from dyne.scaffold import SetupFinishedError
+
+    api = app.group("/api")
+    inner = api.group("/inner")
+
+    @inner.route("/ping")
+    def ping(req, resp):
+        resp.text = "pong"
+
+    fresh = app.group("/fresh")
+    assert app.client.get("/api/inner/ping").text == "pong"
+    # The route compiled its groups' hooks on that request: a hook added now
+    # would never run for it, so registering one is refused, on the group and
+    # on the groups it is nested in.
+    for group in (api, inner):
+        with pytest.raises(SetupFinishedError, match="would never run it"):
+            group.before_request(lambda req, resp: None)
+        with pytest.raises(SetupFinishedError, match="would never run it"):
+            group.after_request(lambda req, resp: None)
+    with pytest.raises(SetupFinishedError):
+        @api.route(before_request=True)
+        def late(req, resp):
+            pass
+
+    # A group none of whose routes has served yet still takes hooks, and
+    # routes may be added at any time.
+    fresh.before_request(lambda req, resp: setattr(resp, "text", "hooked"))
+
+    @fresh.route("/x")
+    def x(req, resp):
+        resp.text = "view"
+
+    @api.route("/later")
+    def later(req, resp):
+        resp.text = "later"
+
+    assert app.client.get("/fresh/x").text == "hooked"
+    assert app.client.get("/api/later").text == "later"
+
+
+def test_app_hooks_added_late_apply_from_the_next_request(app):
+    @app.route("/")
+    def home(req, resp):
+        resp.text = "home"
+
+    assert app.client.get("/").text == "home"
+
+    @app.after_request
+    def stamp(req, resp):
+        resp.headers["X-Late"] = "yes"
+
+    assert app.client.get("/").headers["X-Late"] == "yes"
+
+
+def test_registration_signatures_are_shared(app):
+    import inspect
+
+    from dyne.scaffold import Scaffold
+
+    group = dyne.RouteGroup("/g")
+    for name in ("route", "add_route", "group", "include_router", "before_request",
+                 "after_request", "get", "post", "put", "patch", "delete"):
+        base = inspect.signature(getattr(Scaffold, name))
+        assert inspect.signature(getattr(type(app), name)).parameters.keys() == base.parameters.keys()
+        assert inspect.signature(getattr(type(group), name)).parameters.keys() == base.parameters.keys()
+    # The decorators hand back the function itself.
+
+    def view(req, resp):
+        pass
+
+    assert group.get("/v")(view) is view
+    assert app.before_request(view) is view

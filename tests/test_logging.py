@@ -336,3 +336,70 @@ def test_enqueue_sinks_are_removed_at_shutdown(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "leaked semaphore" not in done.stderr and "resource_tracker" not in done.stderr, done.stderr
     assert sink.read_text(encoding="utf-8").splitlines() == [f"queued {n}" for n in range(50)]
+
+
+def test_configuration_at_start_up_wins_over_early_use(tmp_path):
+    """app.logger used at import time (before the config was complete) starts
+    logging with what was there; the app's start-up applies the final config."""
+    early, final = tmp_path / "early.log", tmp_path / "final.log"
+    app = dyne.App()
+    app.config["DEFAULT_LOGGER"] = {"SINK": str(early), "FORMAT": "{message}"}
+    app.logger.info("at import time")
+    app.config["DEFAULT_LOGGER"] = {"SINK": str(final), "FORMAT": "{level} {message}",
+                                    "LEVEL": "debug"}  # level names in any case
+    with app.client:
+        app.logger.debug("while serving")
+    assert early.read_text(encoding="utf-8") == "at import time\n"
+    assert final.read_text(encoding="utf-8") == "DEBUG while serving\n"
+
+
+def test_under_uvicorn_with_its_own_logs(tmp_path):
+    """A real server process: uvicorn's own lines (startup, access, shutdown)
+    land in the app's JSON sink, the access line with the request's id, and
+    the queued sink is flushed and removed at shutdown."""
+    import os
+
+    import httpx
+
+    from tests.conftest import free_port, wait_for_port
+
+    sink = tmp_path / "server.jsonl"
+    (tmp_path / "served_app.py").write_text(textwrap.dedent(f"""
+        import dyne
+        from dyne.ext.observability import RequestContext
+
+        app = dyne.App()
+        app.config["DEFAULT_LOGGER"] = {{"SINK": {str(sink)!r}, "FORMAT": "json", "ENQUEUE": True}}
+        RequestContext(app)
+
+        @app.route("/hello")
+        async def hello(req, resp):
+            app.logger.info("hello from the view")
+            resp.text = "hi"
+    """))
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-W", "default", "-m", "uvicorn", "served_app:app",
+                                "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, process=process)
+        response = httpx.get(f"http://127.0.0.1:{port}/hello", headers={"X-Request-ID": "up-1"})
+        assert response.headers["X-Request-ID"] == "up-1"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "leaked semaphore" not in output and "Traceback" not in output, output
+    records = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+    by_message = {(r["logger"], r["message"]): r for r in records}
+    assert ("uvicorn.error", "Application startup complete.") in by_message
+    assert by_message["app", "hello from the view"]["request_id"] == "up-1"
+    uvicorn_access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert len(uvicorn_access) == 1 and "GET /hello" in uvicorn_access[0]["message"]
+    assert uvicorn_access[0]["request_id"] == "up-1"
+    ours = [r for r in records if r["logger"] == "dyne.access"]
+    assert [(r["route"], r["status"], r["request_id"]) for r in ours] == [("/hello", 200, "up-1")]
+    assert ("uvicorn.error", "Waiting for application shutdown.") in by_message
+    # After the app's shutdown uvicorn's loggers have their own handlers back.
+    assert "Application shutdown complete." in output
+    assert "Application startup complete." not in output

@@ -10,7 +10,7 @@ from dyne.request import HTTPMethod, parse_cookie_header
 def echo_app(**kwargs):
     app = dyne.App(**kwargs)
 
-    @app.route("/echo")
+    @app.post("/echo")
     async def echo(req, resp):
         resp.media = await req.media()
 
@@ -64,7 +64,7 @@ def test_req_method_is_an_http_method_for_any_verb(sent):
 
 
 def test_is_secure_over_https(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         resp.media = {"secure": req.is_secure, "scheme": req.url.scheme}
 
@@ -109,7 +109,7 @@ def test_query_dict_behaviour():
 
 
 def test_cookies(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         resp.media = req.cookies
 
@@ -124,7 +124,7 @@ def test_cookie_header_parsing_is_lenient():
 
 
 def test_mimetype_encoding_and_is_json(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         resp.media = {"mimetype": req.mimetype, "encoding": req.encoding, "json": req.is_json,
                       "text": await req.text}
@@ -141,7 +141,7 @@ def test_mimetype_encoding_and_is_json(app):
 
 
 def test_undecodable_text_is_400(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         resp.text = await req.text
 
@@ -156,7 +156,7 @@ def test_state_is_per_request(app):
     def stamp(req, resp):
         req.state.user = "ann"
 
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         resp.media = {"user": req.state.user, "has_other": hasattr(req.state, "other")}
 
@@ -164,7 +164,7 @@ def test_state_is_per_request(app):
 
 
 def test_accepts(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         resp.media = {"html": req.accepts("text/html"), "json": req.accepts("application/json")}
 
@@ -175,7 +175,7 @@ def test_accepts(app):
 # -- bodies ---------------------------------------------------------------------------
 
 def test_content_and_text(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         first = await req.content
         again = await req.content
@@ -202,7 +202,7 @@ def test_media_yaml_and_msgpack():
 
 
 def test_media_with_explicit_format(app):
-    @app.route("/pack")
+    @app.post("/pack")
     async def pack(req, resp):
         resp.media = await req.media("msgpack")
 
@@ -242,7 +242,7 @@ def test_unsupported_content_type_is_415():
 
 
 def test_unknown_format_name_is_a_programming_error(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         await req.media("xml")
 
@@ -250,7 +250,7 @@ def test_unknown_format_name_is_a_programming_error(app):
 
 
 def test_form_urlencoded(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         form = await req.form()
         resp.media = {"media": await req.media("form"), "all": form.getlist("a")}
@@ -260,7 +260,7 @@ def test_form_urlencoded(app):
 
 
 def test_media_by_content_type_reads_forms(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         resp.media = await req.media()
 
@@ -268,7 +268,7 @@ def test_media_by_content_type_reads_forms(app):
 
 
 def test_files_format(app):
-    @app.route("/upload")
+    @app.post("/upload")
     async def upload(req, resp):
         files = await req.media(format="files")
         form = await req.media(format="form")
@@ -295,7 +295,7 @@ def test_files_format(app):
     (b"--xx\r\nbroken", "multipart/form-data; boundary=xx"),
 ])
 def test_broken_multipart_is_400(app, body, content_type):
-    @app.route("/upload")
+    @app.post("/upload")
     async def upload(req, resp):
         resp.media = await req.media("files")
 
@@ -304,7 +304,7 @@ def test_broken_multipart_is_400(app, body, content_type):
 
 
 def test_form_of_a_json_body_is_415(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         await req.media("form")
 
@@ -326,7 +326,7 @@ def test_body_over_the_limit_is_413():
 
 
 def test_stream_reads_the_body_in_chunks(app):
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     async def index(req, resp):
         sizes = [len(chunk) async for chunk in req.stream()]
         resp.media = {"total": sum(sizes)}
@@ -341,7 +341,7 @@ def test_stream_reads_the_body_in_chunks(app):
 def test_unknown_request_attribute_error_is_clear():
     app = dyne.App(debug=True)
 
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         req.nothing_here  # noqa: B018
 
@@ -352,7 +352,7 @@ def test_unknown_request_attribute_error_is_clear():
 def test_request_properties_from_extensions(app):
     app.add_request_property("answer", lambda req: 42 if req.path == "/" else None)
 
-    @app.route("/")
+    @app.route("/", methods=["GET", "POST"])
     def index(req, resp):
         resp.media = {"answer": req.answer}
 

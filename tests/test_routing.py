@@ -115,8 +115,8 @@ def test_custom_convertor():
         def convert(self, value):
             return value.upper()
 
-    register_convertor("slug", Slug())
     app = dyne.App()
+    app.register_convertor("slug", Slug())
 
     @app.route("/posts/{s:slug}")
     def post(req, resp, *, s):
@@ -125,7 +125,35 @@ def test_custom_convertor():
     assert app.client.get("/posts/hello-world").text == "HELLO-WORLD"
     assert app.client.get("/posts/Hello").status_code == 404
     with pytest.raises(TypeError, match=r"needs a dyne\.routing\.Convertor instance"):
-        register_convertor("bad", object())
+        app.register_convertor("bad", object())
+    with pytest.raises(ValueError, match="identifiers"):
+        app.register_convertor("no good", Slug())
+    # Another app does not see it: convertors are per app.
+    with pytest.raises(ValueError, match="Unknown convertor 'slug'"):
+        dyne.App().add_route("/posts/{s:slug}", post)
+
+
+def test_process_wide_convertor_applies_to_apps_created_afterwards(monkeypatch):
+    from dyne.routing import CONVERTORS
+
+    class Upper(Convertor):
+        regex = "[a-z]+"
+
+        def convert(self, value):
+            return value.upper()
+
+    before = dyne.App()
+    monkeypatch.setitem(CONVERTORS, "upper_test", Upper())  # restored after the test
+    register_convertor("upper_test", Upper())
+    after = dyne.App()
+
+    @after.route("/w/{w:upper_test}")
+    def word(req, resp, *, w):
+        resp.text = w
+
+    assert after.client.get("/w/abc").text == "ABC"
+    with pytest.raises(ValueError, match="Unknown convertor"):
+        before.add_route("/w/{w:upper_test}", word)
 
 
 @pytest.mark.parametrize("path, message", [
@@ -142,13 +170,22 @@ def test_bad_templates_fail_at_registration(app, path, message):
 
 # -- methods ------------------------------------------------------------------------
 
-def test_route_without_methods_answers_every_standard_method(app):
-    @app.route("/any")
-    def anything(req, resp):
-        resp.text = str(req.method)
+def test_route_without_methods_answers_get_head_and_options_only(app):
+    @app.route("/notes")
+    def notes(req, resp):
+        resp.media = ["first note"]
 
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        assert app.client.request(method, "/any").text == method
+    assert app.client.get("/notes").json() == ["first note"]
+    head = app.client.head("/notes")
+    assert head.status_code == 200 and head.content == b""
+    options = app.client.options("/notes")
+    assert options.status_code == 200
+    assert options.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert options.content == b""
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = app.client.request(method, "/notes")
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_wrong_method_is_405_with_allow(app):
@@ -229,8 +266,16 @@ def test_registering_the_same_method_twice_is_an_error(app):
     with pytest.raises(ValueError, match="already has a GET handler"):
         app.add_route("/dup", view, methods=["get"])
     app.add_route("/dup2", view)
-    with pytest.raises(ValueError, match="already registered for all methods"):
+    with pytest.raises(ValueError, match="already has a GET handler"):
         app.add_route("/dup2", view)
+
+    class View:
+        def on_get(self, req, resp):
+            pass
+
+    app.add_route("/dup3", View)
+    with pytest.raises(ValueError, match="already has a class-based view"):
+        app.add_route("/dup3", View)
 
 
 # -- views ----------------------------------------------------------------------------
@@ -503,7 +548,7 @@ def test_convertor_raising_type_error_does_not_match(app):
                 raise TypeError("refused")
             return value.upper()
 
-    register_convertor("picky_test", Picky())
+    app.register_convertor("picky_test", Picky())
     app.add_route("/p/{word:picky_test}", view)
     assert app.client.get("/p/yes").json() == {"word": "YES"}
     assert app.client.get("/p/no").status_code == 404

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dyne
-from tests.conftest import ROOT, http_scope, run_asgi, serve_in_thread
+from tests.conftest import ROOT, http_scope, require_tool, run_asgi, serve_in_thread
 
 
 @pytest.fixture
@@ -114,7 +114,6 @@ def test_no_generated_path_escapes_the_static_dir(tmp_path_factory, parts):
 def test_path_traversal_is_refused_over_loopback(monkeypatch):
     """``/static/../pyproject.toml`` (and encoded forms) sent as-is, by raw socket and
     curl --path-as-is, to an app whose static dir sits beside pyproject.toml."""
-    import shutil
     import subprocess
 
     static = ROOT / "examples" / "showcase" / "static"
@@ -136,12 +135,11 @@ def test_path_traversal_is_refused_over_loopback(monkeypatch):
                 status = int(reply.split(b" ", 2)[1])
                 assert status in (400, 404), (target, reply[:200])
                 assert secret not in reply and b"root:" not in reply
-        curl = shutil.which("curl")
-        if curl:
-            result = subprocess.run([curl, "-s", "--path-as-is", "-o", "/dev/null", "-w",
-                                     "%{http_code}", f"{base}/static/../pyproject.toml"],
-                                    capture_output=True, text=True, timeout=30)
-            assert result.stdout == "404"
+        curl = require_tool("curl", "apt-get install curl")
+        result = subprocess.run([curl, "-s", "--path-as-is", "-o", "/dev/null", "-w",
+                                 "%{http_code}", f"{base}/static/../pyproject.toml"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.stdout == "404"
         assert httpx.get(f"{base}/static/style.css").status_code == 200
 
 

@@ -18,3 +18,11 @@ class Item(BaseModel):
     quantity: int
     tags: list[str] = []
 
+
+
+def build_report() -> dict:
+    """Some work per request (a stand-in for a query): the benchmark's report."""
+    items = [{"id": i, "label": f"item-{i}", "score": (i * 7919) % 1000} for i in range(100)]
+    items.sort(key=lambda item: (item["score"], item["id"]))
+    items.sort(key=lambda item: item["id"])
+    return {"items": items, "total": sum(item["score"] for item in items)}

@@ -116,11 +116,46 @@ def _observed_app(*, logged: bool = False, metered: bool = False, traced: bool =
     return observed
 
 
+
+# -- caching: the same "report" uncached, cached in memory, cached on Redis -----------------
+# (target "cache", built on first use like the observed apps)
+
+def _cache_app():
+    from dyne.ext.cache import Cache
+
+    from ._common import build_report
+
+    cached = dyne.App()
+    cached.config["REDIS_CACHE_BACKEND"] = "redis"
+    cached.config["REDIS_CACHE_KEY_PREFIX"] = "dyne-bench:cache:"
+    memory_cache = Cache(cached)
+    redis_cache = Cache(cached, variable_prefix="REDIS_")
+
+    @cached.get("/report")
+    async def report(req, resp):
+        resp.media = build_report()
+
+    @cached.get("/report/memory")
+    @memory_cache.cache(duration=3600)
+    async def report_memory(req, resp):
+        resp.media = build_report()
+
+    @cached.get("/report/redis")
+    @redis_cache.cache(duration=3600)
+    async def report_redis(req, resp):
+        resp.media = build_report()
+
+    return cached
+
+
 _OBSERVED = {"logged": {"logged": True}, "metered": {"metered": True}, "traced": {"traced": True},
              "observed": {"logged": True, "metered": True, "traced": True}}
 
 
 def __getattr__(name):
+    if name == "cache":
+        built = globals()[name] = _cache_app()
+        return built
     options = _OBSERVED.get(name)
     if options is None:
         raise AttributeError(name)

@@ -11,8 +11,11 @@ a GraphQL API over the same notes (open /graphql in a browser for GraphiQL),
 a websocket echo, a Jinja2 template page, static files, an admin page behind
 HTTP Basic authentication with roles, notes stored with SQLAlchemy: in
 SQLite (``examples/showcase/showcase.db``) by default, in PostgreSQL with
-``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``, and the
-API's OpenAPI documentation (/docs, /schema.yml).
+``ALCHEMICAL_DATABASE_URL=postgresql://user@localhost/showcase``, the
+API's OpenAPI documentation (/docs, /schema.yml), a cached note list
+(dyne.ext.cache, invalidated by tag on every change) and a live page (/live)
+fed by a channel (dyne.ext.channels). ``CACHE_BACKEND=redis`` and
+``CHANNELS_BACKEND=redis`` share both between workers.
 
 Jobs: ``POST /signup`` sends a welcome email through a durable task (in
 process by default; with ``TASKS='{"BROKER": "redis://127.0.0.1:6379/0"}'``
@@ -39,6 +42,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 import dyne
 from dyne.exceptions import abort
 from dyne.ext.auth import BasicAuth, authenticate
+from dyne.ext.cache import Cache
+from dyne.ext.channels import Channels
 from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model
 from dyne.ext.email import EmailClient
 from dyne.ext.graphql import GraphQLView
@@ -71,6 +76,10 @@ class Defaults:
     EMAIL_CLIENT = {"SENDER_NAME_OR_ADDRESS": "dyne showcase <showcase@example.com>",
                     "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": 1025, "USE_TLS": False}
     UPLOAD_MAX_AGE = 24 * 3600  # seconds an upload is kept
+    # The note list is cached, in memory unless CACHE_BACKEND=redis; changes
+    # are announced on the "notes" channel (CHANNELS_BACKEND=redis to share it).
+    CACHE_BACKEND = "memory"
+    CHANNELS_BACKEND = "memory"
 
 
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
@@ -80,6 +89,28 @@ api = OpenAPI(app, title="dyne showcase", version="1.0",
               description="Notes with validated input, uploads and background publishing.")
 
 db = Alchemical(app)
+cache = Cache(app)
+channels = Channels(app)
+
+
+async def notes_changed(event: str, note: dict) -> None:
+    """Drop the cached note lists and tell the live page."""
+    await cache.invalidate_tags("notes")
+    await channels.publish("notes", {"event": event, "note": note})
+
+
+def notes_changed_after_commit(req, event: str, note: dict) -> None:
+    """For views in a @db.transaction: announce the change once the request is
+    done (the transaction committed), so that no request can cache the list
+    between the invalidation and the commit."""
+    req.scope.setdefault("showcase.changes", []).append((event, note))
+
+
+@app.after_request
+async def announce_changes(req, resp):
+    for event, note in req.scope.pop("showcase.changes", ()):
+        if resp.status_code < 400:
+            await notes_changed(event, note)
 
 
 class NoteRecord(CRUDMixin, Model):
@@ -126,6 +157,7 @@ def index(req, resp):
         '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
         "<li>ws://.../ws/echo (a websocket echo)</li>"
         '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
+        '<li><a href="/live">/live</a> (note changes as they happen: a channel over a websocket)</li>'
         '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
@@ -153,6 +185,7 @@ class NoteOut(BaseModel):
 
 
 @app.route("/notes")
+@cache.cache(duration=60, tags=["notes"])
 @db.read_only
 async def list_notes(req, resp):
     query = req.params.get("q", "").lower()
@@ -171,6 +204,7 @@ async def create_note(req, resp, *, data):
     note = await NoteRecord.create(title=data.title, body=data.body)
     resp.headers["Location"] = app.url_for(Note, id=note.id)
     resp.obj = note
+    notes_changed_after_commit(req, "created", note.to_dict())
 
 
 @app.route("/notes/{id:int}")
@@ -184,8 +218,10 @@ class Note:
     @expect({204: "Deleted", 404: "No such note"})
     @db.transaction
     async def on_delete(self, req, resp, *, id):
-        await (await find_note(id)).destroy()
+        note = await find_note(id)
+        await note.destroy()
         resp.status_code = 204
+        notes_changed_after_commit(req, "deleted", {"id": id})
 
 
 class Attachment(FileField):
@@ -223,8 +259,11 @@ async def publish(req, resp, *, id):
         await asyncio.sleep(app.config.get("PUBLISH_DELAY", cast=float))
         async with db.begin():  # work after the response needs a session of its own
             note = await NoteRecord.get(id)
-            if note is not None:
-                await note.patch(published=True)
+            if note is None:
+                return
+            await note.patch(published=True)
+            changed = note.to_dict()
+        await notes_changed("published", changed)
 
     publish_later()
     resp.status_code = 202
@@ -298,6 +337,7 @@ class Mutation:
         session = await info.context["request"].db
         note = await NoteRecord.create(title=title, body=body)
         await session.commit()
+        await notes_changed("created", note.to_dict())
         return NoteType.of(note)
 
 
@@ -323,6 +363,43 @@ async def echo(ws):
             await ws.send_text(f"echo: {message}")
     except WebSocketDisconnect:
         pass
+
+
+# -- a live page fed by a channel --------------------------------------------------------
+
+LIVE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Live notes</title></head>
+<body>
+<h1>Live notes</h1>
+<p id="status">connecting...</p>
+<ul id="events"></ul>
+<script>
+const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws/notes");
+socket.onmessage = (message) => {
+  const data = JSON.parse(message.data);
+  if (data.subscribed) {
+    document.getElementById("status").textContent = "live";
+    return;
+  }
+  const item = document.createElement("li");
+  item.textContent = data.event + ": " + (data.note.title || "#" + data.note.id);
+  document.getElementById("events").prepend(item);
+};
+socket.onclose = () => { document.getElementById("status").textContent = "disconnected"; };
+</script>
+</body></html>
+"""
+
+
+@app.route("/live")
+def live(req, resp):
+    resp.html = LIVE_PAGE
+
+
+@app.route("/ws/notes", websocket=True)
+async def note_events(ws):
+    await ws.accept()
+    await channels.forward(ws, "notes", ready={"subscribed": "notes"})
 
 
 # -- admin: HTTP Basic authentication with roles -------------------------------------

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 from .__version__ import __version__
 from .app import App
 from .exceptions import HTTPException, abort
+from .groups import RouteGroup
 from .request import Request
 from .response import Response
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocketDisconnect
-
-    from .groups import RouteGroup
 
 __all__ = ["App", "HTTPException", "Request", "Response", "RouteGroup", "WebSocketDisconnect",
            "__version__", "abort"]
@@ -30,10 +29,6 @@ __all__ = ["App", "HTTPException", "Request", "Response", "RouteGroup", "WebSock
 
 def __getattr__(name: str) -> Any:
     # Imported only when asked for, so that ``import dyne`` stays light.
-    if name == "RouteGroup":
-        from .groups import RouteGroup
-
-        return RouteGroup
     if name == "WebSocketDisconnect":
         from starlette.websockets import WebSocketDisconnect
 

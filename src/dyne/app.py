@@ -1,9 +1,11 @@
 """``dyne.App``: the application.
 
-The app composes the pieces, each in its own module: configuration
-(``config``), routes (``routing``), per-route pipelines (``endpoints``),
-requests and responses, error handlers, lifecycle events, background tasks and
-the middleware stack. It is an ASGI 3 application::
+The app is a thin composition of the pieces, each in its own module:
+configuration (``config``), registration (``scaffold``: routes, hooks,
+groups), the router (``routing``), per-route pipelines (``endpoints``),
+requests and responses, the error-handler policy (``error_handlers``), static
+files (``staticfiles``), lifecycle events (``lifespan``), mounts, background
+tasks and the middleware stack. It is an ASGI 3 application::
 
     import dyne
 
@@ -16,42 +18,53 @@ the middleware stack. It is an ASGI 3 application::
 One request goes: middleware stack (built on first use) -> ``_handle_http`` ->
 app-wide before-hooks -> ``Router.match`` -> the route's compiled pipeline
 (route hooks, extension steps, the view, after steps) -> error handling ->
-after-request hooks -> ``Response.render`` -> ASGI ``send``.
+after-request hooks -> teardown hooks -> ``Response.render`` ->
+``Response.send_rendered``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .background import BackgroundQueue
 from .concurrency import is_async_callable, run_sync
 from .config import Config
 from .datastructures import State
 from .endpoints import (
-    apply_route_options,
+    RouteOption,
+    RouteOptions,
     check_view_signature,
     compile_route,
     get_endpoint_spec,
     hook_step,
 )
-from .exceptions import ClientDisconnect, HTTPException
+from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
+from .exceptions import HTTPException
+from .groups import RouteGroup
+from .lifespan import lifespan_context, serve_lifespan
+from .middleware import (
+    check_allowed_hosts,
+    cors_options,
+)
+from .mounts import Mount, route_path
 from .request import Request
 from .response import Response
 from .routing import (
     BaseRoute,
+    Convertor,
     Route,
     Router,
-    RouteShortcuts,
     WebSocketRoute,
     endpoint_name,
-    route_path,
 )
+from .scaffold import Hook, Scaffold, route_hooks
+from .staticfiles import StaticSite
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
-    from logging import Logger
     from pathlib import Path
 
     from .groups import RouteGroup
@@ -64,33 +77,15 @@ if TYPE_CHECKING:
 
 __all__ = ["App"]
 
-
-def _logger() -> Logger:
-    import logging
-
-    return logging.getLogger("dyne")
-
+logger = logging.getLogger("dyne")
 
 F = TypeVar("F", bound=Callable[..., Any])
-ErrorHandler = Callable[[Request, Response, BaseException], Any]
+#: ``hook(req, resp, exc)``: a teardown hook.
+TeardownHook = Callable[[Request, Response, "BaseException | None"], Any]
 
 #: Default ``max_body_size``: request bodies larger than this are refused with 413.
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 _NO_KWARGS: dict[str, Any] = {}
-
-
-def _check_static_route(route: str) -> str:
-    if not isinstance(route, str) or not route.startswith("/") or not route.rstrip("/"):
-        raise ValueError(f"static_route must be a path prefix such as '/static', got {route!r}")
-    return route.rstrip("/")
-
-
-def _check_error_key(key: Any) -> None:
-    if isinstance(key, int) and not isinstance(key, bool):
-        if not 400 <= key <= 599:
-            raise ValueError(f"Error handlers are for status codes 400-599, got {key}")
-    elif not (isinstance(key, type) and issubclass(key, BaseException)):
-        raise TypeError(f"error_handler() takes a status code or an exception class, got {key!r}")
 
 
 async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> bool:
@@ -108,7 +103,7 @@ async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> 
     return True
 
 
-class App(RouteShortcuts):
+class App(Scaffold):
     """A dyne application.
 
     :param debug: show tracebacks instead of hiding them, and re-raise unhandled
@@ -166,25 +161,27 @@ class App(RouteShortcuts):
     ) -> None:
         from pathlib import Path
 
-        from .middleware import check_allowed_hosts, cors_options
-
+        super().__init__()
         self.config = Config(env_file=env_file, env_prefix=env_prefix, encoding=encoding)
         self.cors = cors
         self.cors_params = cors_options(cors_params)
         self.enable_hsts = enable_hsts
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
-        self.static_dir = None if static_dir is None else Path(static_dir).absolute()
-        self.static_route = _check_static_route(static_route)
+        #: Static files and the single-page-app fallback.
+        self.static = StaticSite(static_dir, static_route)
         self.templates_dir = Path(templates_dir).absolute()
         self._templates: Templates | None = None
         self._mounts: list[Mount] = []
-        self._spa_prefixes: list[str] = []
         self._debug = debug
         self._secret_key = secret_key
         self.max_body_size = max_body_size
         self.problem_details = problem_details
         self.router = Router()
+        #: Route keyword options (``request_model=``...) this app accepts.
+        self.route_options = RouteOptions()
+        #: The error handlers and the policy that applies them.
+        self.errors = ErrorHandlers(self)
         self.state = State()
         self.background = BackgroundQueue()
         #: Extensions register themselves here by name (``app.extensions["db"]``).
@@ -192,12 +189,12 @@ class App(RouteShortcuts):
         #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
         self.request_properties: dict[str, Callable[[Request], Any]] = {}
         self._session_backend = session_backend
-        self._status_handlers: dict[int, ErrorHandler] = {}
-        self._exception_handlers: dict[type[BaseException], ErrorHandler] = {}
-        self._before_http: list[Callable[..., Any]] = []
-        self._before_ws: list[Callable[..., Any]] = []
-        self._after_http: list[Callable[..., Any]] = []
-        self._teardown: list[Callable[..., Any]] = []
+        #: ``hook(req, resp, exc)`` run at the end of every HTTP request.
+        self.teardown_hooks: list[TeardownHook] = []
+        # The hooks as pipeline steps (what a request runs).
+        self._before_steps: list[Callable[..., Any]] = []
+        self._after_steps: list[Callable[..., Any]] = []
+        self._teardown_steps: list[Callable[..., Any]] = []
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._lifespan = lifespan
@@ -242,63 +239,68 @@ class App(RouteShortcuts):
     def secret_key(self, value: str | None) -> None:
         self._secret_key = value
 
+    @property
+    def static_dir(self) -> Path | None:
+        """The directory served under ``static_route`` (``None``: no static files)."""
+        return self.static.directory
+
+    @static_dir.setter
+    def static_dir(self, value: str | os.PathLike[str] | None) -> None:
+        from pathlib import Path
+
+        self.static.directory = None if value is None else Path(value).absolute()
+
+    @property
+    def static_route(self) -> str:
+        """The URL prefix of the static files."""
+        return self.static.route
+
+    @property
+    def setup_finished(self) -> bool:
+        """Always ``False``: the app's hooks apply from the next request on
+        (a route reads them on every request, not when it compiles)."""
+        return False
+
+    def add_hook(self, kind: str, hook: Hook) -> None:
+        super().add_hook(kind, hook)
+        if kind == "before":
+            self._before_steps.append(hook_step(hook))
+        elif kind == "after":
+            self._after_steps.append(hook_step(hook))
+
     # -- routing -------------------------------------------------------------------
-
-    def route(self, path: str | None = None, *, methods: Iterable[str] | str | None = None,
-              websocket: bool = False, before_request: Any = False, name: str | None = None,
-              before: Any = None, **options: Any) -> Callable[[F], F]:
-        """Register a view for ``path``.
-
-        ``methods`` limits the route to those HTTP methods (405 otherwise); by
-        default it answers every standard method. ``websocket=True`` makes it a
-        websocket route. ``before_request=True`` registers the function as a
-        hook run before every request (``path`` is then not needed); a callable
-        or a list of them as ``before_request`` or ``before`` runs only before
-        this route. ``name`` is the name for ``url_for`` (default: the
-        function's name). Other keyword options go to extensions
-        (``request_model=``, ``response_model=``).
-        """
-
-        def decorator(endpoint: F) -> F:
-            if before_request is True:
-                if websocket:
-                    self._before_ws.append(endpoint)
-                else:
-                    self._before_http.append(hook_step(endpoint))
-                return endpoint
-            if path is None:
-                raise TypeError("@app.route() needs a path (or before_request=True)")
-            route_hooks = before if before is not None else before_request or None
-            self.add_route(path, endpoint, methods=methods, websocket=websocket, name=name,
-                           before=route_hooks, **options)
-            return endpoint
-
-        return decorator
 
     def add_route(self, path: str, endpoint: Callable[..., Any] | None = None, *,
                   methods: Iterable[str] | str | None = None, websocket: bool = False,
-                  name: str | None = None, before: Any = None, static: bool = False,
+                  name: str | None = None, before_request: Hook | Iterable[Hook] | None = None,
+                  static: bool = False, include_in_schema: bool = True, before: Any = None,
                   **options: Any) -> BaseRoute:
         """Register ``endpoint`` (a function, a class-based view or a view object)
         at ``path``; see ``route`` for the options. Returns the route.
 
         ``static=True`` (without an endpoint) serves ``index.html`` from
         ``static_dir`` at ``path`` and for every GET under ``path`` that no
-        route answers: the single-page-app fallback."""
+        route answers: the single-page-app fallback. ``include_in_schema=False``
+        leaves the route out of the OpenAPI document."""
+        hooks = route_hooks(before_request, before, "add_route")
         if static:
             if endpoint is not None:
                 raise TypeError("add_route(path, static=True) serves static_dir/index.html; "
                                 "give it no endpoint")
-            return self._add_static_index(path, name=name)
+            index_route = self.add_route(path, self.static.index_view(), methods=["GET"],
+                                         name=name or "static_index", include_in_schema=False)
+            self.static.add_spa_prefix(path)
+            return index_route
         if endpoint is None:
             raise TypeError(f"add_route() needs a view for {path!r}")
         if not callable(endpoint) and not any(a.startswith("on_") for a in dir(type(endpoint))):
             raise TypeError(f"add_route() needs a view (a function, a class or an object with "
                             f"on_<method> handlers) for {path!r}, got {endpoint!r}")
+        schema = None if include_in_schema else False
         route: BaseRoute
         if websocket:
-            if methods is not None or options:
-                raise TypeError("websocket routes take no methods= or route options")
+            if methods is not None or options or hooks:
+                raise TypeError("websocket routes take no methods=, before_request= or route options")
             declared = get_endpoint_spec(endpoint, False)
             if declared is not None and (declared.steps or declared.after):
                 # Pipelines are for HTTP: refusing beats silently skipping a
@@ -306,13 +308,14 @@ class App(RouteShortcuts):
                 raise TypeError(f"{endpoint_name(endpoint)!r} declares request steps (such as "
                                 "@authenticate or @input) that do not run for websocket routes; "
                                 "check the websocket's credentials inside the handler")
-            route = WebSocketRoute(path, endpoint, name=name)
+            route = WebSocketRoute(path, endpoint, name=name, include_in_schema=schema,
+                                   convertors=self.router.convertors)
         else:
-            hooks = [] if before is None else [before] if callable(before) else list(before)
-            route = Route(path, endpoint, methods=methods, name=name, before=hooks)
+            route = Route(path, endpoint, methods=methods, name=name, before=hooks,
+                          include_in_schema=schema, convertors=self.router.convertors)
             self._check_route(route)
             if options:
-                apply_route_options(route, options)
+                self.route_options.apply(route, options)
         return self.router.add(route)
 
     def _check_route(self, route: Route) -> None:
@@ -324,44 +327,23 @@ class App(RouteShortcuts):
         else:
             check_view_signature(route.endpoint, route.param_names, route.path)
 
-    def _add_static_index(self, path: str, name: str | None) -> BaseRoute:
-        if self.static_dir is None:
-            raise ValueError("add_route(..., static=True) needs a static_dir")
-        index = self.static_dir / "index.html"
+    def register_route_option(self, name: str, handler: RouteOption) -> None:
+        """Accept ``@app.route(..., name=value)`` on this app: ``handler(route,
+        value)`` is called when such a route is registered."""
+        self.route_options.register(name, handler)
 
-        async def static_index(req: Request, resp: Response) -> None:
-            resp.file(index)
-
-        route = self.add_route(path, static_index, methods=["GET"], name=name or "static_index")
-        prefix = path.rstrip("/")
-        if prefix not in self._spa_prefixes:
-            self._spa_prefixes.append(prefix)
-            self._spa_prefixes.sort(key=len, reverse=True)
-        return route
-
-    def _spa_index(self, method: str, path: str) -> Path | None:
-        """The ``index.html`` to answer an unrouted ``path`` with, if a
-        ``static=True`` route covers it (GET and HEAD only, never under
-        ``static_route``)."""
-        if method not in ("GET", "HEAD") or self.static_dir is None:
-            return None
-        static_route = self.static_route
-        if path == static_route or path.startswith(static_route + "/"):
-            return None
-        for prefix in self._spa_prefixes:
-            if not prefix or path == prefix or path.startswith(prefix + "/"):
-                return self.static_dir / "index.html"
-        return None
+    def register_convertor(self, name: str, convertor: Convertor) -> None:
+        """Make ``{param:name}`` available in this app's paths (routes added
+        afterwards): ``app.register_convertor("slug", SlugConvertor())``."""
+        self.router.register_convertor(name, convertor)
 
     # -- groups and mounts ---------------------------------------------------------
 
-    def group(self, prefix: str, **options: Any) -> RouteGroup:
+    def group(self, prefix: str, *, name: str | None = None) -> RouteGroup:
         """A ``RouteGroup`` whose routes are registered on this app under ``prefix``:
         ``v1 = app.group("/v1")``, then ``@v1.route("/users")``. Its hooks run
-        only for its routes. ``options`` are those of ``RouteGroup``."""
-        from .groups import RouteGroup
-
-        group = RouteGroup(prefix, **options)
+        only for its routes. ``name`` prefixes its route names (``"v1.users"``)."""
+        group = RouteGroup(prefix, name=name)
         self.include_router(group)
         return group
 
@@ -369,11 +351,9 @@ class App(RouteShortcuts):
         """Register the routes of a standalone ``RouteGroup`` under ``prefix``
         (added to the group's own prefix). Routes added to the group later are
         registered too."""
-        from .groups import RouteGroup
-
         if not isinstance(group, RouteGroup):
             raise TypeError(f"include_router() takes a dyne.RouteGroup, got {group!r}")
-        group._attach(self, prefix)
+        group.attach(self, prefix)
 
     def mount(self, path: str, app: Any, *, name: str | None = None,
               wsgi: bool | None = None) -> Mount:
@@ -382,8 +362,6 @@ class App(RouteShortcuts):
         its signature (``wsgi=`` forces one). Requests to ``path`` and below go
         to it with ``root_path`` extended by ``path``; mounts take precedence
         over routes under their prefix."""
-        from .mounts import Mount
-
         mount = Mount(path, app, name=name, wsgi=wsgi)
         if any(existing.prefix == mount.prefix for existing in self._mounts):
             raise ValueError(f"An application is already mounted at {mount.prefix!r}")
@@ -399,14 +377,11 @@ class App(RouteShortcuts):
     def _install_static_files(self) -> None:
         """Mount ``static_dir`` at ``static_route`` if the directory exists and
         nothing else is mounted there (done once, when serving starts)."""
-        directory = self.static_dir
-        if directory is None or not directory.is_dir():
+        if any(m.prefix == self.static.route for m in self._mounts):
             return
-        if any(m.prefix == self.static_route for m in self._mounts):
-            return
-        from .staticfiles import StaticFiles
-
-        self.mount(self.static_route, StaticFiles(directory=directory), name="static")
+        server = self.static.server()
+        if server is not None:
+            self.mount(self.static.route, server, name="static")
 
     # -- templates -------------------------------------------------------------------
 
@@ -450,31 +425,13 @@ class App(RouteShortcuts):
 
     # -- hooks -----------------------------------------------------------------------
 
-    def before_request(self, func: F | None = None, *, websocket: bool = False) -> Any:
-        """Register a hook run before every request: ``(req, resp)``, or
-        ``(ws)`` with ``websocket=True``. Setting a status or a body in it
-        answers the request without running the view."""
+    @overload
+    def teardown_request(self, func: F) -> F: ...
 
-        def register(hook: F) -> F:
-            if websocket:
-                self._before_ws.append(hook)
-            else:
-                self._before_http.append(hook_step(hook))
-            return hook
+    @overload
+    def teardown_request(self, func: None = None) -> Callable[[F], F]: ...
 
-        return register(func) if func is not None else register
-
-    def after_request(self, func: F | None = None) -> Any:
-        """Register a hook run after every HTTP request, error responses
-        included: ``(req, resp)``, sync or async."""
-
-        def register(hook: F) -> F:
-            self._after_http.append(hook_step(hook))
-            return hook
-
-        return register(func) if func is not None else register
-
-    def teardown_request(self, func: F | None = None) -> Any:
+    def teardown_request(self, func: F | None = None) -> F | Callable[[F], F]:
         """Register ``hook(req, resp, exc)``, run at the end of every HTTP request
         whatever happened: after error handling and after-request hooks, before
         the response is sent. ``exc`` is the exception raised while handling the
@@ -487,32 +444,11 @@ class App(RouteShortcuts):
         logged)."""
 
         def register(hook: F) -> F:
-            if is_async_callable(hook):
-                self._teardown.append(hook)
-            else:
-                async def run_in_thread(req: Request, resp: Response,
-                                        exc: BaseException | None) -> None:
-                    await run_sync(hook, req, resp, exc)
-
-                self._teardown.append(run_in_thread)
+            self.teardown_hooks.append(hook)
+            self._teardown_steps.append(_teardown_step(hook))
             return hook
 
         return register(func) if func is not None else register
-
-    async def _run_teardown(self, req: Request, resp: Response, error: BaseException | None
-                            ) -> BaseException | None:
-        """Run teardown hooks; return the first error they raised (if the request
-        had not already failed), to be answered like a view's error."""
-        raised: BaseException | None = None
-        for hook in self._teardown:
-            try:
-                await hook(req, resp, error)
-            except Exception as exc:
-                if error is None and raised is None:
-                    raised = exc
-                else:
-                    _logger().error("Teardown hook %r failed", hook, exc_info=exc)
-        return raised
 
     def add_request_property(self, name: str, getter: Callable[[Request], Any]) -> None:
         """Make ``req.<name>`` return ``getter(req)``. For extensions: this is how
@@ -531,109 +467,17 @@ class App(RouteShortcuts):
         ``abort``) to answer with that status instead, exactly as if the view
         had: the status handler for that code, or the default error body."""
 
-        _check_error_key(key)
+        check_error_key(key)
 
         def register(handler: F) -> F:
-            self.add_error_handler(key, handler)
+            self.errors.add(key, handler)
             return handler
 
         return register
 
     def add_error_handler(self, key: int | type[BaseException], handler: ErrorHandler) -> None:
-        _check_error_key(key)
-        if isinstance(key, int):
-            self._status_handlers[key] = handler
-        else:
-            self._exception_handlers[key] = handler
-
-    def _exception_handler_for(self, exc: BaseException) -> ErrorHandler | None:
-        handlers = self._exception_handlers
-        if handlers:
-            for cls in type(exc).__mro__:
-                handler = handlers.get(cls)
-                if handler is not None:
-                    return handler
-        return None
-
-    async def _handle_error(self, req: Request, resp: Response, exc: Exception) -> bool:
-        """Turn ``exc`` into the response. ``False`` means: not handled, re-raise
-        (only for unhandled errors in debug mode)."""
-        if isinstance(exc, HTTPException):
-            handler = self._status_handlers.get(exc.status_code) or self._exception_handler_for(exc)
-            resp.clear()
-            for name, value in exc.headers.items():
-                resp.headers[name] = value
-            resp.status_code = exc.status_code
-            if handler is None:
-                self._default_error_body(resp, exc.status_code, exc.detail)
-                return True
-            return await self._run_error_handler(handler, req, resp, exc)
-        if isinstance(exc, ClientDisconnect):
-            resp.clear()
-            resp.status_code = 400
-            return True
-        handler = self._exception_handler_for(exc)
-        if handler is not None:
-            resp.clear()
-            resp.status_code = 500
-            return await self._run_error_handler(handler, req, resp, exc)
-        if self.debug:
-            return False
-        _logger().error("Unhandled error in %s %s", req.scope.get("method"), req.scope.get("path"),
-                     exc_info=exc)
-        resp.clear()
-        resp.status_code = 500
-        handler = self._status_handlers.get(500)
-        if handler is not None:
-            return await self._run_error_handler(handler, req, resp, exc)
-        resp.text = "500 Internal Server Error"
-        return True
-
-    async def _run_error_handler(self, handler: ErrorHandler, req: Request, resp: Response,
-                                 exc: BaseException) -> bool:
-        try:
-            if is_async_callable(handler):
-                await handler(req, resp, exc)
-            else:
-                await run_sync(handler, req, resp, exc)
-        except HTTPException as translated:
-            if isinstance(exc, HTTPException):  # a status handler may not re-enter itself
-                return await self._failed_error_handler(handler, resp, translated)
-            # An exception-class handler translated the error into an HTTP
-            # status: answer it like any HTTPException (status handlers,
-            # problem details), e.g. a database IntegrityError -> 409.
-            return await self._handle_error(req, resp, translated)
-        except Exception as handler_error:
-            return await self._failed_error_handler(handler, resp, handler_error)
-        return True
-
-    async def _failed_error_handler(self, handler: ErrorHandler, resp: Response,
-                                    handler_error: Exception) -> bool:
-        if self.debug:
-            raise handler_error
-        _logger().error("Error handler %r failed", handler, exc_info=handler_error)
-        resp.clear()
-        resp.status_code = 500
-        resp.text = "500 Internal Server Error"
-        return True
-
-    def _default_error_body(self, resp: Response, status: int, detail: Any) -> None:
-        if status in (204, 304):
-            return
-        if self.problem_details:
-            from .exceptions import status_phrase
-            from .formats import json_dumps
-
-            problem: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status),
-                                       "status": status}
-            if detail != problem["title"]:
-                problem["detail"] = detail
-            resp.content = json_dumps(problem)
-            resp.mimetype = "application/problem+json"
-        elif isinstance(detail, (dict, list)):
-            resp.media = detail
-        else:
-            resp.text = str(detail)
+        """``error_handler`` without the decorator."""
+        self.errors.add(key, handler)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -673,8 +517,6 @@ class App(RouteShortcuts):
         """Start-up and shutdown as one async context manager: the ``lifespan=``
         context is entered first, then startup events run; on exit, background
         tasks drain, shutdown events run, and the ``lifespan=`` context exits."""
-        from .lifespan import lifespan_context
-
         return lifespan_context(self)
 
     # -- sessions --------------------------------------------------------------------
@@ -689,7 +531,7 @@ class App(RouteShortcuts):
             if not key:
                 import secrets
 
-                _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
+                logger.warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
                                "with a random per-process key and will not survive a restart.")
                 key = self.secret_key = secrets.token_urlsafe(32)
             self._session_backend = CookieSessionBackend(key)
@@ -715,7 +557,7 @@ class App(RouteShortcuts):
         hosts, HTTPS redirect (HSTS), CORS, GZip. They wrap the middleware added
         with ``add_middleware``; with none of the options set, the list is empty
         and nothing wraps the app."""
-        from . import middleware
+        from . import middleware  # Starlette's classes, on first use
 
         stack: list[tuple[Callable[..., Any], dict[str, Any]]] = []
         hosts = self.allowed_hosts
@@ -776,63 +618,69 @@ class App(RouteShortcuts):
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
-            from .lifespan import serve_lifespan
-
             await serve_lifespan(self, receive, send)
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = Request(scope, receive, self)
         resp = Response(req)
-        error: BaseException | None = None
+        error: Exception | None = None
+        unhandled: Exception | None = None
         try:
             await self._respond(req, resp, scope)
         except Exception as exc:
             error = exc
-            if not await self._handle_error(req, resp, exc):
-                if self._teardown:
-                    await self._run_teardown(req, resp, exc)
-                raise
-        if self._after_http:
+            if not await self.errors.handle(req, resp, exc):
+                unhandled = exc
+        if unhandled is None and self._after_steps:
             try:
-                for hook in self._after_http:
+                for hook in self._after_steps:
                     await hook(req, resp, _NO_KWARGS)
             except Exception as exc:
                 error = error or exc
-                if not await self._handle_error(req, resp, exc):
-                    if self._teardown:
-                        await self._run_teardown(req, resp, exc)
-                    raise
-        if self._teardown:
+                if not await self.errors.handle(req, resp, exc):
+                    unhandled = exc
+        if self._teardown_steps:
+            # The one place teardown runs, whatever happened above.
             failure = await self._run_teardown(req, resp, error)
-            if failure is not None and not await self._handle_error(req, resp, failure):  # type: ignore[arg-type]
-                raise failure
+            if (failure is not None and unhandled is None
+                    and not await self.errors.handle(req, resp, failure)):
+                unhandled = failure
+        if unhandled is not None:
+            raise unhandled
         try:
-            status, headers, body = resp.render()
+            rendered = resp.render()
         except Exception as exc:
             # The body, a header or a cookie could not be encoded: answer with
             # an error response built without them.
             resp.discard_headers()
-            if not await self._handle_error(req, resp, exc):
+            if not await self.errors.handle(req, resp, exc):
                 raise
             try:
-                status, headers, body = resp.render()
+                rendered = resp.render()
             except Exception:
-                _logger().exception("Error response could not be rendered")
-                status, body = 500, b"500 Internal Server Error"
-                headers = [(b"content-type", b"text/plain; charset=utf-8"),
-                           (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if scope["method"] == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        elif body is not None:
-            await send({"type": "http.response.body", "body": body})
-        else:
-            await resp.send_body(send, receive)
+                logger.exception("Error response could not be rendered")
+                rendered = Response.render_server_error()
+        await resp.send_rendered(rendered, send, receive, head=scope["method"] == "HEAD")
         if req._form is not None:
             await req.close()
 
+    async def _run_teardown(self, req: Request, resp: Response, error: BaseException | None
+                            ) -> Exception | None:
+        """Run teardown hooks; return the first error they raised (if the request
+        had not already failed), to be answered like a view's error."""
+        raised: Exception | None = None
+        for hook in self._teardown_steps:
+            try:
+                await hook(req, resp, error)
+            except Exception as exc:
+                if error is None and raised is None:
+                    raised = exc
+                else:
+                    logger.error("Teardown hook %r failed", hook, exc_info=exc)
+        return raised
+
     async def _respond(self, req: Request, resp: Response, scope: Scope) -> None:
-        hooks = self._before_http
+        hooks = self._before_steps
         if hooks:
             for hook in hooks:
                 await hook(req, resp, _NO_KWARGS)
@@ -874,11 +722,10 @@ class App(RouteShortcuts):
             query = scope.get("query_string", b"").decode("latin-1")
             location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
             raise HTTPException(307, headers={"Location": location})
-        if self._spa_prefixes:
-            index = self._spa_index(scope["method"], path)
-            if index is not None:
-                resp.file(index)
-                return
+        index = self.static.spa_index(scope["method"], path)
+        if index is not None:
+            resp.file(index)
+            return
         raise HTTPException(404)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -887,7 +734,7 @@ class App(RouteShortcuts):
         ws = WebSocket(scope, receive=receive, send=send)
         scope["path_params"] = {}
         try:
-            if not await _run_websocket_hooks(self._before_ws, ws):
+            if not await _run_websocket_hooks(self.websocket_hooks, ws):
                 return
             if scope.get("root_path"):
                 found = self.router.match_websocket(route_path(scope))
@@ -908,7 +755,7 @@ class App(RouteShortcuts):
         except WebSocketDisconnect:
             pass
         except Exception:
-            _logger().exception("Unhandled error in websocket %s", scope.get("path"))
+            logger.exception("Unhandled error in websocket %s", scope.get("path"))
             if ws.application_state != WebSocketState.DISCONNECTED:
                 try:
                     await ws.close(code=1011)
@@ -950,3 +797,14 @@ class App(RouteShortcuts):
 
     def __repr__(self) -> str:
         return f"<dyne.App routes={len(self.router.routes)} debug={self.debug}>"
+
+
+def _teardown_step(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """``hook(req, resp, exc)``, sync or async, as a coroutine function."""
+    if is_async_callable(hook):
+        return hook
+
+    async def run_in_thread(req: Request, resp: Response, exc: BaseException | None) -> None:
+        await run_sync(hook, req, resp, exc)
+
+    return run_in_thread

@@ -139,18 +139,28 @@ def cli(ctx: click.Context, app_path: str, debug: bool, host: str | None, port: 
 
 
 @cli.command()
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None, envvar="WEB_CONCURRENCY",
+              help="Worker processes [default: 1, or WEB_CONCURRENCY]. State that must be "
+                   "shared between them (sessions, rate limits, caches, channels) needs a "
+                   "shared store: see the scaling-out docs.")
 @click.pass_obj
-def run(obj: CLIContext) -> None:
+def run(obj: CLIContext, workers: int | None) -> None:
     """Serve the application with uvicorn."""
     import uvicorn
 
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
+    if workers is not None and workers > 1 and obj.reload:
+        raise click.UsageError("--workers cannot be combined with auto-reload "
+                               "(--debug or --reload); add --no-reload")
     obj.load_app()  # fail early, with a clear message, if it does not import
+    options: dict[str, Any] = {}
+    if workers is not None and workers > 1:
+        options["workers"] = workers
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
-                reload_dirs=[cwd] if obj.reload else None)
+                reload_dirs=[cwd] if obj.reload else None, **options)
 
 
 @cli.command()
@@ -260,6 +270,13 @@ def test_index():
 
 def test_hello():
     assert app.client.get("/api/hello/world").json() == {{"hello": "world"}}
+
+
+def test_routes_answer_only_their_methods():
+    # A route without methods= answers GET (and HEAD, OPTIONS): POST is a 405.
+    response = app.client.post("/api/hello/world")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
 ''',
     "tests/conftest.py": '''import sys
 from pathlib import Path

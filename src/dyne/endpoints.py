@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+from . import ext
 from .concurrency import is_async_callable, run_sync
+from .exceptions import HTTPException
 
 if TYPE_CHECKING:
     from .request import Request
@@ -39,8 +43,10 @@ __all__ = [
     "PHASE_INPUT",
     "PHASE_OUTPUT",
     "EndpointSpec",
+    "Operation",
     "get_endpoint_spec",
     "register_route_option",
+    "route_operations",
 ]
 
 Step = Callable[["Request", "Response", dict[str, Any]], Awaitable[None]]
@@ -112,33 +118,91 @@ def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
 # -- Route options -------------------------------------------------------------------
 
 RouteOption = Callable[["Route", Any], None]
-_ROUTE_OPTIONS: dict[str, RouteOption | str] = {
-    # Handled by dyne.ext.io (pydantic), imported only when used.
-    "request_model": "dyne.ext.io.pydantic.route_options:request_model",
-    "response_model": "dyne.ext.io.pydantic.route_options:response_model",
-    # Handled by dyne.ext.ratelimit.
-    "rate_limit": "dyne.ext.ratelimit:route_option",
-}
+#: The names ``route()``/``add_route()`` take themselves.
+CORE_ROUTE_KEYWORDS = ("before_request", "include_in_schema", "methods", "name", "static",
+                       "websocket")
+#: Process-wide default route options, copied into each app's registry when
+#: the app is created. Besides these, the options that dyne's own extensions
+#: declare (``dyne.ext.ROUTE_OPTIONS``) and that installed packages declare in
+#: the ``dyne.route_options`` entry-point group are found when first used.
+ROUTE_OPTIONS: dict[str, RouteOption | str] = {}
 
 
 def register_route_option(name: str, handler: RouteOption) -> None:
-    """Accept ``@app.route(..., name=value)``: ``handler(route, value)`` is called
-    at registration and typically adds steps to ``route.spec``."""
-    _ROUTE_OPTIONS[name] = handler
+    """Accept ``@app.route(..., name=value)`` in every app created afterwards
+    (a process-wide default). Prefer ``app.register_route_option``."""
+    _check_option_name(name)
+    ROUTE_OPTIONS[name] = handler
 
 
-def apply_route_options(route: Route, options: dict[str, Any]) -> None:
-    for name, value in options.items():
-        handler = _ROUTE_OPTIONS.get(name)
+def _check_option_name(name: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"Route option names are identifiers, got {name!r}")
+    if name in CORE_ROUTE_KEYWORDS:
+        raise ValueError(f"{name!r} is a keyword of route() itself, not an option")
+
+
+def _load(target: str) -> RouteOption:
+    module_name, _, attr = target.partition(":")
+    handler: RouteOption = getattr(importlib.import_module(module_name), attr)
+    return handler
+
+
+@cache
+def _entry_point_options() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry.value for entry in entry_points(group="dyne.route_options")}
+
+
+def plugin_route_options(name: str | None = None) -> dict[str, str]:
+    """Route options declared by packages, as ``"module:function"`` strings:
+    dyne's own extensions (``dyne.ext.ROUTE_OPTIONS``), then the
+    ``dyne.route_options`` entry points of installed distributions (read
+    once, and only when an option is not one of dyne's)."""
+    if name is not None and name in ext.ROUTE_OPTIONS:
+        return ext.ROUTE_OPTIONS
+    return {**_entry_point_options(), **ext.ROUTE_OPTIONS}
+
+
+class RouteOptions:
+    """One app's route options: ``name -> handler(route, value)``, called when a
+    route is registered with ``name=value`` (typically adding steps to
+    ``route.spec``). Handlers given as ``"module:function"`` strings are
+    imported when first used."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, RouteOption | str] = dict(ROUTE_OPTIONS)
+
+    def register(self, name: str, handler: RouteOption) -> None:
+        _check_option_name(name)
+        if not callable(handler):
+            raise TypeError(f"A route option handler is a callable (route, value), got {handler!r}")
+        self._handlers[name] = handler
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self._handlers
+                                          or name in plugin_route_options(name))
+
+    def names(self) -> list[str]:
+        return sorted({*self._handlers, *plugin_route_options()})
+
+    def handler(self, name: str) -> RouteOption:
+        """The handler of option ``name``; ``TypeError`` for an unknown one."""
+        handler = self._handlers.get(name)
         if handler is None:
-            known = ", ".join(sorted(["methods", "websocket", "before_request", "name", "before",
-                                      *_ROUTE_OPTIONS]))
-            raise TypeError(f"Unknown route option {name!r} (known: {known})")
+            handler = plugin_route_options(name).get(name)
+            if handler is None:
+                known = ", ".join(sorted({*CORE_ROUTE_KEYWORDS, *self.names()}))
+                raise TypeError(f"Unknown route option {name!r} (known: {known})")
         if isinstance(handler, str):
-            module_name, _, attr = handler.partition(":")
-            handler = getattr(importlib.import_module(module_name), attr)
-            _ROUTE_OPTIONS[name] = handler
-        handler(route, value)
+            handler = self._handlers[name] = _load(handler)
+        return handler
+
+    def apply(self, route: Route, options: dict[str, Any]) -> None:
+        """Hand each of ``options`` to its handler."""
+        for name, value in options.items():
+            self.handler(name)(route, value)
 
 
 # -- Signatures ---------------------------------------------------------------------
@@ -250,6 +314,79 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
     return pipeline
 
 
+# -- Operations ------------------------------------------------------------------------
+
+#: The order operations are listed in (OpenAPI's order of a path item).
+METHOD_ORDER = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One handler of a route and the specs that apply to it.
+
+    ``method`` is the HTTP method it answers (upper case), or ``None`` for a
+    handler that answers every method (a function view registered without
+    ``methods=``, a class-based view with only ``on_request``). ``HEAD`` is
+    not listed where ``GET`` answers it. ``view`` is the function that runs:
+    the view function, or the class's ``on_<method>`` (or ``on_request``).
+    ``specs`` are the (non-empty) ``EndpointSpec`` objects declared for it,
+    outermost first: the route's own (route options), the class's along its MRO (bases
+    first), the view object's, ``on_request``'s, then the handler's.
+    """
+
+    method: str | None
+    view: Callable[..., Any]
+    specs: tuple[EndpointSpec, ...]
+
+
+def route_specs(route: Route) -> list[EndpointSpec | None]:
+    """The specs that apply to every method of ``route``: the route's own, and
+    for a class-based view those declared on the class (along its MRO, bases
+    first) and on the view object."""
+    specs: list[EndpointSpec | None] = [route.spec]
+    if route.is_class or route.is_view_object:
+        endpoint = route.endpoint
+        owner = endpoint if route.is_class else type(endpoint)
+        specs.extend(vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__))
+        if not route.is_class:
+            specs.append(getattr(endpoint, "__dict__", {}).get(SPEC_ATTRIBUTE))
+    return specs
+
+
+def _present(specs: Iterable[EndpointSpec | None]) -> tuple[EndpointSpec, ...]:
+    return tuple(spec for spec in specs if spec)
+
+
+def route_operations(route: Route) -> list[Operation]:
+    """What ``route`` answers, one ``Operation`` per handler, in
+    ``METHOD_ORDER``: for documentation tools (OpenAPI) and anything else that
+    needs to know which declarations apply to which method."""
+    endpoint = route.endpoint
+    allowed = route.methods
+    if not (route.is_class or route.is_view_object):
+        specs = _present([route.spec, get_endpoint_spec(endpoint, False)])
+        if allowed is None:
+            return [Operation(None, endpoint, specs)]
+        return [Operation(method, endpoint, specs) for method in METHOD_ORDER
+                if method in allowed and not (method == "HEAD" and "GET" in allowed)]
+    owner = endpoint if route.is_class else type(endpoint)
+    outer = route_specs(route)
+    on_request = getattr(owner, "on_request", None)
+    if callable(on_request):
+        outer.append(get_endpoint_spec(on_request, False))
+    found: list[Operation] = []
+    for method in METHOD_ORDER:
+        handler = getattr(owner, f"on_{method.lower()}", None)
+        if not callable(handler) or (allowed is not None and method not in allowed):
+            continue
+        if method == "HEAD" and callable(getattr(owner, "on_get", None)):
+            continue
+        found.append(Operation(method, handler, _present([*outer, get_endpoint_spec(handler, False)])))
+    if not found and callable(on_request):
+        found.append(Operation(None, on_request, _present(outer)))
+    return found
+
+
 def compile_route(route: Route) -> Handler:
     """The handler for an HTTP route: function views directly, class-based views
     through ``on_request`` and ``on_<method>``; route-group after hooks around it."""
@@ -298,19 +435,15 @@ def _class_view_handler(route: Route) -> Handler:
     registered); ``on_request`` runs first for every method, then
     ``on_<method>``; neither present -> 405. Route hooks run once, before
     whichever of the two comes first."""
-    from .exceptions import HTTPException
-
     endpoint = route.endpoint
     is_class = route.is_class
     owner = endpoint if is_class else type(endpoint)
     has_on_request = callable(getattr(owner, "on_request", None))
     compiled: dict[str, Handler | None] = {}
     allow = ", ".join(sorted(route.declared_methods() | {"OPTIONS"}))
-    # Specs declared on the class (and its bases, and a view object itself)
-    # apply to the whole view, like the route's own spec.
-    view_specs = [vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__)]
-    if not is_class:
-        view_specs.append(getattr(endpoint, "__dict__", {}).get(SPEC_ATTRIBUTE))
+    # The route's own spec and the specs declared on the class (and its
+    # bases, and a view object itself) apply to the whole view.
+    whole_view = route_specs(route)
 
     def pipeline_for(name: str) -> Handler | None:
         if name in compiled:
@@ -321,7 +454,7 @@ def _class_view_handler(route: Route) -> Handler:
             route_level = name == "on_request" or not has_on_request
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
-                [*([route.spec, *view_specs] if route_level else ()),
+                [*(whole_view if route_level else ()),
                  get_endpoint_spec(function, False)],
                 route.before_hooks() if route_level else (),
             )
@@ -335,6 +468,10 @@ def _class_view_handler(route: Route) -> Handler:
             on_method = pipeline_for("on_get")
         on_request = pipeline_for("on_request") if has_on_request else None
         if on_request is None and on_method is None:
+            if method == "options":  # answered for the view, as for function views
+                resp.headers["Allow"] = allow
+                resp.status_code = 200
+                return None
             raise HTTPException(405, headers={"Allow": allow})
         req.scope[_INSTANCE_KEY] = endpoint() if is_class else endpoint
         if on_request is not None and await on_request(req, resp, params) is False:

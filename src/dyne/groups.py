@@ -27,17 +27,16 @@ until the app serves requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from .routing import RouteShortcuts
+from .routing import endpoint_name
+from .scaffold import Hook, Scaffold, route_hooks
 
 if TYPE_CHECKING:
     from .app import App
     from .routing import BaseRoute
 
 __all__ = ["RouteGroup"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _check_prefix(prefix: str) -> str:
@@ -66,7 +65,7 @@ class _Record:
         self.options = options
 
 
-class RouteGroup(RouteShortcuts):
+class RouteGroup(Scaffold):
     """Routes under a common ``prefix``, with hooks scoped to them.
 
     :param prefix: path prefix of every route in the group (``"/v1"``).
@@ -75,77 +74,59 @@ class RouteGroup(RouteShortcuts):
     """
 
     def __init__(self, prefix: str = "", *, name: str | None = None) -> None:
+        super().__init__()
         self.prefix = _check_prefix(prefix)
         self.name = name
-        self.before_hooks: list[Callable[..., Any]] = []
-        self.after_hooks: list[Callable[..., Any]] = []
-        self.websocket_hooks: list[Callable[..., Any]] = []
         self._records: list[_Record] = []
         self._children: list[tuple[RouteGroup, str]] = []
         #: Where this group's routes go: (app, prefix before ours, outer groups).
         self._targets: list[tuple[App, str, tuple[RouteGroup, ...]]] = []
         self._routes: list[BaseRoute] = []
 
+    @property
+    def setup_finished(self) -> bool:
+        """Whether a route of this group (or of a group nested in it) has
+        served a request: it compiled the group's hooks then."""
+        return any(getattr(route, "handler", None) is not None for route in self._all_routes())
+
+    def _all_routes(self) -> list[BaseRoute]:
+        return [*self._routes, *(route for child, _ in self._children for route in child._all_routes())]
+
     # -- declaring routes --------------------------------------------------------
 
-    def route(self, path: str | None = None, *, websocket: bool = False,
-              before_request: Any = False, **options: Any) -> Callable[[F], F]:
-        """Like ``app.route``, relative to the group's prefix.
-        ``before_request=True`` registers a hook for the group's routes only."""
-
-        def decorator(endpoint: F) -> F:
-            if before_request is True:
-                self.before_request(endpoint, websocket=websocket)
-                return endpoint
-            if path is None:
-                raise TypeError("@group.route() needs a path (or before_request=True)")
-            hooks = before_request or None
-            if hooks is not None:
-                options.setdefault("before", hooks)
-            self.add_route(path, endpoint, websocket=websocket, **options)
-            return endpoint
-
-        return decorator
-
-    def add_route(self, path: str, endpoint: Callable[..., Any] | None = None,
-                  **options: Any) -> None:
-        """Like ``app.add_route``, relative to the group's prefix."""
+    def add_route(self, path: str, endpoint: Callable[..., Any] | None = None, *,
+                  methods: Iterable[str] | str | None = None, websocket: bool = False,
+                  name: str | None = None, before_request: Hook | Iterable[Hook] | None = None,
+                  static: bool = False, include_in_schema: bool = True, before: Any = None,
+                  **options: Any) -> list[BaseRoute]:
+        """Like ``app.add_route``, relative to the group's prefix. Returns the
+        routes registered so far (one per app the group is attached to)."""
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"Route paths must start with '/', got {path!r}")
-        record = _Record(path, endpoint, options)
+        hooks = route_hooks(before_request, before, "add_route")
+        declared: dict[str, Any] = dict(options)
+        if methods is not None:
+            declared["methods"] = methods
+        if websocket:
+            declared["websocket"] = True
+        if name is not None:
+            declared["name"] = name
+        if hooks:
+            declared["before_request"] = hooks
+        if static:
+            declared["static"] = True
+        if not include_in_schema:
+            declared["include_in_schema"] = False
+        record = _Record(path, endpoint, declared)
         self._records.append(record)
-        for app, outer_prefix, chain in self._targets:
-            self._register(record, app, outer_prefix, chain)
-
-    # -- hooks -------------------------------------------------------------------------
-
-    def before_request(self, func: F | None = None, *, websocket: bool = False) -> Any:
-        """A hook run before each route of the group: ``(req, resp)``, or ``(ws)``
-        with ``websocket=True``; sync or async. Setting a status or a body
-        answers the request without the view. Runs after app-wide hooks."""
-
-        def register(hook: F) -> F:
-            (self.websocket_hooks if websocket else self.before_hooks).append(hook)
-            return hook
-
-        return register(func) if func is not None else register
-
-    def after_request(self, func: F | None = None) -> Any:
-        """A hook run after each route of the group answered (its view returned,
-        or a before hook answered): ``(req, resp)``. Errors go to the error
-        handlers instead; ``app.after_request`` hooks see every response."""
-
-        def register(hook: F) -> F:
-            self.after_hooks.append(hook)
-            return hook
-
-        return register(func) if func is not None else register
+        return [self._register(record, app, outer_prefix, chain)
+                for app, outer_prefix, chain in self._targets]
 
     # -- nesting ------------------------------------------------------------------------
 
-    def group(self, prefix: str, **options: Any) -> RouteGroup:
+    def group(self, prefix: str, *, name: str | None = None) -> RouteGroup:
         """A sub-group under this group's prefix."""
-        child = RouteGroup(prefix, **options)
+        child = RouteGroup(prefix, name=name)
         self.include_router(child)
         return child
 
@@ -158,7 +139,7 @@ class RouteGroup(RouteShortcuts):
         extra = _check_prefix(prefix)
         self._children.append((group, extra))
         for app, outer_prefix, chain in self._targets:
-            group._attach(app, outer_prefix + self.prefix + extra, (*chain, self))
+            group.attach(app, outer_prefix + self.prefix + extra, (*chain, self))
 
     def _ancestry(self) -> set[RouteGroup]:
         found: set[RouteGroup] = set()
@@ -169,30 +150,31 @@ class RouteGroup(RouteShortcuts):
 
     # -- registration -----------------------------------------------------------------
 
-    def _attach(self, app: App, prefix: str = "", chain: tuple[RouteGroup, ...] = ()) -> None:
-        """Register every route of this group (and its sub-groups) on ``app``,
-        and the routes declared later too."""
+    def attach(self, app: App, prefix: str = "", chain: tuple[RouteGroup, ...] = ()) -> None:
+        """Register every route of this group (and its sub-groups) on ``app``
+        under ``prefix``, and the routes declared later too. ``chain`` is the
+        groups this one is nested in, outermost first. (``app.include_router``
+        calls this.)"""
         outer_prefix = _check_prefix(prefix)
         self._targets.append((app, outer_prefix, chain))
         for record in self._records:
             self._register(record, app, outer_prefix, chain)
         for child, extra in self._children:
-            child._attach(app, outer_prefix + self.prefix + extra, (*chain, self))
+            child.attach(app, outer_prefix + self.prefix + extra, (*chain, self))
 
     def _register(self, record: _Record, app: App, outer_prefix: str,
-                  chain: tuple[RouteGroup, ...]) -> None:
+                  chain: tuple[RouteGroup, ...]) -> BaseRoute:
         groups = (*chain, self)
         options = dict(record.options)
         path = join_paths(outer_prefix + self.prefix, record.path)
         names = [group.name for group in groups if group.name]
         if names and not options.get("static"):
-            from .routing import endpoint_name
-
             base = options.get("name") or endpoint_name(record.endpoint)
             options["name"] = ".".join([*names, base])
         route = app.add_route(path, record.endpoint, **options)
         route.groups = groups
         self._routes.append(route)
+        return route
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -201,13 +183,3 @@ class RouteGroup(RouteShortcuts):
 
     def __repr__(self) -> str:
         return f"<RouteGroup {self.prefix or '/'!r} routes={len(self._records)}>"
-
-
-def iter_hooks(groups: Iterable[RouteGroup], kind: str) -> list[Callable[..., Any]]:
-    """The hooks of ``kind`` (``"before"``, ``"after"``, ``"websocket"``) of
-    nested groups: outer groups' before hooks first, inner groups' after hooks first."""
-    if kind == "before":
-        return [hook for group in groups for hook in group.before_hooks]
-    if kind == "websocket":
-        return [hook for group in groups for hook in group.websocket_hooks]
-    return [hook for group in reversed(list(groups)) for hook in group.after_hooks]

@@ -35,7 +35,7 @@ async def lifespan_context(app: App) -> AsyncIterator[None]:
         # Logging starts first and stops last, so that start-up and shutdown
         # handlers log into the configured sinks.
         if app._logging is not None or _logging_wanted(app):
-            app.logging.start()
+            app.logging.start(restart=True)
             stack.push_async_callback(app.logging.astop)
         factory = app.lifespan
         if factory is not None:

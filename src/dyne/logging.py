@@ -80,6 +80,17 @@ class LogLevel(enum.StrEnum):
 
 
 
+def require(module: str, extra: str) -> None:
+    """Import ``module``, or fail with the install command of dyne's ``extra``."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f'This feature needs {module.split(".")[0]}: '
+                          f'pip install "dyne[{extra}]"') from exc
+
+
 def upper_snake(name: str) -> str:
     """``FileLogger`` -> ``FILE_LOGGER``; ``JSONLogger`` -> ``JSON_LOGGER``."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).upper()
@@ -194,7 +205,9 @@ class LoggerBase:
 
     def get_level(self) -> str | int:
         level = self.get_conf_value("LEVEL", "DEBUG" if self.app.debug else "INFO")
-        return level.value if isinstance(level, LogLevel) else level
+        if isinstance(level, LogLevel):
+            return level.value
+        return level.strip().upper() if isinstance(level, str) else level
 
     def get_format(self) -> str | Callable[[dict[str, Any]], str]:
         """A loguru format string or format function (``"json"`` means
@@ -349,12 +362,17 @@ class AppLogging:
     def name(self) -> str:
         return str(self.app.config.get("APP_NAME", default="app"))
 
-    def start(self) -> None:
+    def start(self, restart: bool = False) -> None:
         """Add the default sink and the ``LOGGERS`` sinks (loguru's own stderr
         sink is replaced by the default one), and route the standard
-        library's loggers into them. Does nothing the second time."""
+        library's loggers into them. Does nothing the second time, unless
+        ``restart`` (the app's start-up does that, so that the configuration
+        as it is then wins over an ``app.logger`` used earlier, at import time)."""
         if self.started:
-            return
+            if not restart:
+                return
+            self.stop()
+        require("loguru", "logging")
         from loguru import logger
 
         self.started = True

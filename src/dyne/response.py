@@ -31,6 +31,10 @@ _NOTHING, _TEXT, _CONTENT, _MEDIA, _STREAM, _FILE, _SSE = range(7)
 _NO_BODY_STATUS = frozenset({204, 205, 304})
 _CHUNK_SIZE = 64 * 1024
 RawHeaders = list[tuple[bytes, bytes]]
+#: What ``Response.render`` returns: status, raw headers, and the body
+#: (``None`` when it is streamed).
+Rendered = tuple[int, RawHeaders, "bytes | None"]
+_PLAIN_500 = b"500 Internal Server Error"
 
 
 _cookie_jar_class: Any = None
@@ -433,7 +437,7 @@ class Response:
             return bytes(body), self._mimetype or "application/octet-stream"
         return b"", None
 
-    def render(self) -> tuple[int, RawHeaders, bytes | None]:
+    def render(self) -> Rendered:
         """Serialize status, headers and (for in-memory bodies) the body.
 
         Returns ``(status, raw headers, body)``; ``body`` is ``None`` when the
@@ -486,6 +490,27 @@ class Response:
             for morsel in self._cookies.values():
                 raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
         return status, raw, body
+
+    @staticmethod
+    def render_server_error() -> Rendered:
+        """A bare ``500 Internal Server Error``, for when the response (even an
+        error response) cannot be rendered."""
+        return 500, [(b"content-type", b"text/plain; charset=utf-8"),
+                     (b"content-length", b"%d" % len(_PLAIN_500))], _PLAIN_500
+
+    async def send_rendered(self, rendered: Rendered, send: Callable[[dict[str, Any]], Any],
+                            receive: Callable[[], Any], *, head: bool = False) -> None:
+        """Send a rendered response (``render()``) as ASGI messages: the start
+        message, then the body (none for ``HEAD``; streamed bodies through
+        ``send_body``)."""
+        status, headers, body = rendered
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+        elif body is not None:
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await self.send_body(send, receive)
 
     async def send_body(self, send: Callable[[dict[str, Any]], Any],
                         receive: Callable[[], Any]) -> None:

@@ -12,37 +12,42 @@ Lookup never scans the whole route table:
   ``str``), falling back when a value does not convert. ``path`` parameters are
   tried last.
 
-A path may carry several routes, one per method set; a route registered
-without ``methods`` answers every standard method that no other route on the
-same path claims.
+A path may carry several routes, one per method set. A function registered
+without ``methods`` answers GET (and so HEAD); a class-based view without
+``methods`` answers the methods it has ``on_<method>`` handlers for (every
+standard method when it has ``on_request``). OPTIONS is answered
+automatically with the ``Allow`` header when no handler claims it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-from .endpoints import EndpointSpec
+from .endpoints import EndpointSpec, Handler
 from .exceptions import NoRouteFound
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "CONVERTORS",
+    "BaseRoute",
     "Convertor",
+    "HookScope",
     "PathTemplate",
     "Route",
-    "RouteShortcuts",
     "Router",
     "WebSocketRoute",
     "register_convertor",
     "route_path",
 ]
 
-#: Methods a route without ``methods=`` answers. Anything else (TRACE, CONNECT,
-#: made-up verbs) gets a 405.
+#: Methods a class-based view with ``on_request`` answers. Anything else (TRACE,
+#: CONNECT, made-up verbs) gets a 405.
 STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+#: What a function view registered without ``methods=`` answers (HEAD and
+#: OPTIONS come with it), as in Flask, Starlette and Dyne 2.0.5.
+DEFAULT_METHODS = frozenset({"GET"})
 
 
 # -- Convertors --------------------------------------------------------------------
@@ -143,10 +148,18 @@ CONVERTORS: dict[str, Convertor] = {
 }
 
 
-def register_convertor(name: str, convertor: Convertor) -> None:
-    """Make ``{param:name}`` available in path templates."""
+def check_convertor(name: str, convertor: Convertor) -> None:
     if not isinstance(convertor, Convertor):
         raise TypeError("register_convertor() needs a dyne.routing.Convertor instance")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"Convertor names are identifiers, got {name!r}")
+
+
+def register_convertor(name: str, convertor: Convertor) -> None:
+    """Make ``{param:name}`` available in the path templates of every app
+    created afterwards (a process-wide default). Prefer
+    ``app.register_convertor``, which changes one app only."""
+    check_convertor(name, convertor)
     CONVERTORS[name] = convertor
 
 
@@ -215,7 +228,7 @@ class _Part:
         return match_groups
 
 
-def _compile_part(text: str, route_path: str) -> _Part:
+def _compile_part(text: str, route_path: str, known: Mapping[str, Convertor]) -> _Part:
     pattern = []
     names: list[str] = []
     convertors: list[Convertor] = []
@@ -224,11 +237,10 @@ def _compile_part(text: str, route_path: str) -> _Part:
         name, conv_name = found.group(1), found.group(2) or "str"
         if not _NAME_RE.match(name):
             raise ValueError(f"Invalid parameter name {name!r} in route {route_path!r}")
-        convertor = CONVERTORS.get(conv_name)
+        convertor = known.get(conv_name)
         if convertor is None:
-            known = ", ".join(sorted(CONVERTORS))
             raise ValueError(f"Unknown convertor {conv_name!r} in route {route_path!r} "
-                             f"(known: {known})")
+                             f"(known: {', '.join(sorted(known))})")
         pattern.append(re.escape(text[position:found.start()]))
         pattern.append(f"({convertor.regex})")
         names.append(name)
@@ -251,16 +263,18 @@ def _compile_part(text: str, route_path: str) -> _Part:
 class PathTemplate:
     """A parsed route path: its parameters, how to match it, how to build it."""
 
-    __slots__ = ("convertors", "param_names", "parts", "path", "tail_index")
+    __slots__ = ("convertors", "known", "param_names", "parts", "path", "tail_index")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, known: Mapping[str, Convertor] | None = None) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"Route paths must start with '/', got {path!r}")
         if path.count("{") != path.count("}"):
             raise ValueError(f"Unbalanced braces in route {path!r}")
         self.path = path
+        #: The convertors ``{name:kind}`` may name (the app's, or the defaults).
+        self.known = CONVERTORS if known is None else known
         segments = path.split("/")[1:]
-        self.parts = [_compile_part(segment, path) for segment in segments]
+        self.parts = [_compile_part(segment, path, self.known) for segment in segments]
         names: list[str] = []
         convertors: dict[str, Convertor] = {}
         self.tail_index: int | None = None
@@ -283,7 +297,7 @@ class PathTemplate:
         """One part covering every segment from the first ``path`` parameter on."""
         assert self.tail_index is not None
         text = "/".join(part.text for part in self.parts[self.tail_index:])
-        return _compile_part(text, self.path)
+        return _compile_part(text, self.path, self.known)
 
     def build(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The URL path for ``params`` (percent-encoded) and the unused params."""
@@ -328,14 +342,32 @@ def endpoint_name(endpoint: Any) -> str:
     return str(name)
 
 
+class HookScope(Protocol):
+    """What a route reads from the route groups it was declared in
+    (``dyne.RouteGroup``): their hooks and name."""
+
+    name: str | None
+    before_hooks: list[Callable[..., Any]]
+    after_hooks: list[Callable[..., Any]]
+    websocket_hooks: list[Callable[..., Any]]
+
+
 class BaseRoute:
-    """What every route shares: a path template, an endpoint and a name."""
+    """What every route shares: a path template, an endpoint and a name.
+
+    ``include_in_schema=False`` keeps the route out of generated API
+    documents (OpenAPI); an endpoint object may say so itself with an
+    ``include_in_schema = False`` attribute. ``convertors`` are the path
+    convertors the template may use (an app passes its own registry).
+    """
 
     websocket = False
 
-    def __init__(self, path: str, endpoint: Any, *, name: str | None = None) -> None:
+    def __init__(self, path: str, endpoint: Any, *, name: str | None = None,
+                 include_in_schema: bool | None = None,
+                 convertors: Mapping[str, Convertor] | None = None) -> None:
         self.path = path
-        self.template = PathTemplate(path)
+        self.template = PathTemplate(path, convertors)
         self.endpoint = endpoint
         self.name = name or endpoint_name(endpoint)
         #: A class-based view: a class (instantiated per request) or an instance,
@@ -343,9 +375,13 @@ class BaseRoute:
         self.is_class = isinstance(endpoint, type)
         self.is_view_object = not self.is_class and any(
             attr.startswith("on_") for attr in dir(type(endpoint)))
+        if include_in_schema is None:
+            include_in_schema = bool(getattr(endpoint, "include_in_schema", True))
+        #: Whether API documents (OpenAPI) list this route.
+        self.include_in_schema = include_in_schema
         #: The ``RouteGroup``s the route was declared in, outermost first: their
         #: hooks run for it (read when the route is compiled, on first use).
-        self.groups: tuple[Any, ...] = ()
+        self.groups: tuple[HookScope, ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -361,34 +397,36 @@ class BaseRoute:
 
 
 class Route(BaseRoute):
-    """An HTTP route. ``methods=None`` answers every standard method."""
+    """An HTTP route. A function registered with ``methods=None`` answers GET
+    (``route.methods`` is then ``{"GET"}``); a class-based view with
+    ``methods=None`` answers the methods it has handlers for."""
 
     def __init__(self, path: str, endpoint: Any, *, methods: Iterable[str] | str | None = None,
-                 name: str | None = None, before: Iterable[Callable[..., Any]] = ()) -> None:
-        super().__init__(path, endpoint, name=name)
-        self.methods = _normalize_methods(methods)
+                 name: str | None = None, before: Iterable[Callable[..., Any]] = (),
+                 include_in_schema: bool | None = None,
+                 convertors: Mapping[str, Convertor] | None = None) -> None:
+        super().__init__(path, endpoint, name=name, include_in_schema=include_in_schema,
+                         convertors=convertors)
+        normalized = _normalize_methods(methods)
+        if normalized is None and not (self.is_class or self.is_view_object):
+            normalized = DEFAULT_METHODS
+        self.methods = normalized
         self.before = list(before)
         #: Route-level metadata and steps (from route options like ``request_model=``).
         self.spec = EndpointSpec()
         #: The compiled handler, built by the application on first use.
-        self.handler: Any = None
+        self.handler: Handler | None = None
 
     def before_hooks(self) -> list[Callable[..., Any]]:
         """Hooks run before the view: the groups' (outermost first), then the
-        route's own ``before`` hooks."""
+        route's own ``before_request`` hooks."""
         if not self.groups:
             return self.before
-        from .groups import iter_hooks
-
-        return [*iter_hooks(self.groups, "before"), *self.before]
+        return [*(hook for group in self.groups for hook in group.before_hooks), *self.before]
 
     def after_hooks(self) -> list[Callable[..., Any]]:
         """The groups' after-request hooks (innermost first)."""
-        if not self.groups:
-            return []
-        from .groups import iter_hooks
-
-        return iter_hooks(self.groups, "after")
+        return [hook for group in reversed(self.groups) for hook in group.after_hooks]
 
     def declared_methods(self) -> frozenset[str]:
         """The methods this route's endpoint can answer, for ``Allow`` headers."""
@@ -413,46 +451,12 @@ class WebSocketRoute(BaseRoute):
 
     websocket = True
 
-    def __init__(self, path: str, endpoint: Any, *, name: str | None = None) -> None:
-        super().__init__(path, endpoint, name=name)
-        self.handler: Any = None
-
     def before_hooks(self) -> list[Callable[..., Any]]:
         """The groups' websocket hooks, outermost first, each ``hook(ws)``."""
-        if not self.groups:
-            return []
-        from .groups import iter_hooks
-
-        return iter_hooks(self.groups, "websocket")
+        return [hook for group in self.groups for hook in group.websocket_hooks]
 
     def __repr__(self) -> str:
         return f"<WebSocketRoute {self.path!r} -> {self.name}>"
-
-
-class RouteShortcuts:
-    """``get``, ``post``, ``put``, ``patch`` and ``delete`` decorators for
-    anything with a ``route(path, methods=..., **options)`` method (the app,
-    route groups)."""
-
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.get(path)``: a route for GET (and HEAD)."""
-        return self.route(path, methods=["GET"], **options)  # type: ignore[attr-defined, no-any-return]
-
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.post(path)``: a route for POST."""
-        return self.route(path, methods=["POST"], **options)  # type: ignore[attr-defined, no-any-return]
-
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.put(path)``: a route for PUT."""
-        return self.route(path, methods=["PUT"], **options)  # type: ignore[attr-defined, no-any-return]
-
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.patch(path)``: a route for PATCH."""
-        return self.route(path, methods=["PATCH"], **options)  # type: ignore[attr-defined, no-any-return]
-
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
-        """``@app.delete(path)``: a route for DELETE."""
-        return self.route(path, methods=["DELETE"], **options)  # type: ignore[attr-defined, no-any-return]
 
 
 # -- The lookup tree ---------------------------------------------------------------
@@ -460,20 +464,23 @@ class RouteShortcuts:
 class RouteSet:
     """All the routes registered on one path template."""
 
-    __slots__ = ("any_route", "by_method", "routes", "websocket")
+    __slots__ = ("any_methods", "any_route", "by_method", "routes", "websocket")
 
     def __init__(self) -> None:
         self.by_method: dict[str, Route] = {}
+        #: A class-based view registered without ``methods=``, and the methods it answers.
         self.any_route: Route | None = None
+        self.any_methods: frozenset[str] = frozenset()
         self.websocket: WebSocketRoute | None = None
         self.routes: list[Route] = []
 
     def add(self, route: Route) -> None:
         if route.methods is None:
             if self.any_route is not None:
-                raise ValueError(f"Route {route.path!r} is already registered for all methods "
-                                 f"(by {self.any_route.name!r})")
+                raise ValueError(f"Route {route.path!r} already has a class-based view answering "
+                                 f"every method it handles ({self.any_route.name!r})")
             self.any_route = route
+            self.any_methods = route.declared_methods()
         else:
             taken = sorted(m for m in route.methods if m in self.by_method)
             if taken:
@@ -486,7 +493,8 @@ class RouteSet:
 
     def resolve(self, method: str) -> Route | None:
         """The route answering ``method`` here: one that declared it, else (for
-        HEAD) the GET route, else the route registered for all methods."""
+        HEAD) the GET route, else a class-based view that answers it. ``None``:
+        405, or the automatic OPTIONS answer."""
         by_method = self.by_method
         route = by_method.get(method)
         if route is not None:
@@ -496,7 +504,7 @@ class RouteSet:
             if route is not None:
                 return route
         any_route = self.any_route
-        if any_route is not None and method in STANDARD_METHODS:
+        if any_route is not None and method in self.any_methods:
             return any_route
         return None
 
@@ -627,14 +635,25 @@ def route_path(scope: Any) -> str:
 
 
 class Router:
-    """Holds the routes and finds the one for a path."""
+    """Holds the routes and finds the one for a path.
+
+    ``convertors`` is this router's registry of path convertors, a copy of the
+    process-wide defaults (``CONVERTORS``) made when the router is created:
+    ``register_convertor`` adds to it without changing other routers.
+    """
 
     def __init__(self) -> None:
+        self.convertors: dict[str, Convertor] = dict(CONVERTORS)
         self.routes: list[BaseRoute] = []
         self._http = _Tree()
         self._ws = _Tree()
         self._by_name: dict[str, BaseRoute] = {}
         self._by_endpoint: dict[Any, BaseRoute] = {}
+
+    def register_convertor(self, name: str, convertor: Convertor) -> None:
+        """Make ``{param:name}`` available in the paths of routes added later."""
+        check_convertor(name, convertor)
+        self.convertors[name] = convertor
 
     def add(self, route: BaseRoute) -> BaseRoute:
         if isinstance(route, WebSocketRoute):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, serve_in_subprocess, service_unavailable
+from tests.conftest import ROOT, free_port, require_tool, serve_in_subprocess, service_unavailable
 from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
@@ -104,6 +104,35 @@ def test_background_publish_and_session_and_events(showcase):
     events = client.get("/clock?count=2").text
     assert events.count("event: tick") == 2
     assert client.get("/").headers["x-served-by"] == "dyne showcase"
+
+
+def test_the_note_list_is_cached_and_every_change_invalidates_it(showcase):
+    client = showcase.app.client
+    first = client.get("/notes")
+    assert first.headers["x-cache"] == "miss"
+    assert client.get("/notes").headers["x-cache"] == "hit"
+    assert client.get("/notes", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    created = client.post("/notes", json={"title": "Fresh"}).json()
+    listing = client.get("/notes")
+    assert listing.headers["x-cache"] == "miss" and "Fresh" in {n["title"] for n in listing.json()}
+    client.post("/graphql", json={"query": 'mutation { createNote(title: "Via GraphQL") { id } }'})
+    assert "Via GraphQL" in {n["title"] for n in client.get("/notes").json()}
+    client.delete(f"/notes/{created['id']}")
+    assert "Fresh" not in {n["title"] for n in client.get("/notes").json()}
+
+
+def test_the_live_channel_announces_note_changes(showcase):
+    showcase.app.config["PUBLISH_DELAY"] = "0.01"
+    client = showcase.app.client
+    with client.websocket_connect("/ws/notes") as ws:
+        assert ws.receive_json() == {"subscribed": "notes"}
+        note = client.post("/notes", json={"title": "Live"}).json()
+        assert ws.receive_json() == {"event": "created", "note": note}
+        client.post(f"/notes/{note['id']}/publish")
+        assert ws.receive_json() == {"event": "published", "note": {**note, "published": True}}
+        client.delete(f"/notes/{note['id']}")
+        assert ws.receive_json() == {"event": "deleted", "note": {"id": note["id"]}}
+    assert "new WebSocket" in client.get("/live").text
 
 
 def test_graphql_over_the_notes(showcase):
@@ -207,9 +236,7 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
             assert graphql.headers["content-type"].startswith("application/graphql-response+json")
             asset = client.get("/_dyne/graphiql/react-18.3.1/react.production.min.js")
             assert asset.status_code == 200
-        curl = shutil.which("curl")
-        if curl is None:
-            pytest.skip("curl is not installed")
+        curl = require_tool("curl", "apt-get install curl")
         result = subprocess.run([curl, "-sS", "-i", f"{base}/notes/1"], capture_output=True,
                                 text=True, timeout=30, check=True)
         assert result.stdout.startswith("HTTP/1.1 200")
@@ -311,6 +338,14 @@ def test_openapi_document_of_the_showcase(showcase):
     assert note["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NoteOut"}
     assert set(note["delete"]["responses"]) == {"204", "404"}
+    # The server agrees with the document: undocumented methods are 405.
+    for path, item in (("/notes", paths["/notes"]), ("/notes/1", note)):
+        allow = client.options(path).headers["allow"]
+        documented = {method.upper() for method in item}
+        assert set(allow.split(", ")) == documented | {"HEAD", "OPTIONS"}
+    refused = client.delete("/notes")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.put("/notes/1").status_code == 405
     docs = client.get("/docs")
     assert "swagger-ui-bundle.js" in docs.text
     assert client.get("/").text.count('href="/docs"') == 1

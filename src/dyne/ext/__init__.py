@@ -8,6 +8,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .graphql import GraphQLView as GraphQLView
 
+#: The route options dyne's extensions handle, as ``"module:function"``: the
+#: extension is imported when a route first uses the option. (Other packages
+#: declare theirs in the ``dyne.route_options`` entry-point group.)
+ROUTE_OPTIONS: dict[str, str] = {
+    "request_model": "dyne.ext.io.pydantic.route_options:request_model",
+    "response_model": "dyne.ext.io.pydantic.route_options:response_model",
+    "rate_limit": "dyne.ext.ratelimit:route_option",
+}
+
 # ``dyne.ext.GraphQLView`` (a Dyne import path) resolves on first use, so that
 # ``import dyne.ext`` imports no extension.
 _LAZY = {"GraphQLView": "dyne.ext.graphql"}

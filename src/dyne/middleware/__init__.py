@@ -6,13 +6,13 @@ directly with ``app.add_middleware`` too.
 * ``HSTSMiddleware``: redirects ``http``/``ws`` to ``https``/``wss`` and sends
   ``Strict-Transport-Security`` on secure responses.
 
-``build_builtin_middleware`` turns the ``App`` options into the list of
+``App.builtin_middleware()`` turns the ``App`` options into the list of
 (class, options) pairs, from the outermost in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .hsts import HSTSMiddleware
@@ -98,6 +98,3 @@ def check_allowed_hosts(hosts: Iterable[str] | None) -> list[str] | None:
                              "'*.example.com' (or '*' for any host)")
         checked.append(pattern.lower())
     return checked
-
-
-MiddlewareEntry = tuple[Callable[..., Any], dict[str, Any]]

@@ -35,15 +35,12 @@ except ModuleNotFoundError:  # pragma: no cover
 
 import dyne
 from dyne.ext.auth import LoginManager, authenticate
-from tests.conftest import ROOT, serve_in_thread
+from tests.conftest import require_tool, seed_document, serve_in_thread
 
 from .clients import basic, bearer, digest, digest_challenge
 
-# The documentation source sits in shared/seeds beside the repository (or a
-# worktree's parent); the verbatim check is skipped where it does not.
-SEED = next((base / "shared" / "seeds" / "001_1cdd2c39c5bda939.txt" for base in ROOT.parents
-             if (base / "shared" / "seeds" / "001_1cdd2c39c5bda939.txt").exists()),
-            ROOT.parent / "shared" / "seeds" / "001_1cdd2c39c5bda939.txt")
+# The documentation source: seed 001, in shared/seeds beside the checkout.
+SEED = "001_1cdd2c39c5bda939.txt"
 
 
 def run(source: str, namespace: dict) -> dict:
@@ -336,7 +333,7 @@ def httpie(command: str, base_url: str) -> tuple[int, str]:
     """Run a documented httpie command against ``base_url`` instead of port 5042."""
     executable = Path(sys.executable).with_name("http")
     if not executable.exists():
-        pytest.skip("httpie is not installed")
+        executable = Path(require_tool("http", 'httpie: pip install -e ".[dev]"'))
     args = shlex.split(re.sub(r"http://(localhost|127\.0\.0\.1):5042", base_url, command))
     assert args[0] == "http"
     result = subprocess.run([str(executable), "--ignore-stdin", "--print=hb", *args[1:]],
@@ -686,9 +683,7 @@ def documented_blocks(source: str) -> list[str]:
 
 def test_examples_are_verbatim():
     """Every example above is the documentation's text (trailing spaces aside)."""
-    if not SEED.exists():
-        pytest.skip(f"the documentation source is not beside the repository ({SEED})")
-    blocks = documented_blocks(SEED.read_text(encoding="utf-8"))
+    blocks = documented_blocks(seed_document(SEED).read_text(encoding="utf-8"))
 
     def normalized(text: str) -> str:
         return "\n".join(line.rstrip() for line in textwrap.dedent(text).strip("\n").splitlines())

@@ -6,6 +6,8 @@ import logging
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dyne
 from dyne.ext.cache import Cache, MemoryCacheBackend, RedisCacheBackend, SQLiteCacheBackend
@@ -370,3 +372,45 @@ def test_redis_down_or_stuck_is_a_logged_miss_within_the_timeout(port_fixture, r
         assert app.client.get("/data").json() == {"n": 2}
     assert time.monotonic() - started < 3
     assert "treated as a miss" in caplog.text
+
+
+# -- what clients control --------------------------------------------------------------------
+
+
+def test_many_distinct_query_strings_stay_bounded_in_memory():
+    app = make_app(CACHE_MAX_ENTRIES="50")
+    cache = Cache(app)
+
+    @app.route("/search")
+    @cache.cache()
+    def search(req, resp):
+        resp.media = {"q": req.params.get("q", "")}
+
+    for i in range(120):
+        assert app.client.get(f"/search?q={i}&pad={'x' * 2000}").json() == {"q": str(i)}
+    assert len(cache.backend) <= 50
+
+
+PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=60), accept=st.text(PRINTABLE, max_size=40),
+       if_none_match=st.text(PRINTABLE, max_size=40))
+def test_client_controlled_parts_never_break_caching(query, accept, if_none_match):
+    app = make_app()
+    cache = Cache(app)
+
+    @app.route("/echo")
+    @cache.cache()
+    def echo(req, resp):
+        resp.media = {"params": sorted(req.params.items())}
+
+    headers = {"Accept": accept.strip(), "If-None-Match": if_none_match.strip()}
+    params = {"q": query}
+    first = app.client.get("/echo", params=params, headers=headers)
+    second = app.client.get("/echo", params=params, headers=headers)
+    assert first.status_code in (200, 304) and second.status_code in (200, 304)
+    if second.status_code == 200:
+        assert second.headers["x-cache"] == "hit" and second.content == first.content
+    app.client.close()

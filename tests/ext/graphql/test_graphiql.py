@@ -15,7 +15,7 @@ import dyne
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.graphiql import ASSETS_DIR, GRAPHIQL_PACKAGES, graphiql_page
 from dyne.request import Request
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_module
 
 from .conftest import SCHEMAS, serve
 
@@ -154,7 +154,7 @@ def test_the_asset_route_leaves_other_routes_alone():
 
 
 def test_the_built_wheel_ships_the_assets_and_licences(tmp_path):
-    pytest.importorskip("hatchling")
+    require_module("hatchling")
     result = subprocess.run(
         [sys.executable, "-c", f"import hatchling.build as b; print(b.build_wheel({str(tmp_path)!r}))"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,9 @@ import importlib
 
 import pytest
 
-sqlalchemy = pytest.importorskip("sqlalchemy")
+from tests.conftest import require_module
+
+sqlalchemy = require_module("sqlalchemy", 'pip install -e ".[sqlalchemy]"')
 
 from marshmallow import Schema, fields  # noqa: E402
 from pydantic import BaseModel, ConfigDict  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, serve_in_subprocess
+from tests.conftest import free_port, serve_in_subprocess, service_unavailable
 
 pytestmark = pytest.mark.server
 
@@ -61,7 +61,7 @@ def memory_kib(pid: int, field: str) -> int:
 @pytest.fixture(scope="module")
 def upload_server(tmp_path_factory):
     if not Path("/proc/self/status").exists():
-        pytest.skip("needs /proc to read the server's memory")
+        service_unavailable("/proc", "needed to read the server's memory")
     workdir = tmp_path_factory.mktemp("upload-server")
     (workdir / "upload_app.py").write_text(APP)
     port = free_port()

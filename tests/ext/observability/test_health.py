@@ -11,10 +11,9 @@ import pytest
 import dyne
 from dyne.ext.observability import Health, database_check, redis_check
 from dyne.testing import AsyncTestClient
-from tests.conftest import free_port, service_unavailable
+from tests.conftest import service_unavailable
 
 POSTGRES_URL = os.environ.get("DYNE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("DYNE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -34,16 +33,10 @@ async def postgres_engine():
 
 
 @pytest.fixture
-async def redis_client():
-    pytest.importorskip("redis")
+async def redis_client(redis_url):
     import redis.asyncio
 
-    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        service_unavailable("Redis", f"{REDIS_URL}: {exc}")
+    client = redis.asyncio.Redis.from_url(redis_url, socket_connect_timeout=2)
     yield client
     await client.aclose()
 
@@ -76,32 +69,44 @@ async def test_readiness_with_database_and_redis(postgres_engine, redis_client):
 
 
 @pytest.mark.services
-async def test_one_failing_check_gives_503(postgres_engine):
+async def test_one_failing_check_gives_503(postgres_engine, redis_url, closed_port):
     pytest.importorskip("redis")
-    import redis.asyncio
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-
-    # Nothing listens on this port: the connection is refused (no retries).
-    dead_redis = redis.asyncio.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1,
-                                     retry=Retry(NoBackoff(), 0))
     app = dyne.App()
     health = Health(app)
     health.add_check("database", database_check(postgres_engine))
-    health.add_check("redis", redis_check(dead_redis))
-    try:
-        async with AsyncTestClient(app) as client:
-            response = await client.get("/health/ready")
-            live = await client.get("/health/live")
-    finally:
-        await dead_redis.aclose()
+    health.add_check("redis", redis_check(redis_url))          # a URL: the real server
+    health.add_check("cache", redis_check(f"redis://127.0.0.1:{closed_port}/0"))  # refused
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/health/ready")
+        live = await client.get("/health/live")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"
     assert body["checks"]["database"]["status"] == "ok"
-    assert body["checks"]["redis"]["status"] == "fail"
-    assert "ConnectionError" in body["checks"]["redis"]["error"]
+    assert body["checks"]["redis"]["status"] == "ok"
+    assert body["checks"]["cache"]["status"] == "fail"
+    assert "ConnectionError" in body["checks"]["cache"]["error"]
     assert live.status_code == 200  # liveness does not depend on the checks
+
+
+async def test_a_stuck_server_times_out(silent_port):
+    pytest.importorskip("redis")
+    import redis.asyncio
+
+    stuck = redis.asyncio.Redis(host="127.0.0.1", port=silent_port, socket_timeout=30,
+                                socket_connect_timeout=30)
+    app = dyne.App()
+    Health(app, timeout=0.5).add_check("redis", redis_check(stuck))
+    try:
+        async with AsyncTestClient(app) as client:
+            started = time.monotonic()
+            response = await client.get("/health/ready")
+            elapsed = time.monotonic() - started
+    finally:
+        await stuck.aclose()
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"]["error"] == "TimeoutError: no answer within 0.5 s"
+    assert elapsed < 3
 
 
 @pytest.mark.services

@@ -180,3 +180,29 @@ def test_metrics_from_several_workers(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_mounted_apps_and_groups_are_labelled_by_template():
+    app = dyne.App()
+    Metrics(app)
+    api = app.group("/api/v1")
+
+    @api.route("/books/{book_id:int}")
+    async def book(req, resp, *, book_id):
+        resp.media = {"id": book_id}
+
+    inner = dyne.App()
+
+    @inner.route("/{anything}")
+    async def anything(req, resp, *, anything):
+        resp.text = anything
+
+    app.mount("/legacy", inner)
+    with app.client as client:
+        assert client.get("/api/v1/books/3").json() == {"id": 3}
+        assert client.get(f"/legacy/{uuid.uuid4()}").status_code == 200
+        assert client.get(f"/legacy/{uuid.uuid4()}").status_code == 200
+        scraped = samples(client.get("/metrics").text)
+    assert route_values(scraped) == {"/api/v1/books/{book_id:int}", "/legacy/{path:path}"}
+    assert count(scraped, "dyne_http_requests_total", method="GET", route="/legacy/{path:path}",
+                 status="200") == 2

@@ -61,12 +61,12 @@ def test_typed_path_parameters(app, version):
 
 
 def test_custom_convertor_is_a_string_with_its_pattern(app):
-    from dyne.routing import Convertor, register_convertor
+    from dyne.routing import Convertor
 
     class Slug(Convertor):
         regex = "[a-z0-9-]+"
 
-    register_convertor("slug", Slug())
+    app.register_convertor("slug", Slug())
 
     @app.get("/posts/{slug:slug}")
     async def post(req, resp, *, slug):
@@ -98,13 +98,14 @@ def test_methods_declared_and_defaults(app):
     assert list(paths["/items"]) == ["get", "post"]
     # One view, two methods: the operation ids name the method.
     assert [paths["/items"][m]["operationId"] for m in ("get", "post")] == ["items_get", "items_post"]
-    # A route that answers every method: GET, or POST when it reads a body.
+    # A route without methods= answers GET only, and is documented so, even
+    # when it declares a body (a client would get a 405 for POST).
     assert list(paths["/plain"]) == ["get"]
-    assert list(paths["/upload"]) == ["post"]
+    assert list(paths["/upload"]) == ["get"]
     assert list(paths["/head"]) == ["head"]
 
 
-def test_any_method_route_next_to_explicit_ones(app):
+def test_default_get_route_next_to_an_explicit_post(app):
     @app.route("/notes")
     async def list_notes(req, resp):
         pass
@@ -114,19 +115,10 @@ def test_any_method_route_next_to_explicit_ones(app):
     async def create_note(req, resp, *, data):
         pass
 
-    @app.route("/other", methods=["GET"])
-    async def other_get(req, resp):
-        pass
-
-    @app.route("/other")
-    async def other_any(req, resp):
-        pass
-
     paths = document_of(app)["paths"]
     assert {m: op["operationId"] for m, op in paths["/notes"].items()} == {
         "get": "list_notes", "post": "create_note"}
-    # GET is taken by the explicit route: the catch-all is not documented twice.
-    assert {m: op["operationId"] for m, op in paths["/other"].items()} == {"get": "other_get"}
+    assert app.client.delete("/notes").status_code == 405
 
 
 def test_class_based_views_one_operation_per_handler(app):
@@ -199,6 +191,18 @@ def test_skipped_routes(app, tmp_path):
     async def public(req, resp):
         pass
 
+    @app.route("/internal", include_in_schema=False)
+    async def internal(req, resp):
+        resp.text = "still served"
+
+    class Probe:
+        include_in_schema = False
+
+        async def on_get(self, req, resp):
+            pass
+
+    app.add_route("/probe", Probe)
+
     # Static files, the single-page-app index and mounted apps are not API operations.
     (tmp_path / "index.html").write_text("<p>app</p>")
     app.static_dir = tmp_path
@@ -209,6 +213,10 @@ def test_skipped_routes(app, tmp_path):
 
     app.mount("/legacy", legacy)
     assert list(document_of(app)["paths"]) == ["/public"]
+    assert app.client.get("/internal").text == "still served"
+    flags = {r.path: r.include_in_schema for r in app.routes}
+    assert flags["/public"] and flags["/ws"]
+    assert not any(flags[path] for path in ("/internal", "/probe", "/spa", "/graphql", "/docs"))
 
 
 def test_paths_that_differ_only_in_parameter_names(app, caplog):

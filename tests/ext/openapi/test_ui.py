@@ -12,7 +12,7 @@ import pytest
 import dyne
 from dyne.ext.openapi import OpenAPI
 from dyne.ext.openapi.ui import ASSETS_DIR, PACKAGES, THEMES
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_module
 
 SCRIPT_OR_STYLE = re.compile(r'(?:src|href)="([^"]+)"')
 
@@ -61,7 +61,7 @@ def test_assets_on_disk_match_the_table():
 
 
 def test_the_built_wheel_ships_the_assets_and_licences(tmp_path):
-    pytest.importorskip("hatchling")
+    require_module("hatchling")
     result = subprocess.run(
         [sys.executable, "-c", f"import hatchling.build as b; print(b.build_wheel({str(tmp_path)!r}))"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)

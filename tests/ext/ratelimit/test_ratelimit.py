@@ -151,7 +151,7 @@ def test_per_route_limit_runs_before_the_view_and_other_steps(app):
     calls = []
 
     @app.route("/expensive", rate_limit=(1, 60),
-               before=lambda req, resp: calls.append("hook"))
+               before_request=lambda req, resp: calls.append("hook"))
     def expensive(req, resp):
         calls.append("view")
 

@@ -192,6 +192,8 @@ class Cache(Extension):
     async def _call(self, what: str, call: Callable[[], Awaitable[Any]], default: Any = None) -> Any:
         """Run a backend call within the timeout; when the backend is down or
         slow, log it and return ``default`` (a miss) rather than fail."""
+        if not self.backend.shared and type(self.backend) is MemoryCacheBackend:
+            return await call()  # no I/O to wait for: no timeout needed
         try:
             async with asyncio.timeout(self._read_settings()[1]):
                 return await call()

@@ -58,7 +58,7 @@ async def serve_asset(req: Request, resp: Response, *, package: str, filename: s
 def add_assets_route(app: App) -> BaseRoute:
     """Register the asset route on ``app`` (GET and HEAD only)."""
     return app.add_route(f"{ASSETS_PATH}/{{package}}/{{filename}}", serve_asset, methods=["GET"],
-                         name="dyne.graphiql_asset")
+                         name="dyne.graphiql_asset", include_in_schema=False)
 
 
 def asset_url(req: Request, package: str, filename: str) -> str:

@@ -119,7 +119,12 @@ class GraphQLView:
 
     Resolvers find the request and response in ``info.context["request"]`` and
     ``info.context["response"]``; override ``get_context`` to add more.
+
+    Its route is left out of the OpenAPI document (``include_in_schema``).
     """
+
+    #: Read by ``add_route``: GraphQL is described by its own schema, not OpenAPI.
+    include_in_schema = False
 
     def __init__(self, app: App, schema: BackendSchema, *, graphiql: bool = True,
                  root_value: Any = None, max_query_length: int | None = 100_000,

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ...extensions import Extension
-from ...logging import request_id_var
+from ...logging import request_id_var, require
 from .middleware import instruments_for
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class RequestContext(Extension):
         self.trust_header = bool(self._setting("REQUEST_ID_TRUST_HEADER", True, cast=bool))
         self.access_log = bool(self._setting("ACCESS_LOG", True, cast=bool))
         self.access_log_level = str(self._setting("ACCESS_LOG_LEVEL", "INFO")).upper()
+        require("loguru", "logging")
         from loguru import logger
 
         self._access_logger = logger.bind(logger_name="dyne.access")

@@ -163,11 +163,18 @@ def database_check(engine_or_db: Any, statement: str = "SELECT 1") -> Callable[[
     return database
 
 
-def redis_check(client: Any) -> Callable[[], Awaitable[None]]:
-    """A readiness check sending ``PING`` with a ``redis.asyncio`` client."""
+def redis_check(client_or_url: Any) -> Callable[[], Awaitable[None]]:
+    """A readiness check sending ``PING`` with a ``redis.asyncio`` client, or
+    with a client made for a ``redis://`` URL (``dyne.ext.redis.redis_client``:
+    short timeouts; made on the first check)."""
+    clients: list[Any] = [] if isinstance(client_or_url, str) else [client_or_url]
 
     async def redis() -> None:
-        if not await client.ping():
+        if not clients:
+            from ..redis import redis_client
+
+            clients.append(redis_client(client_or_url))
+        if not await clients[0].ping():
             raise RuntimeError("PING was not answered with PONG")
 
     return redis

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ...extensions import Extension
+from ...logging import require
 from .middleware import instruments_for
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Metrics(Extension):
         super().__init__(app)
 
     def setup(self, app: App) -> None:
+        require("prometheus_client", "metrics")
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         path = self._path if self._path != "" else self.config_value("PATH", "/metrics")

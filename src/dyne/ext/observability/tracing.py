@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...extensions import Extension
+from ...logging import require
 from .middleware import instruments_for
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Tracing(Extension):
         super().__init__(app)
 
     def setup(self, app: App) -> None:
+        require("opentelemetry.trace", "tracing")
         from opentelemetry import context, propagate, trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 

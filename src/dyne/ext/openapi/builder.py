@@ -26,9 +26,10 @@ Which operations a route gets:
 Tags come from ``@doc(tags=...)``, else from the innermost named route group
 the route belongs to.
 
-Skipped: websocket routes, routes named ``dyne.*`` (the docs pages and asset
-routes of dyne's extensions), GraphQL views, the single-page-app index of
-``add_route(path, static=True)``, and views marked ``@doc(hidden=True)``.
+Skipped: websocket routes, routes registered with ``include_in_schema=False``
+(the docs pages and asset routes of dyne's extensions, GraphQL views, the
+single-page-app index of ``add_route(path, static=True)``), and views marked
+``@doc(hidden=True)``.
 Mounted applications and static files are not routes of the router.
 """
 
@@ -39,12 +40,11 @@ import inspect
 import itertools
 import logging
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dyne.endpoints import SPEC_ATTRIBUTE, EndpointSpec, get_endpoint_spec
+from dyne.endpoints import EndpointSpec, route_operations
 from dyne.exceptions import status_phrase
 from dyne.routing import (
     FloatConvertor,
@@ -156,15 +156,6 @@ def openapi_path(path: str) -> str:
     return _PARAM.sub(lambda found: "{" + found.group(1) + "}", path)
 
 
-def _specs_of_class(owner: type, instance: Any = None) -> list[EndpointSpec | None]:
-    """Specs declared on a class-based view itself: along its MRO (bases
-    first), then on the view object."""
-    specs: list[EndpointSpec | None] = [vars(klass).get(SPEC_ATTRIBUTE) for klass in reversed(owner.__mro__)]
-    if instance is not None:
-        specs.append(getattr(instance, "__dict__", {}).get(SPEC_ATTRIBUTE))
-    return specs
-
-
 def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
     """The metadata of several specs, outer (route, class) to inner (method):
     lists (``io.inputs``, ``auth``) add up, ``io.expect`` and ``openapi``
@@ -181,17 +172,6 @@ def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
             else:
                 merged[key] = value
     return merged
-
-
-def _is_graphql_view(endpoint: Any) -> bool:
-    module = sys.modules.get("dyne.ext.graphql.view")
-    view_class = getattr(module, "GraphQLView", None) if module is not None else None
-    return view_class is not None and isinstance(endpoint, view_class)
-
-
-def _is_static_index(endpoint: Any) -> bool:
-    """The view ``app.add_route(path, static=True)`` registers (a static file)."""
-    return getattr(endpoint, "__qualname__", "").startswith("App._add_static_index.")
 
 
 def _declares_body(meta: dict[str, Any]) -> bool:
@@ -212,42 +192,15 @@ def _security_snapshot(meta: dict[str, Any]) -> tuple[Any, ...]:
 
 def _route_operations(route: Route) -> list[tuple[str | None, Any, dict[str, Any]]]:
     """``(method or None for "any", view, merged meta)`` for each handler of a route."""
-    route_meta = route.spec
-    endpoint = route.endpoint
-    if not (route.is_class or route.is_view_object):
-        meta = merge_meta([route_meta, get_endpoint_spec(endpoint, False)])
-        if route.methods is None:
-            return [(None, endpoint, meta)]
-        methods = {m.lower() for m in route.methods}
-        if "get" in methods:
-            methods.discard("head")
-        return [(m, endpoint, meta) for m in METHOD_ORDER if m in methods]
-    owner = endpoint if route.is_class else type(endpoint)
-    outer = [route_meta, *_specs_of_class(owner, None if route.is_class else endpoint)]
-    on_request = getattr(owner, "on_request", None)
-    if callable(on_request):
-        outer.append(get_endpoint_spec(on_request, False))
-    allowed = {m.lower() for m in route.methods} if route.methods is not None else None
-    found = []
-    for method in METHOD_ORDER:
-        handler = getattr(owner, f"on_{method}", None)
-        if not callable(handler) or (allowed is not None and method not in allowed):
-            continue
-        if method == "head" and callable(getattr(owner, "on_get", None)):
-            continue
-        found.append((method, handler, merge_meta([*outer, get_endpoint_spec(handler, False)])))
-    found_any: list[tuple[str | None, Any, dict[str, Any]]] = list(found)
-    if not found_any and callable(on_request):
-        found_any.append((None, on_request, merge_meta(outer)))
-    return found_any
+    return [(None if op.method is None else op.method.lower(), op.view, merge_meta(op.specs))
+            for op in route_operations(route)]
 
 
 def collect(app: App) -> list[Draft]:
     """One ``Draft`` per operation the document will hold, in route order."""
     per_path: dict[str, list[tuple[Route, str | None, Any, dict[str, Any]]]] = {}
     for route in app.router.routes:
-        if (not isinstance(route, Route) or route.name.startswith("dyne.")
-                or _is_graphql_view(route.endpoint) or _is_static_index(route.endpoint)):
+        if not isinstance(route, Route) or not route.include_in_schema:
             continue
         for method, view, meta in _route_operations(route):
             if meta.get("openapi", {}).get("hidden"):

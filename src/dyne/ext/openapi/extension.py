@@ -107,16 +107,8 @@ def doc(*, summary: str | None = None, description: str | None = None,
 
         if not callable(view):
             raise TypeError(f"@doc must decorate a view, got {view!r}")
-        if isinstance(view, type):
-            # A class-based view: the spec lives on the class's own __dict__.
-            from dyne.endpoints import SPEC_ATTRIBUTE, EndpointSpec
-
-            spec = vars(view).get(SPEC_ATTRIBUTE)
-            if spec is None:
-                spec = EndpointSpec()
-                setattr(view, SPEC_ATTRIBUTE, spec)
-        else:
-            spec = get_endpoint_spec(view)
+        # A class-based view's spec is the class's own, not its bases'.
+        spec = get_endpoint_spec(view)
         assert spec is not None
         spec.meta.setdefault("openapi", {}).update(values)
         return view
@@ -198,11 +190,14 @@ class OpenAPI:
             add_assets_route(app)
         app.extensions.setdefault("openapi", self)
         if self.docs_route is not None:
-            app.add_route(self.docs_route, self._docs, methods=["GET"], name="dyne.openapi_docs")
+            app.add_route(self.docs_route, self._docs, methods=["GET"], name="dyne.openapi_docs",
+                          include_in_schema=False)
         if self.schema_route is not None:
-            app.add_route(self.schema_route, self._yaml, methods=["GET"], name="dyne.openapi_yaml")
+            app.add_route(self.schema_route, self._yaml, methods=["GET"], name="dyne.openapi_yaml",
+                          include_in_schema=False)
         if self.schema_json_route is not None:
-            app.add_route(self.schema_json_route, self._json, methods=["GET"], name="dyne.openapi_json")
+            app.add_route(self.schema_json_route, self._json, methods=["GET"], name="dyne.openapi_json",
+                          include_in_schema=False)
         # Fail now, not on the first request, for a bad value in the configuration.
         check_openapi_version(self._option("openapi", DEFAULT_VERSION))
         check_theme(self._option("theme", "swaggerui"))

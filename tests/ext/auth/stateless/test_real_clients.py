@@ -3,19 +3,20 @@ header, talking to uvicorn over loopback."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 import dyne
 from dyne.ext.auth import BasicAuth, DigestAuth, MultiAuth, TokenAuth, authenticate
-from tests.conftest import serve_in_thread
+from tests.conftest import require_tool, serve_in_thread
 
-pytestmark = [
-    pytest.mark.server,
-    pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
-]
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _curl_is_installed():
+    require_tool("curl", "apt-get install curl")
 
 USERS = {"john": "password", "admin": "password123"}
 
@@ -89,12 +90,12 @@ def test_curl_digest_md5(url):
 
 @pytest.mark.parametrize("algorithm", ["MD5-sess", "SHA-256", "SHA-256-sess", "SHA-512-256"])
 def test_curl_digest_other_algorithms(url, algorithm):
-    if curl_version() < (7, 57, 0):
-        pytest.skip(f"curl {curl_version()} predates SHA-256 digest support (7.57.0)")
+    assert curl_version() >= (7, 57, 0), f"curl {curl_version()} predates SHA-256 digest support"
     if algorithm == "SHA-512-256" and curl_version() < (8, 8, 0):
-        # Checked by hand: curl 7.88 answers a SHA-512-256 challenge with a
-        # SHA-256 hash; curl 8.8.0 added real SHA-512/256.
-        pytest.skip("curl before 8.8.0 computes SHA-512-256 digests with SHA-256")
+        # curl before 8.8.0 answers a SHA-512-256 challenge with a SHA-256 hash
+        # (curl 8.8.0 added real SHA-512/256): that wrong answer must be refused.
+        assert curl("--digest", "-u", "admin:password123", f"{url}/digest-{algorithm}")[0] == 401
+        return
     assert curl("--digest", "-u", "admin:password123", f"{url}/digest-{algorithm}") == (200, "Hello, admin!")
     assert curl("--digest", "-u", "admin:password", f"{url}/digest-{algorithm}")[0] == 401
 

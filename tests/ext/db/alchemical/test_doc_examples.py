@@ -454,7 +454,7 @@ def test_transaction_examples(make_app, variant):
 # -- Response Serialization (the ORM examples) -------------------------------------------------------
 
 # The two ORM examples of "Response Serialization", kept once, as printed, by the IO tests.
-from tests.ext.io.test_seed_examples import MARSHMALLOW_OUTPUT, PYDANTIC_OUTPUT  # noqa: E402
+from tests.ext.io.test_doc_examples import MARSHMALLOW_OUTPUT, PYDANTIC_OUTPUT  # noqa: E402
 
 # Both examples use Column, Integer, Float and String without importing them
 # (from sqlalchemy): the namespace provides them.

@@ -302,7 +302,7 @@ def test_the_body_is_decoded_for_req_media_without_await(make_app):
     app, db = make_app()
     seen = []
 
-    @app.route("/echo")
+    @app.route("/echo", methods=["GET", "POST", "DELETE"])
     @db.transaction
     async def echo(req, resp):
         data = req.media()

@@ -13,11 +13,10 @@ import re
 import sys
 import textwrap
 import types
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seed_document
 
 STRAWBERRY_EXAMPLE = '''
 import strawberry
@@ -239,19 +238,8 @@ def test_install_extras_named_by_the_documentation_exist():
     assert extras["graphql_graphene"] == ["dyne[graphene]"]
 
 
-def seed_file() -> Path | None:
-    for base in (ROOT.parent, ROOT.parent.parent):
-        path = base / "shared" / "seeds" / "001_1cdd2c39c5bda939.txt"
-        if path.is_file():
-            return path
-    return None
-
-
 def test_pinned_examples_match_the_documentation_word_for_word():
-    path = seed_file()
-    if path is None:
-        pytest.skip("shared/seeds is not next to this checkout")
-    text = path.read_text(encoding="utf-8")
+    text = seed_document("001_1cdd2c39c5bda939.txt").read_text(encoding="utf-8")
     section = text[text.index("GraphQL\n-------"):text.index("Configuration\n--------------")]
     blocks = re.findall(r"\.\. code-block:: (\w+)\n\n((?:(?:    .*)?\n)+)", section)
     by_language: dict[str, list[str]] = {}

@@ -2,7 +2,7 @@
 and the documents they produce, validated for OpenAPI 3.0 and 3.1.
 
 The example texts of the IO sections are the ones pinned verbatim in
-tests/ext/io/test_seed_examples.py (imported from there, so each is kept
+tests.ext.io.test_doc_examples.py (imported from there, so each is kept
 once); the "Configuring the API Metadata" example is pinned here.
 ``dyne.ext.openapi`` and ``dyne.ext.auth`` are the real extensions. The
 full example runs on the real ``dyne.ext.db.alchemical`` in
@@ -21,7 +21,7 @@ import yaml
 
 import dyne
 from tests.ext.io import standins
-from tests.ext.io.test_seed_examples import (
+from tests.ext.io.test_doc_examples import (
     EXPECT_DESCRIPTIONS,
     EXPECT_SCHEMAS,
     EXPECT_SCHEMAS_AND_DESCRIPTIONS,
