@@ -147,3 +147,70 @@ def test_session_cookie_ends_with_the_browser_unless_persistent():
     app = session_app()
     app.session_backend = CookieSessionBackend("s3cret", persistent=True, max_age=3600)
     assert "Max-Age=3600" in app.client.get("/login").headers["set-cookie"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda s: s.pop("a"), {"b": 2}),
+    (lambda s: s.popitem(), {"a": 1}),
+    (lambda s: s.__delitem__("b"), {"a": 1}),
+    (lambda s: s.setdefault("c", 3), {"a": 1, "b": 2, "c": 3}),
+    (lambda s: s.update({"a": 9}, b=8), {"a": 9, "b": 8}),
+    (lambda s: s.__ior__({"d": 4}), {"a": 1, "b": 2, "d": 4}),
+])
+def test_every_way_of_changing_the_session_is_saved(change, expected):
+    """A change the session does not notice is never written: after a logout by
+    ``session.pop("user")`` the user would still be logged in."""
+    app = dyne.App(secret_key="s3cret")
+
+    @app.route("/set")
+    def set_(req, resp):
+        req.session.update(a=1, b=2)
+
+    @app.route("/change")
+    def change_(req, resp):
+        change(req.session)
+
+    @app.route("/read")
+    def read(req, resp):
+        resp.media = req.session
+
+    app.client.get("/set")
+    assert "set-cookie" in app.client.get("/change").headers
+    assert app.client.get("/read").json() == expected
+
+
+def test_the_session_cookie_is_secure_over_https_or_when_asked():
+    from dyne.testing import TestClient
+
+    app = session_app()
+    https = TestClient(app, base_url="https://testserver")
+    assert "; Secure" in https.get("/login").headers["set-cookie"]
+    assert "Secure" not in app.client.get("/login").headers["set-cookie"]  # plain http
+    forced = session_app()
+    forced.session_backend = CookieSessionBackend("s3cret", secure=True)
+    assert "; Secure" in forced.client.get("/login").headers["set-cookie"]
+    never = session_app()
+    never.session_backend = CookieSessionBackend("s3cret", secure=False)
+    assert "Secure" not in TestClient(never, base_url="https://testserver").get("/login").headers["set-cookie"]
+
+
+def test_the_cookie_is_set_and_deleted_with_its_path_and_domain():
+    app = session_app()
+    app.session_backend = CookieSessionBackend("s3cret", path="/app", domain="example.com")
+    client = app.client
+    login = client.get("/login").headers["set-cookie"]
+    assert "Path=/app" in login and "Domain=example.com" in login
+    client.cookies.set("dyne-Session", login.split(";")[0].split("=", 1)[1])
+    logout = client.get("/logout").headers["set-cookie"]
+    assert "Max-Age=0" in logout and "Path=/app" in logout and "Domain=example.com" in logout
+
+
+def test_unserializable_values_are_named_in_the_error():
+    app = dyne.App(secret_key="k", debug=True)
+
+    @app.route("/")
+    def index(req, resp):
+        resp.session["obj"] = object()
+
+    with pytest.raises(TypeError, match="Session values must be JSON-serializable"):
+        app.client.get("/")
