@@ -486,6 +486,8 @@ class Housekeeping(TaskManager):
 
 
 housekeeping = Housekeeping(app)
+
+
 # -- documents: a bookmark collection (dyne.ext.nosql) ---------------------------------
 
 nosqldb = NoSqlDatabase()
