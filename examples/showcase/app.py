@@ -1,7 +1,9 @@
 """The dyne showcase: one small app that grows with every feature.
 
 Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
-``PORT=8000 python examples/showcase/app.py`` to listen on 0.0.0.0:8000.
+``dyne run --app examples.showcase.app --port 5099`` for another loopback port.
+It has a demo admin password: keep it on 127.0.0.1 (no ``--host 0.0.0.0``,
+no ``PORT`` variable, which binds every interface).
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
