@@ -104,3 +104,50 @@ def test_pages_render_in_a_browser(site_url, browser, tmp_path):
     finally:
         page.close()
     assert errors == []
+
+
+def test_first_visit_click_through(site_url, browser, tmp_path):
+    """A newcomer's first minutes: the showcase's home page, three features
+    clicked through, then the documentation site's home page and its tutorial."""
+    import os
+
+    from .conftest import free_port, serve_in_subprocess
+
+    port = free_port()
+    dyne_bin = os.path.join(os.path.dirname(sys.executable), "dyne")
+    env = {"DYNE_APP": "", "PORT": "",
+           "ALCHEMICAL_DATABASE_URL": f"sqlite:///{tmp_path / 'showcase.db'}"}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        with serve_in_subprocess([dyne_bin, "run", "--app", "examples.showcase.app",
+                                  "--port", str(port)], port, env=env, cwd=ROOT):
+            home = f"http://127.0.0.1:{port}/"
+            assert page.goto(home).status == 200
+            assert page.title().startswith("dyne showcase")
+            # the stylesheet is applied: the feature cards are laid out in a grid
+            assert page.locator(".cards").evaluate("e => getComputedStyle(e).display") == "grid"
+            page.screenshot(path=str(tmp_path / "showcase-home.png"), full_page=True)
+            for feature, expect in [("notes", "Welcome"), ("templates", "Hello, world!"),
+                                    ("health", "healthy")]:
+                page.goto(home)
+                page.click(f"#feature-{feature}")
+                page.wait_for_load_state()
+                assert expect in page.content(), feature
+                page.screenshot(path=str(tmp_path / f"showcase-{feature}.png"))
+            page.goto(home)
+            page.click("text=ReDoc")
+            page.wait_for_load_state()
+            assert page.url.endswith("/docs/redoc")
+        assert page.goto(site_url + "/").status == 200
+        assert "dyne" in page.title()
+        page.screenshot(path=str(tmp_path / "docs-home.png"))
+        page.click("nav >> text=Tutorial")
+        page.wait_for_load_state()
+        assert "Tutorial" in page.locator("article h1").inner_text()
+        page.screenshot(path=str(tmp_path / "docs-tutorial.png"))
+    finally:
+        page.close()
+    shots = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert shots == ["docs-home.png", "docs-tutorial.png", "showcase-health.png",
+                     "showcase-home.png", "showcase-notes.png", "showcase-templates.png"]
+    assert all((tmp_path / name).stat().st_size > 3000 for name in shots)

@@ -1,7 +1,9 @@
 """The dyne showcase: one small app that grows with every feature.
 
 Run it with ``python examples/showcase/app.py`` (http://127.0.0.1:5042), or
-``PORT=8000 python examples/showcase/app.py`` to listen on 0.0.0.0:8000.
+``dyne run --app examples.showcase.app --port 5099`` for another loopback port.
+It has a demo admin password: keep it on 127.0.0.1 (no ``--host 0.0.0.0``,
+no ``PORT`` variable, which binds every interface).
 
 Today it shows: routing with typed parameters, JSON in and out, content
 negotiation, configuration, error handlers, cookie sessions, before/after
@@ -35,7 +37,7 @@ import time
 from pathlib import Path
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Boolean, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -147,29 +149,66 @@ def served_by(req, resp):
     resp.headers["X-Served-By"] = app.config.APP_NAME
 
 
-@app.route("/")
+FEATURES = [
+    {"id": "notes", "title": "Notes API", "href": "/notes",
+     "text": "CRUD over SQLAlchemy with validated input and output; JSON, YAML or MessagePack "
+             "by the Accept header; cached list.",
+     "try": "POST /notes · PUT /notes/1 · PATCH /notes/1 · DELETE /notes/1"},
+    {"id": "note", "title": "One note", "href": "/notes/1",
+     "text": "A class-based view with typed path parameters and a 404 as problem details.",
+     "try": "GET /notes/1"},
+    {"id": "uploads", "title": "Validated uploads", "href": "/docs#uploads",
+     "text": "Multipart uploads checked for size and type before the view runs.",
+     "try": "POST /notes/1/attachments"},
+    {"id": "jobs", "title": "Background jobs", "href": "/docs#jobs",
+     "text": "Publishing runs after the response; sign-up emails go through a durable task "
+             "queue; a scheduled job purges old uploads.",
+     "try": "POST /notes/1/publish · POST /signup"},
+    {"id": "sessions", "title": "Cookie sessions", "href": "/visits",
+     "text": "A signed cookie session counts your visits.", "try": "GET /visits"},
+    {"id": "sse", "title": "Server-Sent Events", "href": "/clock",
+     "text": "A stream of clock ticks pushed to the browser.", "try": "GET /clock"},
+    {"id": "templates", "title": "Templates and websockets", "href": "/hello/world",
+     "text": "A Jinja2 page with static CSS that talks to a websocket echo.",
+     "try": "GET /hello/world · ws /ws/echo"},
+    {"id": "live", "title": "Live updates", "href": "/live",
+     "text": "Note changes as they happen: a channel published to websocket subscribers.",
+     "try": "GET /live · ws /ws/notes"},
+    {"id": "graphql", "title": "GraphQL", "href": "/graphql",
+     "text": "A Strawberry schema over the same notes, with GraphiQL in a browser.",
+     "try": "POST /graphql"},
+    {"id": "admin", "title": "Admin page", "href": "/admin",
+     "text": "HTTP Basic authentication with roles: only the admin role may enter.",
+     "try": "GET /admin (user admin)"},
+    {"id": "bookmarks", "title": "Document collection", "href": "/bookmarks",
+     "text": "Bookmarks in a document database (dyne.ext.nosql); needs NOSQL_DATABASE.",
+     "try": "GET /bookmarks · POST /bookmarks"},
+    {"id": "chat", "title": "AI chat", "href": "/chat",
+     "text": "An assistant on any OpenAI-compatible server, streamed as Server-Sent Events.",
+     "try": "GET /chat"},
+    {"id": "health", "title": "Health check", "href": "/health",
+     "text": "What a load balancer or orchestrator polls.", "try": "GET /health"},
+]
+DOCS_THEMES = [("swaggerui", "Swagger UI"), ("redoc", "ReDoc"), ("rapidoc", "RapiDoc"),
+               ("elements", "Stoplight Elements")]
+
+
+@app.route("/", methods=["GET"])
 def index(req, resp):
-    resp.html = (
-        f"<h1>{app.config.APP_NAME}</h1>"
-        "<ul>"
-        '<li><a href="/notes">GET /notes</a> (try <code>Accept: application/x-yaml</code>)</li>'
-        "<li>POST /notes with JSON <code>{\"title\": ..., \"body\": ...}</code></li>"
-        '<li><a href="/notes/1">GET /notes/1</a>, DELETE /notes/1</li>'
-        "<li>POST /notes/1/attachments (a validated upload)</li>"
-        "<li>POST /notes/1/publish (a background job)</li>"
-        '<li><a href="/visits">GET /visits</a> (a cookie session)</li>'
-        '<li><a href="/clock">GET /clock</a> (Server-Sent Events)</li>'
-        '<li><a href="/health">GET /health</a></li>'
-        '<li><a href="/graphql">/graphql</a> (GraphQL; GraphiQL in a browser)</li>'
-        '<li><a href="/hello/world">GET /hello/world</a> (a template, static CSS and a websocket)</li>'
-        "<li>ws://.../ws/echo (a websocket echo)</li>"
-        '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
-        '<li><a href="/live">/live</a> (note changes as they happen: a channel over a websocket)</li>'
-        '<li><a href="/bookmarks">/bookmarks</a> (a document collection; needs NOSQL_DATABASE)</li>'
-        '<li><a href="/chat">/chat</a> (an assistant on any OpenAI-compatible server)</li>'
-        '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
-        "</ul>"
-    )
+    from dyne.__version__ import __version__
+
+    resp.html = app.template("home.html", app_name=app.config.APP_NAME, features=FEATURES,
+                             themes=DOCS_THEMES, version=__version__)
+
+
+@app.route("/docs/{theme}", methods=["GET"], include_in_schema=False)
+def docs_theme(req, resp, *, theme):
+    """/docs in each of its themes (/docs itself shows the configured one)."""
+    from dyne.ext.openapi.ui import docs_page
+
+    if theme not in dict(DOCS_THEMES):
+        dyne.abort(404, f"No documentation theme {theme!r}")
+    resp.html = docs_page(theme, "dyne showcase", "/schema.json")
 
 
 @app.get("/health")
@@ -184,6 +223,12 @@ class NoteIn(BaseModel):
     body: str = ""
 
 
+class NotePatch(BaseModel):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    body: str | None = Field(None, max_length=10_000)
+    published: StrictBool | None = None
+
+
 class NoteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -193,7 +238,7 @@ class NoteOut(BaseModel):
     published: bool
 
 
-@app.route("/notes")
+@app.route("/notes", methods=["GET"])
 @cache.cache(duration=60, tags=["notes"])
 @db.read_only
 async def list_notes(req, resp):
@@ -223,6 +268,32 @@ class Note:
     async def on_get(self, req, resp, *, id):
         await req.db
         resp.obj = await find_note(id)
+
+    @input(NoteIn)
+    @output(NoteOut)
+    @expect({404: "No such note"})
+    @db.transaction
+    async def on_put(self, req, resp, *, id, data):
+        """Replace a note's title and body"""
+        note = await find_note(id)
+        await note.patch(title=data.title, body=data.body)
+        resp.obj = note
+        notes_changed_after_commit(req, "updated", note.to_dict())
+
+    @input(NotePatch)
+    @output(NoteOut)
+    @expect({400: "Nothing to change", 404: "No such note"})
+    @db.transaction
+    async def on_patch(self, req, resp, *, id, data):
+        """Change some of a note's fields"""
+        note = await find_note(id)
+        changes = {key: data[key] for key in ("title", "body", "published")
+                   if data[key] is not None}
+        if not changes:
+            abort(400, detail="Nothing to change: send title, body or published")
+        await note.patch(**changes)
+        resp.obj = note
+        notes_changed_after_commit(req, "updated", note.to_dict())
 
     @expect({204: "Deleted", 404: "No such note"})
     @db.transaction
@@ -288,14 +359,14 @@ async def find_note(note_id: int) -> NoteRecord:
 
 # -- Sessions and Server-Sent Events -------------------------------------------------------
 
-@app.route("/visits")
+@app.route("/visits", methods=["GET"])
 def visits(req, resp):
     count = req.session.get("visits", 0) + 1
     resp.session["visits"] = count
     resp.media = {"visits": count}
 
 
-@app.route("/clock")
+@app.route("/clock", methods=["GET"])
 async def clock(req, resp):
     raw = req.params.get("count", "3")
     count = min(int(raw), 10) if raw.isdigit() else 3
@@ -355,7 +426,7 @@ app.add_route("/graphql", GraphQLView(app=app, schema=Schema(query=Query, mutati
 
 # -- Templates, static files and a websocket --------------------------------------------
 
-@app.route("/hello/{name}")
+@app.route("/hello/{name}", methods=["GET"])
 async def hello(req, resp, *, name):
     session = await req.db
     count = await session.scalar(select(func.count()).select_from(NoteRecord))
@@ -400,7 +471,7 @@ socket.onclose = () => { document.getElementById("status").textContent = "discon
 """
 
 
-@app.route("/live")
+@app.route("/live", methods=["GET"])
 def live(req, resp):
     resp.html = LIVE_PAGE
 
@@ -430,14 +501,18 @@ def staff_roles(user):
     return STAFF_ROLES[user]
 
 
-@app.route("/admin")
+@app.route("/admin", methods=["GET"])
 @authenticate(staff_auth, role="admin")
 async def admin(req, resp):
     session = await req.db
     total = await session.scalar(select(func.count()).select_from(NoteRecord))
     published = await session.scalar(
         select(func.count()).select_from(NoteRecord).where(NoteRecord.published.is_(True)))
-    resp.media = {"admin": req.state.user, "notes": total, "published": published}
+    figures = {"admin": req.state.user, "notes": total, "published": published}
+    if "text/html" in req.headers.get("accept", ""):
+        resp.html = app.template("admin.html", app_name=app.config.APP_NAME, **figures)
+    else:
+        resp.media = figures
 
 
 # -- jobs: a welcome email through a durable task, and a scheduled job ------------------
@@ -464,7 +539,7 @@ async def signup(req, resp, *, data):
     resp.media = {"task": job.task_id, "status": f"/tasks/{job.task_id}"}
 
 
-@app.route("/tasks/{task_id}")
+@app.route("/tasks/{task_id}", methods=["GET"])
 async def task_status(req, resp, *, task_id):
     if len(task_id) > 64:
         abort(404, detail="No such task")

@@ -58,7 +58,8 @@ def test_bad_input_is_4xx(showcase):
     assert client.post("/notes", content=b"{oops", headers={"content-type": "application/json"}
                        ).status_code == 400
     assert client.get("/notes/not-a-number").status_code == 404
-    assert client.put("/notes/1").status_code == 405
+    assert client.put("/notes/1").status_code == 400  # no body
+    assert client.post("/notes/1").status_code == 405
 
 
 def test_validated_create_reports_errors_per_field(showcase):
@@ -338,7 +339,7 @@ def test_openapi_document_of_the_showcase(showcase):
     assert document["components"]["schemas"]["AttachmentForm"]["properties"]["file"] == {
         "type": "string", "format": "binary", "title": "File"}
     note = paths["/notes/{id}"]
-    assert set(note) == {"get", "delete"}
+    assert set(note) == {"get", "put", "patch", "delete"}
     assert note["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NoteOut"}
     assert set(note["delete"]["responses"]) == {"204", "404"}
@@ -349,7 +350,8 @@ def test_openapi_document_of_the_showcase(showcase):
         assert set(allow.split(", ")) == documented | {"HEAD", "OPTIONS"}
     refused = client.delete("/notes")
     assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, OPTIONS, POST"
-    assert client.put("/notes/1").status_code == 405
+    assert client.put("/notes/1").status_code == 400  # no body
+    assert client.post("/notes/1").status_code == 405
     docs = client.get("/docs")
     assert "swagger-ui-bundle.js" in docs.text
     assert client.get("/").text.count('href="/docs"') == 1
