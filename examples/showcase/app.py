@@ -16,6 +16,13 @@ API's OpenAPI documentation (/docs, /schema.yml), a cached note list
 (dyne.ext.cache, invalidated by tag on every change) and a live page (/live)
 fed by a channel (dyne.ext.channels). ``CACHE_BACKEND=redis`` and
 ``CHANNELS_BACKEND=redis`` share both between workers.
+
+Jobs: ``POST /signup`` sends a welcome email through a durable task (in
+process by default; with ``TASKS='{"BROKER": "redis://127.0.0.1:6379/0"}'``
+through Redis, run by ``dyne --app examples.showcase.app:app worker``), to the
+SMTP server in ``EMAIL_CLIENT`` (127.0.0.1:1025 by default: try
+``python -m aiosmtpd -n -l 127.0.0.1:1025`` to see the messages); a scheduled
+job purges old uploads every 10 minutes.
 """
 
 from __future__ import annotations
@@ -34,15 +41,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.ai import AiInterface, tool
 from dyne.ext.auth import BasicAuth, authenticate
 from dyne.ext.cache import Cache
 from dyne.ext.channels import Channels
 from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model
+from dyne.ext.email import EmailClient
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
+from dyne.ext.nosql import NoSqlDatabase
 from dyne.ext.openapi import OpenAPI
+from dyne.ext.scheduler import TaskManager, schedule_job
+from dyne.ext.tasks import TaskQueue
 from dyne.websockets import WebSocketDisconnect
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +76,17 @@ class Defaults:
     # are announced on the "notes" channel (CHANNELS_BACKEND=redis to share it).
     CACHE_BACKEND = "memory"
     CHANNELS_BACKEND = "memory"
+    # Durable tasks: in process unless the environment names a broker.
+    TASKS = {"BROKER": "memory://", "QUEUE": "showcase", "RETRY_DELAY": 2}
+    # Outgoing email: a local SMTP server without TLS (a development setup).
+    EMAIL_CLIENT = {"SENDER_NAME_OR_ADDRESS": "dyne showcase <showcase@example.com>",
+                    "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": 1025, "USE_TLS": False}
+    UPLOAD_MAX_AGE = 24 * 3600  # seconds an upload is kept
+    # The chat page talks to any OpenAI-compatible server named by
+    # AI_INTERFACE_API_BASE_URL (with AI_INTERFACE_API_KEY); it says so when unset.
+    AI_INTERFACE = {"MODEL": "llama3.2", "TOOL_CHOICE": True, "TIMEOUT": 60}
+    # The bookmark collection needs a document database, e.g. NOSQL_DATABASE=
+    # {"BACKEND": "postgres", "DATABASE_URI": "postgresql://postgres@localhost/showcase"}
 
 
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
@@ -142,6 +165,8 @@ def index(req, resp):
         "<li>ws://.../ws/echo (a websocket echo)</li>"
         '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
         '<li><a href="/live">/live</a> (note changes as they happen: a channel over a websocket)</li>'
+        '<li><a href="/bookmarks">/bookmarks</a> (a document collection; needs NOSQL_DATABASE)</li>'
+        '<li><a href="/chat">/chat</a> (an assistant on any OpenAI-compatible server)</li>'
         '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
@@ -413,6 +438,149 @@ async def admin(req, resp):
     published = await session.scalar(
         select(func.count()).select_from(NoteRecord).where(NoteRecord.published.is_(True)))
     resp.media = {"admin": req.state.user, "notes": total, "published": published}
+
+
+# -- jobs: a welcome email through a durable task, and a scheduled job ------------------
+
+tasks = TaskQueue(app)
+email_client = EmailClient(app)
+send_email = tasks.email_task(email_client, retries=10)
+
+
+class SignupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$", max_length=254)
+    name: str = Field(min_length=1, max_length=100)
+
+
+@app.route("/signup", methods=["POST"])
+@input(SignupIn)
+@expect({202: "The welcome email is queued", 400: "Invalid email or name"})
+async def signup(req, resp, *, data):
+    job = await send_email.enqueue(data.email, "Welcome to the dyne showcase",
+                                   template="welcome_email.html", context={"name": data.name},
+                                   idempotency_key=f"welcome:{data.email.lower()}")
+    resp.status_code = 202
+    resp.media = {"task": job.task_id, "status": f"/tasks/{job.task_id}"}
+
+
+@app.route("/tasks/{task_id}")
+async def task_status(req, resp, *, task_id):
+    if len(task_id) > 64:
+        abort(404, detail="No such task")
+    resp.media = await tasks.job(task_id).info()
+
+
+class Housekeeping(TaskManager):
+    @schedule_job("interval", minutes=10, id="purge_uploads")
+    def purge_uploads(self) -> int:
+        """Delete uploads older than UPLOAD_MAX_AGE; returns how many."""
+        directory = Path(app.config.UPLOAD_DIR)
+        cutoff = time.time() - app.config.get("UPLOAD_MAX_AGE", cast=float)
+        removed = 0
+        for path in directory.glob("note-*") if directory.is_dir() else ():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        return removed
+
+
+housekeeping = Housekeeping(app)
+# -- documents: a bookmark collection (dyne.ext.nosql) ---------------------------------
+
+nosqldb = NoSqlDatabase()
+if app.config.get("NOSQL_DATABASE"):
+    nosqldb.init_app(app)
+
+
+def require_documents() -> None:
+    if nosqldb.app is None:
+        abort(503, detail="No document database is configured: set NOSQL_DATABASE")
+
+
+class BookmarkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    tags: list[str] = Field(default=[], max_length=10)
+
+
+@nosqldb.managed_database
+async def save_bookmark(bookmark: dict, *, db, session=None) -> str:
+    result = await db.insert_one("bookmarks", bookmark, session=session)
+    await db.update_one("bookmark_stats", {"_id": "total"}, {"$inc": {"count": 1}}, upsert=True,
+                        session=session)
+    return result.inserted_id
+
+
+# The bookmark and chat routes depend on optional services (a 503 without
+# them), so they stay out of the OpenAPI document the showcase's fuzzing reads.
+@app.route("/bookmarks", methods=["GET"], include_in_schema=False)
+async def list_bookmarks(req, resp):
+    require_documents()
+    tag = req.params.get("tag")
+    resp.media = await nosqldb.find_many("bookmarks", {"tags": tag} if tag else {},
+                                         sort=[("title", 1)], limit=100)
+
+
+@app.route("/bookmarks", methods=["POST"], include_in_schema=False)
+@input(BookmarkIn)
+async def create_bookmark(req, resp, *, data):
+    require_documents()
+    resp.status_code = 201
+    resp.media = {"id": await save_bookmark(dict(data))}
+
+
+# -- chat: an assistant on any OpenAI-compatible server (dyne.ext.ai) -------------------
+
+class Assistant(AiInterface):
+    async def chat_context_loader(self, req):
+        return None  # this page keeps no history
+
+    @tool
+    async def count_notes(self) -> int:
+        """How many notes the showcase holds."""
+        async with db.session() as session:
+            return await session.scalar(select(func.count()).select_from(NoteRecord))
+
+
+assistant = Assistant(app)
+NOT_CONFIGURED = ("No AI server is configured: set AI_INTERFACE_API_BASE_URL to any OpenAI-compatible "
+                  "URL (Ollama, vLLM, LM Studio, OpenAI...), with AI_INTERFACE_API_KEY and "
+                  "AI_INTERFACE_MODEL as it needs.")
+CHAT_PAGE = """<!doctype html><title>Chat</title><link rel="stylesheet" href="/static/style.css">
+<h1>Chat</h1><form id="ask"><input id="q" size="60" autofocus> <button>Ask</button></form>
+<pre id="answer"></pre>
+<script>
+document.getElementById("ask").onsubmit = (event) => {
+  event.preventDefault();
+  const answer = document.getElementById("answer");
+  answer.textContent = "";
+  const source = new EventSource("/chat/stream?q=" + encodeURIComponent(document.getElementById("q").value));
+  source.addEventListener("token", (e) => { answer.textContent += e.data; });
+  source.addEventListener("done", () => source.close());
+  source.addEventListener("error", (e) => {
+    answer.textContent += "\\n[" + (e.data || "error") + "]";
+    source.close();
+  });
+};
+</script>"""
+
+
+@app.route("/chat", include_in_schema=False)
+def chat_page(req, resp):
+    resp.html = CHAT_PAGE if assistant.is_configured else f"<h1>Chat</h1><p>{NOT_CONFIGURED}</p>"
+
+
+@app.route("/chat/stream", include_in_schema=False)
+async def chat_stream(req, resp):
+    if not assistant.is_configured:
+        abort(503, detail=NOT_CONFIGURED)
+    question = req.params.get("q", "").strip()
+    if not question or len(question) > 2000:
+        abort(400, detail="Ask a question of 1 to 2000 characters: /chat/stream?q=...")
+    assistant.sse(resp, [{"role": "system", "content": "You are the dyne showcase's assistant."},
+                         {"role": "user", "content": question}])
 
 
 # -- errors ------------------------------------------------------------------------------
