@@ -73,7 +73,7 @@ def test_a_safe_url_never_leaves_the_site():
 
     check()
     # The assertion above ran for many examples, and refusals were exercised too.
-    assert seen["safe"] >= 100 and seen["unsafe"] >= 100, seen
+    assert seen["safe"] >= 40 and seen["unsafe"] >= 40, seen
 
 
 @pytest.mark.parametrize("url", [
