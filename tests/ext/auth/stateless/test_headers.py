@@ -74,7 +74,7 @@ def test_parse_basic_of_any_bytes():
 
     check()
     # Both answers were exercised, not only the easy one.
-    assert seen["accepted"] >= 50 and seen["refused"] >= 50, seen
+    assert seen["accepted"] >= 15 and seen["refused"] >= 15, seen
 
 
 @given(st.dictionaries(TOKEN.map(str.lower), st.text(st.characters(min_codepoint=0x20, max_codepoint=0xff),
