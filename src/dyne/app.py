@@ -923,9 +923,9 @@ class App(Scaffold, AppCompat):
                              "`dyne run --workers N` (uvicorn needs the app's import path)")
         options = {**uvicorn_options(limits), **options}
         options.setdefault("log_level", "debug" if self.debug else "info")
-        from .cli import DEFAULT_HOST, DEFAULT_PORT  # one default for app.run() and dyne run
+        from .cli import APP_RUN_PORT, DEFAULT_HOST
 
-        uvicorn.run(self, host=host or DEFAULT_HOST, port=DEFAULT_PORT if port is None else port,
+        uvicorn.run(self, host=host or DEFAULT_HOST, port=APP_RUN_PORT if port is None else port,
                     **options)
 
     def __repr__(self) -> str:

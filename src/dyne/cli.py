@@ -24,9 +24,12 @@ from .__version__ import __version__
 __all__ = ["CLIContext", "DyneGroup", "cli", "load_app", "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
-#: Shared with ``App.run()``: one default address for every way to start a server.
+#: Shared with ``App.run()``: one default interface for every way to start a server.
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5042
+#: ``dyne run``'s port, as Dyne's documentation gives it (``--port``: "Default: 8000").
+DEFAULT_PORT = 8000
+#: ``app.run()``'s port, as Dyne's documentation uses it (``http://localhost:5042``).
+APP_RUN_PORT = 5042
 APP_FORMS = ("--app takes a module (myapp), module:variable (myapp.main:api) "
              "or a file (path/to/app.py, path/to/app.py:api)")
 

@@ -63,7 +63,7 @@ pip install -e ".[test]"
 ## Run
 
 ```console
-dyne run --debug          # http://127.0.0.1:5042, reloads on changes
+dyne run --debug          # http://127.0.0.1:8000, reloads on changes
 dyne run --port 5099      # another port
 ```
 
@@ -159,7 +159,7 @@ _API = {
     "app.py": '''"""{name}: a JSON API built with dyne.
 
 Run it with ``dyne run`` from this directory; the API is documented at
-http://127.0.0.1:5042/docs.
+http://127.0.0.1:8000/docs.
 """
 
 from pydantic import BaseModel, Field
@@ -293,7 +293,7 @@ TEMPLATES: dict[str, dict[str, object]] = {
                 "readme": "\nRoutes: `/` (a page), `/api/hello/{{who}}` (JSON), `/health`.\n"},
     "api": {"files": _API, "dependency": "dyne[openapi_pydantic]>={version}",
             "package_files": '["app.py"]',
-            "readme": "\nThe API is documented at http://127.0.0.1:5042/docs "
+            "readme": "\nThe API is documented at http://127.0.0.1:8000/docs "
                       "(OpenAPI schema at `/schema.yml`).\n"},
 }
 #: Templates named by the documentation that this version does not ship yet.
