@@ -136,6 +136,13 @@ class App(Scaffold):
         ``None`` serves no static files.
     :param static_route: URL prefix of the static files.
     :param templates_dir: where ``app.template`` looks for Jinja2 templates.
+    :param auto_etag: give successful ``GET`` responses with an in-memory body
+        a weak ``ETag`` (a hash of the body), so clients revalidate with
+        ``If-None-Match`` and get ``304``.
+    :param static_cache_control: ``Cache-Control`` value sent with static files
+        (``"public, max-age=3600"``); ``None`` sends none.
+    :param redirect_slashes: redirect (307) a path that only lacks, or has an
+        extra, trailing slash to the route that exists; ``False`` answers 404.
     """
 
     def __init__(
@@ -158,6 +165,9 @@ class App(Scaffold):
         static_dir: str | os.PathLike[str] | None = "static",
         static_route: str = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
+        auto_etag: bool = False,
+        static_cache_control: str | None = None,
+        redirect_slashes: bool = True,
     ) -> None:
         from pathlib import Path
 
@@ -169,7 +179,9 @@ class App(Scaffold):
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
         #: Static files and the single-page-app fallback.
-        self.static = StaticSite(static_dir, static_route)
+        self.static = StaticSite(static_dir, static_route, static_cache_control)
+        self.auto_etag = auto_etag
+        self.redirect_slashes = redirect_slashes
         self.templates_dir = Path(templates_dir).absolute()
         self._templates: Templates | None = None
         self._mounts: list[Mount] = []
@@ -718,7 +730,7 @@ class App(Scaffold):
         """Raise 404, or redirect when the path only lacks (or has an extra)
         trailing slash, or answer with the single-page app's ``index.html``."""
         alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
-        if self.router.match(alternative) is not None:
+        if self.redirect_slashes and self.router.match(alternative) is not None:
             query = scope.get("query_string", b"").decode("latin-1")
             location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
             raise HTTPException(307, headers={"Location": location})

@@ -84,16 +84,6 @@ def _import_string(path: str) -> Any:
     return target
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    """``If-None-Match`` against ``etag``, with the weak comparison RFC 9110 asks for."""
-    tag = etag.removeprefix("W/")
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
-
-
 class Cache(Extension):
     """The cache extension. ``Cache(app)`` or ``Cache()`` + ``init_app(app)``.
 
@@ -510,27 +500,20 @@ class Cache(Extension):
 
     @staticmethod
     def _answer(req: Request, resp: Response, entry: dict[str, Any], how: str) -> None:
-        """Fill ``resp`` from a stored response (or a 304 when the client has it)."""
+        """Fill ``resp`` from a stored response. Its ``ETag`` makes the response
+        conditional: a client that has it gets a ``304`` (``dyne.conditional``,
+        applied when the response is rendered, as for any view)."""
         headers = {str(k): str(v) for k, v in entry["h"].items()}
-        etag = next((v for k, v in headers.items() if k.lower() == "etag"), None)
-        if_none_match = req.raw_header(b"if-none-match")
         resp.clear()
-        if etag is not None and if_none_match is not None and _etag_matches(
-                if_none_match.decode("latin-1"), etag):
-            resp.status_code = 304
-            for name, value in headers.items():
-                if name.lower() in ("etag", "cache-control", "vary"):
-                    resp.headers[name] = value
-        else:
-            resp.status_code = int(entry["s"])
-            content_type = None
-            for name, value in headers.items():
-                if name.lower() == "content-type":
-                    content_type = value
-                else:
-                    resp.headers[name] = value
-            resp.content = entry["b"]
-            resp.mimetype = content_type
+        resp.status_code = int(entry["s"])
+        content_type = None
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                content_type = value
+            else:
+                resp.headers[name] = value
+        resp.content = entry["b"]
+        resp.mimetype = content_type
         resp.headers["X-Cache"] = how
         if how == "hit":
             resp.headers["Age"] = str(max(0, int(time.time() - float(entry.get("at", 0)))))
