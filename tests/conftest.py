@@ -284,7 +284,7 @@ def browser():
 
 # -- Redis, and servers that fail ---------------------------------------------------------
 
-REDIS_URL = os.environ.get("DYNE_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("DYNE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import dyne
 
 SOURCE = Path(dyne.__file__).parent
@@ -128,3 +130,22 @@ def test_no_local_import_dodges_a_cycle():
             dodges.append(f"{module}:{line} imports {target} inside a function; at module level "
                           f"it would close the cycle {' -> '.join([module, *back])}")
     assert dodges == []
+
+
+# -- strict typing of the core's structure ---------------------------------------------------
+
+STRICT = ["app.py", "routing.py", "endpoints.py", "scaffold.py", "groups.py", "error_handlers.py",
+          "staticfiles.py", "extensions.py"]
+
+
+def test_core_structure_passes_mypy_strict():
+    """The modules every extension builds on are checked with ``mypy --strict``."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy", reason="mypy is a dev dependency")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
+         *(str(SOURCE / name) for name in STRICT)],
+        capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    assert result.returncode == 0, result.stdout + result.stderr

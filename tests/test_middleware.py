@@ -236,6 +236,8 @@ def test_builtin_order_hosts_then_hsts_then_cors_then_gzip_then_user_middleware(
 
     app.add_middleware(UserMiddleware)
     stack = app.build_middleware_stack()
+    assert type(stack).__name__ == "SecurityHeadersMiddleware"  # on every response, outermost
+    stack = stack.app
     assert type(stack).__name__ == "ServerErrorMiddleware"  # user middleware: plain 500s
     stack = stack.app
     chain = []

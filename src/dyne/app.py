@@ -24,7 +24,6 @@ after-request hooks -> teardown hooks -> ``Response.render`` ->
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -44,7 +43,6 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
-from .lifespan import lifespan_context, serve_lifespan
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -65,11 +63,12 @@ from .staticfiles import StaticSite
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
+    from logging import Logger
     from pathlib import Path
 
-    from .groups import RouteGroup
+    from loguru import Logger as LoguruLogger
+
     from .logging import AppLogging
-    from .mounts import Mount
     from .sessions import SessionBackend
     from .templates import Templates
     from .testing import TestClient
@@ -77,7 +76,13 @@ if TYPE_CHECKING:
 
 __all__ = ["App"]
 
-logger = logging.getLogger("dyne")
+
+
+def _logger() -> Logger:
+    import logging  # on first use: importing it costs more than the rest of the core
+
+    return logging.getLogger("dyne")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: ``hook(req, resp, exc)``: a teardown hook.
@@ -86,6 +91,7 @@ TeardownHook = Callable[[Request, Response, "BaseException | None"], Any]
 #: Default ``max_body_size``: request bodies larger than this are refused with 413.
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 _NO_KWARGS: dict[str, Any] = {}
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> bool:
@@ -119,6 +125,13 @@ class App(Scaffold):
         too). A mapping it yields is set on ``app.state``.
     :param max_body_size: largest request body accepted, in bytes (413 beyond);
         ``None`` for no limit.
+    :param media_formats: the body formats ``req.media()`` decodes by
+        ``Content-Type`` (``"json"``, ``"yaml"``, ``"msgpack"``, ``"form"``,
+        ``"files"``; all by default); others get a 415. A route narrows it
+        with ``media_formats=``.
+    :param media_limits: per-format body limits, ``{"yaml": MediaLimit(...)}``
+        or ``{"json": {"max_size": ...}}``, merged into
+        ``dyne.bodies.DEFAULT_MEDIA_LIMITS`` (see ``docs/security.md``).
     :param problem_details: render HTTP errors as RFC 9457
         ``application/problem+json`` instead of plain text.
     :param session_backend: where ``req.session`` lives; a signed cookie by default.
@@ -131,6 +144,16 @@ class App(Scaffold):
         ``Strict-Transport-Security`` on HTTPS responses.
     :param allowed_hosts: host names the app answers (``*.example.com`` wildcards,
         ``*`` for any); other ``Host`` headers get a 400. Default: any host.
+    :param security_headers: headers sent with every response (error pages and
+        static files included): ``True`` for the defaults
+        (``X-Content-Type-Options: nosniff``, ``Referrer-Policy:
+        strict-origin-when-cross-origin``, ``X-Frame-Options: SAMEORIGIN``),
+        ``False`` for none, or a dict merged into them (``None`` removes one;
+        add a ``Content-Security-Policy`` here).
+    :param csrf: CSRF protection for requests authenticated by the session
+        (or remember-me) cookie: ``True`` (the default), ``False``, or a dict
+        of ``dyne.csrf.CSRFProtection`` options (``trusted_origins``,
+        ``require_token``...). See ``docs/security.md``.
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
@@ -155,6 +178,8 @@ class App(Scaffold):
         encoding: str = "utf-8",
         lifespan: Callable[[App], Any] | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        media_formats: Iterable[str] | None = None,
+        media_limits: Mapping[str, Any] | None = None,
         problem_details: bool = False,
         session_backend: SessionBackend | None = None,
         cors: bool = False,
@@ -162,6 +187,8 @@ class App(Scaffold):
         enable_hsts: bool = False,
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
+        security_headers: bool | Mapping[str, str | None] = True,
+        csrf: bool | Mapping[str, Any] = True,
         static_dir: str | os.PathLike[str] | None = "static",
         static_route: str = "/static",
         templates_dir: str | os.PathLike[str] = "templates",
@@ -178,6 +205,13 @@ class App(Scaffold):
         self.enable_hsts = enable_hsts
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
+        from .middleware.security import security_header_list
+
+        #: The encoded security headers (``security_headers=``), sent with every response.
+        self.security_headers = security_header_list(security_headers)
+        #: Those that ``_handle_http`` and mounts add themselves (none when the
+        #: stack has middleware, whose outermost layer adds them).
+        self._inline_headers = self.security_headers
         #: Static files and the single-page-app fallback.
         self.static = StaticSite(static_dir, static_route, static_cache_control)
         self.auto_etag = auto_etag
@@ -188,6 +222,10 @@ class App(Scaffold):
         self._debug = debug
         self._secret_key = secret_key
         self.max_body_size = max_body_size
+        from . import bodies
+
+        self.media_formats = bodies.check_media_formats(media_formats)
+        self.media_limits = bodies.media_limits(media_limits)
         self.problem_details = problem_details
         self.router = Router()
         #: Route keyword options (``request_model=``...) this app accepts.
@@ -207,6 +245,15 @@ class App(Scaffold):
         self._before_steps: list[Callable[..., Any]] = []
         self._after_steps: list[Callable[..., Any]] = []
         self._teardown_steps: list[Callable[..., Any]] = []
+        #: ``hook(req, resp, route)`` run once a route matched, before its handler.
+        self._route_hooks: list[Callable[..., Any]] = []
+        from .csrf import CSRFProtection, csrf_options
+
+        csrf_kwargs = csrf_options(csrf)
+        #: The CSRF checks (``None`` when ``csrf=False``).
+        self.csrf = None if csrf_kwargs is None else CSRFProtection(self, **csrf_kwargs)
+        if self.csrf is not None:
+            self.request_properties["csrf_token"] = self.csrf.token
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._lifespan = lifespan
@@ -216,7 +263,7 @@ class App(Scaffold):
         self._logging: AppLogging | None = None
 
     @property
-    def logger(self) -> Any:
+    def logger(self) -> LoguruLogger:
         """The app's logger: loguru's, bound to the app's name (``APP_NAME``).
         Its sinks come from ``DEFAULT_LOGGER`` and ``LOGGERS``; see
         ``dyne.logging``. Loguru is imported on first use."""
@@ -404,8 +451,11 @@ class App(Scaffold):
         if self._templates is None:
             from .templates import Templates
 
-            self._templates = Templates(directory=self.templates_dir,
-                                        context={"url_for": self.url_for})
+            context: dict[str, Any] = {"url_for": self.url_for}
+            if self.csrf is not None:
+                context["csrf_token"] = self.csrf.token
+                context["csrf_input"] = self.csrf.input_tag
+            self._templates = Templates(directory=self.templates_dir, context=context)
         return self._templates
 
     def template(self, name: str, /, *args: Any, **kwargs: Any) -> str:
@@ -436,6 +486,14 @@ class App(Scaffold):
         return list(self.router.routes)
 
     # -- hooks -----------------------------------------------------------------------
+
+    def add_route_hook(self, hook: Callable[..., Any]) -> None:
+        """Run ``async def hook(req, resp, route)`` for every HTTP request that
+        matched a route, before the route's own hooks, steps and view (never
+        for 404s, 405s or redirects). Setting a status or a body in it answers
+        the request. For extensions that need to know the route (its options
+        are in ``route.spec.meta``)."""
+        self._route_hooks.append(hook)
 
     @overload
     def teardown_request(self, func: F) -> F: ...
@@ -529,6 +587,8 @@ class App(Scaffold):
         """Start-up and shutdown as one async context manager: the ``lifespan=``
         context is entered first, then startup events run; on exit, background
         tasks drain, shutdown events run, and the ``lifespan=`` context exits."""
+        from .lifespan import lifespan_context
+
         return lifespan_context(self)
 
     # -- sessions --------------------------------------------------------------------
@@ -543,7 +603,7 @@ class App(Scaffold):
             if not key:
                 import secrets
 
-                logger.warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
+                _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
                                "with a random per-process key and will not survive a restart.")
                 key = self.secret_key = secrets.token_urlsafe(32)
             self._session_backend = CookieSessionBackend(key)
@@ -606,7 +666,26 @@ class App(Scaffold):
                 return PlainTextResponse("500 Internal Server Error", status_code=500)
 
             app = ServerErrorMiddleware(app, handler=plain_500)
+        if app != self._dispatch and self.security_headers:
+            # Other layers answer some requests themselves: add the headers
+            # outermost, once, for all of them.
+            from .middleware.security import SecurityHeadersMiddleware
+
+            app = SecurityHeadersMiddleware(app, self.security_headers)
+            self._inline_headers = []
+        else:
+            self._inline_headers = self.security_headers
+        self._warn_about_settings()
         return app
+
+    def _warn_about_settings(self) -> None:
+        """Log, once at start-up, settings that are unsafe together."""
+        hosts = self.allowed_hosts
+        if self.enable_hsts and (hosts is None or "*" in hosts):
+            _logger().warning(
+                "enable_hsts is on without allowed_hosts: the HTTPS redirect copies the "
+                "request's Host header into its Location, so a client can make it point at "
+                "any host. Set allowed_hosts=['your.domain'] (see docs/security.md).")
 
     # -- ASGI ------------------------------------------------------------------------
 
@@ -623,6 +702,10 @@ class App(Scaffold):
             path = route_path(scope)
             for mount in self._mounts:
                 if mount.matches(path):
+                    if self._inline_headers and kind == "http":
+                        from .middleware.security import sending_headers
+
+                        send = sending_headers(send, self._inline_headers)
                     await mount(scope, receive, send, self.max_body_size)
                     return
         if kind == "http":
@@ -630,6 +713,8 @@ class App(Scaffold):
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
+            from .lifespan import serve_lifespan
+
             await serve_lifespan(self, receive, send)
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -670,8 +755,16 @@ class App(Scaffold):
             try:
                 rendered = resp.render()
             except Exception:
-                logger.exception("Error response could not be rendered")
+                _logger().exception("Error response could not be rendered")
                 rendered = Response.render_server_error()
+        extra = self._inline_headers
+        if extra:
+            if resp._headers:
+                from .middleware.security import add_missing
+
+                add_missing(rendered[1], extra)
+            else:
+                rendered[1].extend(extra)
         await resp.send_rendered(rendered, send, receive, head=scope["method"] == "HEAD")
         if req._form is not None:
             await req.close()
@@ -688,7 +781,7 @@ class App(Scaffold):
                 if error is None and raised is None:
                     raised = exc
                 else:
-                    logger.error("Teardown hook %r failed", hook, exc_info=exc)
+                    _logger().error("Teardown hook %r failed", hook, exc_info=exc)
         return raised
 
     async def _respond(self, req: Request, resp: Response, scope: Scope) -> None:
@@ -721,6 +814,13 @@ class App(Scaffold):
                 return
             raise HTTPException(405, headers={"Allow": allow})
         req.path_params = params
+        if method not in _SAFE_METHODS and self.csrf is not None:
+            await self.csrf.check(req, route)
+        if self._route_hooks:
+            for hook in self._route_hooks:
+                await hook(req, resp, route)
+                if resp.is_set:
+                    return
         handler = route.handler
         if handler is None:
             handler = route.handler = compile_route(route)
@@ -731,8 +831,10 @@ class App(Scaffold):
         trailing slash, or answer with the single-page app's ``index.html``."""
         alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
         if self.redirect_slashes and self.router.match(alternative) is not None:
+            from .redirects import path_location
+
             query = scope.get("query_string", b"").decode("latin-1")
-            location = scope.get("root_path", "") + alternative + (f"?{query}" if query else "")
+            location = path_location(scope.get("root_path", "") + alternative, query)
             raise HTTPException(307, headers={"Location": location})
         index = self.static.spa_index(scope["method"], path)
         if index is not None:
@@ -767,7 +869,7 @@ class App(Scaffold):
         except WebSocketDisconnect:
             pass
         except Exception:
-            logger.exception("Unhandled error in websocket %s", scope.get("path"))
+            _logger().exception("Unhandled error in websocket %s", scope.get("path"))
             if ws.application_state != WebSocketState.DISCONNECTED:
                 try:
                     await ws.close(code=1011)
@@ -797,13 +899,27 @@ class App(Scaffold):
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve the app with uvicorn. Binds ``127.0.0.1:5042`` by default; when
         the ``PORT`` environment variable is set, binds ``0.0.0.0`` on that port
-        (the cloud-platform convention). Other options go to ``uvicorn.run``."""
+        (the cloud-platform convention).
+
+        dyne's server limits apply (``dyne.server.ServerLimits``, see
+        ``docs/security.md``); change them with ``graceful_timeout=``,
+        ``keep_alive_timeout=``, ``header_timeout=``, ``max_header_size=``,
+        ``limit_concurrency=``, ``backlog=``. Several workers need the app's
+        import path: use ``dyne run --workers N``. Other options go to
+        ``uvicorn.run`` (and win over the limits)."""
         import uvicorn
+
+        from .server import server_limits, uvicorn_options
 
         env_port = os.environ.get("PORT")
         if port is None and env_port:
             port = int(env_port)
             host = host or "0.0.0.0"
+        limits, options = server_limits(**options)
+        if limits.workers > 1:
+            raise ValueError("app.run() serves one process; for several workers run "
+                             "`dyne run --workers N` (uvicorn needs the app's import path)")
+        options = {**uvicorn_options(limits), **options}
         options.setdefault("log_level", "debug" if self.debug else "info")
         uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
 

@@ -143,10 +143,26 @@ def cli(ctx: click.Context, app_path: str, debug: bool, host: str | None, port: 
               help="Worker processes [default: 1, or WEB_CONCURRENCY]. State that must be "
                    "shared between them (sessions, rate limits, caches, channels) needs a "
                    "shared store: see the scaling-out docs.")
+@click.option("--graceful-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds shutdown waits for running requests before cancelling them "
+                   "[default: 30].")
+@click.option("--keep-alive-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds an idle kept-alive connection stays open [default: 5].")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds a client has to send its request headers (408 after) [default: 10].")
+@click.option("--max-header-size", type=click.IntRange(min=1), default=None,
+              help="Largest request line and headers in bytes (431 beyond) [default: 65536].")
+@click.option("--limit-concurrency", type=click.IntRange(min=1), default=None,
+              help="Most connections and requests at once (503 beyond) [default: 1000].")
 @click.pass_obj
-def run(obj: CLIContext, workers: int | None) -> None:
-    """Serve the application with uvicorn."""
+def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
+        keep_alive_timeout: float | None, header_timeout: float | None,
+        max_header_size: int | None, limit_concurrency: int | None) -> None:
+    """Serve the application with uvicorn, with dyne's server limits
+    (docs/security.md)."""
     import uvicorn
+
+    from .server import server_limits, uvicorn_options
 
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -155,12 +171,13 @@ def run(obj: CLIContext, workers: int | None) -> None:
         raise click.UsageError("--workers cannot be combined with auto-reload "
                                "(--debug or --reload); add --no-reload")
     obj.load_app()  # fail early, with a clear message, if it does not import
-    options: dict[str, Any] = {}
-    if workers is not None and workers > 1:
-        options["workers"] = workers
+    limits, _ = server_limits(workers=workers, graceful_timeout=graceful_timeout,
+                              keep_alive_timeout=keep_alive_timeout,
+                              header_timeout=header_timeout, max_header_size=max_header_size,
+                              limit_concurrency=limit_concurrency)
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
-                reload_dirs=[cwd] if obj.reload else None, **options)
+                reload_dirs=[cwd] if obj.reload else None, **uvicorn_options(limits))
 
 
 @cli.command()

@@ -21,11 +21,10 @@ handed to handlers registered with ``register_route_option``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from functools import cache
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import ext
 from .concurrency import is_async_callable, run_sync
@@ -43,6 +42,7 @@ __all__ = [
     "PHASE_INPUT",
     "PHASE_OUTPUT",
     "EndpointSpec",
+    "Metadata",
     "Operation",
     "get_endpoint_spec",
     "register_route_option",
@@ -73,8 +73,9 @@ class EndpointSpec:
     def __init__(self) -> None:
         self.steps: list[tuple[int, int, Step]] = []
         self.after: list[tuple[int, int, AfterStep]] = []
-        #: Free-form metadata keyed by the extension that owns it, e.g.
-        #: ``"io.inputs"``, ``"io.output"``, ``"io.expect"``, ``"webhook"``, ``"auth"``.
+        #: Metadata keyed by the extension that owns it, e.g. ``"io.inputs"``,
+        #: ``"io.output"``, ``"io.expect"``, ``"webhook"``, ``"auth"``; values are
+        #: ``Metadata`` records (or lists / dicts of them).
         self.meta: dict[str, Any] = {}
 
     def add_step(self, step: Step, phase: int = PHASE_DEFAULT) -> None:
@@ -91,6 +92,60 @@ class EndpointSpec:
 
     def __repr__(self) -> str:
         return f"<EndpointSpec steps={len(self.steps)} after={len(self.after)} meta={list(self.meta)}>"
+
+
+class Metadata:
+    """Base class of typed endpoint metadata: each declaration records a
+    frozen dataclass (``@dataclass(frozen=True, eq=False)``) deriving from
+    this, next to the code that produces it (``dyne.ext.io.core.InputMeta``,
+    ``dyne.ext.auth.roles.AuthMeta``...), so that readers such as the OpenAPI
+    builder are type-checked against it.
+
+    A record also reads like the dict the contract used to be:
+    ``record["location"]``, ``record.get("key")``, ``dict(record)``, and it
+    equals a dict with the same fields.
+    """
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def _field_names(self) -> tuple[str, ...]:
+        fields: dict[str, Any] = getattr(self, "__dataclass_fields__", {})
+        return tuple(fields)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._field_names():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self._field_names() else default
+
+    def keys(self) -> tuple[str, ...]:
+        return self._field_names()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._field_names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._field_names())
+
+    def __len__(self) -> int:
+        return len(self._field_names())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._field_names()}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Metadata):
+            return type(other) is type(self) and other.as_dict() == self.as_dict()
+        if isinstance(other, Mapping):
+            return dict(other) == self.as_dict()
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={value!r}" for name, value in self.as_dict().items())
+        return f"{type(self).__name__}({values})"
 
 
 def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
@@ -125,7 +180,12 @@ CORE_ROUTE_KEYWORDS = ("before_request", "include_in_schema", "methods", "name",
 #: the app is created. Besides these, the options that dyne's own extensions
 #: declare (``dyne.ext.ROUTE_OPTIONS``) and that installed packages declare in
 #: the ``dyne.route_options`` entry-point group are found when first used.
-ROUTE_OPTIONS: dict[str, RouteOption | str] = {}
+ROUTE_OPTIONS: dict[str, RouteOption | str] = {
+    # The formats req.media() decodes on the route (dyne.bodies).
+    "media_formats": "dyne.bodies:route_option",
+    # csrf=False exempts the route from CSRF checks (dyne.csrf).
+    "csrf": "dyne.csrf:route_option",
+}
 
 
 def register_route_option(name: str, handler: RouteOption) -> None:
@@ -320,8 +380,7 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
 METHOD_ORDER = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One handler of a route and the specs that apply to it.
 
     ``method`` is the HTTP method it answers (upper case), or ``None`` for a

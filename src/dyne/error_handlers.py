@@ -21,7 +21,6 @@ so nothing loops.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,8 @@ from .exceptions import ClientDisconnect, HTTPException, status_phrase
 from .formats import json_dumps
 
 if TYPE_CHECKING:
+    from logging import Logger
+
     from .request import Request
     from .response import Response
 
@@ -38,7 +39,12 @@ __all__ = ["ErrorHandler", "ErrorHandlers", "check_error_key"]
 #: ``handler(req, resp, exc)``, sync or async.
 ErrorHandler = Callable[["Request", "Response", BaseException], Any]
 
-logger = logging.getLogger("dyne")
+
+
+def _logger() -> Logger:
+    import logging  # on first error: it is not needed to import dyne
+
+    return logging.getLogger("dyne")
 
 
 def check_error_key(key: Any) -> None:
@@ -105,7 +111,7 @@ class ErrorHandlers:
             return await self._run(handler, req, resp, exc)
         if self._settings.debug:
             return False
-        logger.error("Unhandled error in %s %s", req.scope.get("method"), req.scope.get("path"),
+        _logger().error("Unhandled error in %s %s", req.scope.get("method"), req.scope.get("path"),
                      exc_info=exc)
         resp.clear()
         resp.status_code = 500
@@ -136,7 +142,7 @@ class ErrorHandlers:
     def _failed(self, handler: ErrorHandler, resp: Response, handler_error: Exception) -> bool:
         if self._settings.debug:
             raise handler_error
-        logger.error("Error handler %r failed", handler, exc_info=handler_error)
+        _logger().error("Error handler %r failed", handler, exc_info=handler_error)
         resp.clear()
         resp.status_code = 500
         resp.text = "500 Internal Server Error"

@@ -62,8 +62,9 @@ def register_extension(app: App, extension: object, key: str) -> bool:
         return False
     if existing is not None:
         raise ExtensionError(
-            f"app.extensions[{key!r}] is already taken by {existing!r}; give this "
-            f"{type(extension).__name__} another name (or variable_prefix) to use several")
+            f"This app already has a {type(existing).__name__}: app.extensions[{key!r}] is "
+            f"already taken by {existing!r}; give this {type(extension).__name__} another name "
+            "(or variable_prefix) to use several")
     app.extensions[key] = extension
     return True
 
@@ -117,7 +118,7 @@ class Extension:
         if self.app is not None and self.app is not app:
             raise ExtensionError(f"This {type(self).__name__} is already bound to another app; "
                                  "create one per app")
-        if not register_extension(app, self, self.extension_key):
+        if not self.register(app):
             return
         self.app = app
         cls = type(self)
@@ -126,6 +127,13 @@ class Extension:
         if cls.on_shutdown is not Extension.on_shutdown:
             app.add_event_handler("shutdown", self.on_shutdown)
         self.setup(app)
+
+    def register(self, app: App) -> bool:
+        """Record this extension in ``app.extensions`` (``register_extension``
+        under ``extension_key``). ``False`` when it is already there, which
+        makes ``init_app`` a no-op. Override for another registry shape
+        (several instances per app, say)."""
+        return register_extension(app, self, self.extension_key)
 
     def setup(self, app: App) -> None:
         """Wire into ``app`` (hooks, routes, request properties). Runs once,

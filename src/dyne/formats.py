@@ -137,18 +137,27 @@ def _yaml_loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def yaml_loads(data: bytes | str) -> Any:
+def yaml_loads(data: bytes | str, max_nodes: int | None = None) -> Any:
     """Parse YAML safely, raising ``HTTPException(400)`` on malformed input.
 
     Anchors and aliases are refused: they let a tiny document expand into an
-    enormous one. The event scan runs in PyYAML's C parser when available.
+    enormous one. With ``max_nodes``, a document of more nodes (scalars,
+    mappings, sequences) is refused with 413 while it is being scanned, before
+    anything is built. The event scan runs in PyYAML's C parser when available.
     """
     import yaml
 
     loader = _yaml_loader()
+    alias, node_events = yaml.AliasEvent, (yaml.ScalarEvent, yaml.CollectionStartEvent)
+    nodes = 0
     try:
         for event in yaml.parse(data, Loader=loader):
-            if isinstance(event, yaml.AliasEvent):
+            if isinstance(event, node_events):
+                nodes += 1
+                if max_nodes is not None and nodes > max_nodes:
+                    raise HTTPException(413, f"Request body has more than the {max_nodes} "
+                                             "values allowed for YAML")
+            elif isinstance(event, alias):
                 raise HTTPException(400, "Malformed YAML body: aliases are not accepted")
         return yaml.load(data, Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError) as exc:
@@ -183,12 +192,13 @@ def yaml_dumps(obj: Any) -> bytes:
 
 # -- MessagePack -----------------------------------------------------------------
 
-def msgpack_loads(data: bytes) -> Any:
-    """Parse MessagePack, raising ``HTTPException(400)`` on malformed input."""
+def msgpack_loads(data: bytes, **options: Any) -> Any:
+    """Parse MessagePack, raising ``HTTPException(400)`` on malformed input.
+    ``options`` (``object_hook``, ``max_array_len``...) go to ``msgpack.unpackb``."""
     import msgpack
 
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        return msgpack.unpackb(data, raw=False, strict_map_key=True, **options)
     except (ValueError, TypeError, msgpack.UnpackException, msgpack.ExtraData,
             msgpack.FormatError, msgpack.StackError, RecursionError) as exc:
         raise HTTPException(400, f"Malformed MessagePack body: {exc}") from None

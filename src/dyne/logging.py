@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import logging as stdlib_logging
 
+    from loguru import Logger
+
     from .app import App
 
 __all__ = ["DEFAULT_FORMAT", "INTERCEPTED_LOGGERS", "REQUEST_FORMAT", "AppLogging", "LogLevel", "LoggerBase",
@@ -348,7 +350,7 @@ class AppLogging:
         self._saved: dict[str, tuple[list[stdlib_logging.Handler], bool]] = {}
 
     @property
-    def logger(self) -> Any:
+    def logger(self) -> Logger:
         """Loguru's logger bound to the app's name (``extra["logger_name"]``)."""
         if not self.started:
             self.start()

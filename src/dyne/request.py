@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .datastructures import Address, Headers, QueryDict, State
 from .exceptions import ClientDisconnect, HTTPException
-from .formats import DECODERS, FORMATS, format_for_content_type
+from .formats import FORMATS, format_for_content_type
 
 if TYPE_CHECKING:
     from starlette.datastructures import URL, FormData
@@ -43,6 +43,12 @@ class ParsedMedia(dict[str, Any]):
 
 async def _ready(value: Any) -> Any:
     return value
+
+
+def _all_formats() -> frozenset[str]:
+    from .bodies import DEFAULT_MEDIA_FORMATS
+
+    return DEFAULT_MEDIA_FORMATS
 
 
 def _counted(total: int, chunk: bytes, limit: int | None) -> int:
@@ -321,19 +327,22 @@ class Request:
             if kind == "http.disconnect":
                 raise ClientDisconnect()
 
-    def _start_reading(self) -> int | None:
+    def _start_reading(self, limit: int | None = None) -> int | None:
         """Checks before the body is read (once only; a declared ``Content-Length``
-        over the limit is a 413); returns the size limit."""
+        over the limit is a 413); returns the size limit: the app's, or
+        ``limit`` when that is smaller."""
         if self._stream_consumed:
             raise RuntimeError("The request body was already consumed as a stream")
         if self._receive is None:
             raise RuntimeError("This request has no body channel")
-        self._stream_consumed = True
-        limit = self._body_limit()
+        app_limit = self._body_limit()
+        if limit is None or (app_limit is not None and app_limit < limit):
+            limit = app_limit
         if limit is not None:
             declared = self.raw_header(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+        self._stream_consumed = True
         return limit
 
     @property
@@ -343,11 +352,11 @@ class Request:
             self._body = await self._read_body()
         return self._body
 
-    async def _read_body(self) -> bytes:
+    async def _read_body(self, limit: int | None = None) -> bytes:
         """The whole body, with the same checks as ``stream`` but without an
         async generator (which costs more than the read itself for the usual
         body that arrives in one message)."""
-        limit = self._start_reading()
+        limit = self._start_reading(limit)
         chunks: list[bytes] = []
         total = 0
         more = True
@@ -429,8 +438,10 @@ class Request:
 
         ``format`` is ``"json"``, ``"yaml"``, ``"msgpack"``, ``"form"`` or
         ``"files"``; ``None`` picks by ``Content-Type`` (a body without one is
-        read as JSON). An empty body gives ``{}``. Malformed bodies raise a 400,
-        unsupported content types a 415.
+        read as JSON), among the formats the app (``App(media_formats=...)``)
+        or the route (``media_formats=``) accepts. An empty body gives ``{}``.
+        Malformed bodies raise a 400, unsupported or refused content types a
+        415, bodies over the format's limits (``App(media_limits=...)``) a 413.
 
         ``"form"`` gives ``{field: value}`` (files as in ``"files"``);
         ``"files"`` gives ``{field: {"filename", "content", "content_type"}}``.
@@ -441,7 +452,7 @@ class Request:
         if format is None:
             mimetype = self.mimetype
             fmt = format_for_content_type(mimetype) if mimetype else "json"
-            if fmt is None:
+            if fmt is None or fmt not in self.media_formats:
                 raise HTTPException(415, f"Unsupported media type {mimetype!r}")
         else:
             fmt = format.lower()
@@ -453,12 +464,38 @@ class Request:
             return value if isinstance(value, ParsedMedia) else _ready(value)
         return self._decode_media(fmt)
 
+    @property
+    def media_formats(self) -> frozenset[str]:
+        """The formats ``req.media()`` decodes by ``Content-Type`` here: the
+        route's ``media_formats=``, else the app's."""
+        formats = self.scope.get("dyne.media_formats")
+        if formats is not None:
+            return formats  # type: ignore[no-any-return]
+        app = self.app
+        return getattr(app, "media_formats", None) or _all_formats()
+
+    def _media_limit(self, fmt: str) -> Any:
+        from .bodies import DEFAULT_MEDIA_LIMITS
+
+        limits = getattr(self.app, "media_limits", None) or DEFAULT_MEDIA_LIMITS
+        return limits[fmt]
+
     async def _decode_media(self, fmt: str) -> Any:
+        limit = self._media_limit(fmt)
         if fmt in ("form", "files"):
-            value: Any = await self._form_media(files_only=fmt == "files")
+            value: Any = await self._form_media(files_only=fmt == "files", limit=limit)
         else:
-            body = await self.content
-            value = DECODERS[fmt](body) if body else {}
+            from .bodies import decode, too_large
+
+            if self._body is None:
+                max_size = limit.max_size
+                if max_size is not None:
+                    declared = self.raw_header(b"content-length")
+                    if declared is not None and declared.isdigit() and int(declared) > max_size:
+                        raise too_large(fmt, max_size)
+                self._body = await self._read_body(max_size)
+            body = self._body
+            value = await decode(fmt, body, limit) if body else {}
         if type(value) is dict:
             value = ParsedMedia(value)
         if self._media is None:
@@ -466,8 +503,15 @@ class Request:
         self._media[fmt] = value
         return value
 
-    async def _form_media(self, files_only: bool) -> dict[str, Any]:
-        form = await self.form()
+    async def _form_media(self, files_only: bool, limit: Any) -> dict[str, Any]:
+        if self._form is None and limit.max_size is not None:
+            declared = self.raw_header(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit.max_size:
+                raise HTTPException(413, f"Request body larger than the {limit.max_size}-byte "
+                                         "limit for forms")
+        fields, files = limit.max_items, self._media_limit("files").max_items
+        form = await self.form(max_fields=10**9 if fields is None else fields,
+                               max_files=10**9 if files is None else files)
         result: dict[str, Any] = {}
         for key, value in form.multi_items():
             if isinstance(value, str):

@@ -483,10 +483,26 @@ class Response:
 
     # -- redirects, files, streams -------------------------------------------------------
 
-    def redirect(self, url: str, status_code: int | None = None, permanent: bool = False) -> None:
-        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code`` wins)."""
+    def redirect(self, url: str, status_code: int | None = None, permanent: bool = False,
+                 *, allow_external: bool = True) -> None:
+        """Redirect to ``url`` (302, or 301 when ``permanent``; ``status_code`` wins).
+
+        ``allow_external=False`` refuses, with a 400, a target on another
+        site: anything but a path on this site (``/account``) or an absolute
+        URL with this request's own scheme and host. Use it whenever the
+        target comes from the client (a ``?next=`` parameter): ``//evil.example``,
+        ``/\\evil.example`` and ``https://evil.example`` are all refused."""
         from urllib.parse import quote
 
+        if not allow_external:
+            from .redirects import is_safe_url, is_same_origin
+
+            target = str(url)
+            request = self.req
+            if not is_safe_url(target) and not (
+                    request is not None
+                    and is_same_origin(target, request.url.scheme, request.url.netloc)):
+                raise HTTPException(400, "Refusing to redirect to another site")
         self.status_code = status_code or (301 if permanent else 302)
         self.headers["Location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
         self._set_body(_NOTHING, None, None)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.staticfiles import StaticFiles
 
     from .request import Request
@@ -85,6 +86,8 @@ class StaticSite:
 
     def __init__(self, directory: str | os.PathLike[str] | None, route: str,
                  cache_control: str | None = None) -> None:
+        from pathlib import Path  # when an app is made, not on import dyne
+
         self.directory = None if directory is None else Path(directory).absolute()
         self.cache_control = cache_control
         self.route = check_static_route(route)

@@ -41,6 +41,19 @@ _portal: anyio.from_thread.BlockingPortal | None = None
 _running_clients: set[TestClient] = set()
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def _as_same_origin_page(request: httpx.Request) -> httpx.Request:
+    """Give a state-changing request the ``Origin`` a page of the same site
+    would send (unless the test set one), so CSRF checks see what a browser
+    shows them. Pass ``headers={"Origin": ...}`` to test cross-site requests."""
+    if request.method not in _SAFE_METHODS and "origin" not in request.headers:
+        url = request.url
+        request.headers["Origin"] = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    return request
+
+
 def _shared_portal() -> anyio.from_thread.BlockingPortal:
     """One event loop, in a daemon thread, for every ``TestClient``."""
     global _portal
@@ -126,6 +139,9 @@ class TestClient(StarletteTestClient):
                 for channel in self._channels:
                     channel.close()
 
+    def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
+        return _as_same_origin_page(super().build_request(*args, **kwargs))
+
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         if not self._started:
             self.start()
@@ -165,6 +181,9 @@ class AsyncTestClient(httpx.AsyncClient):
         self.app = app
         self._run_lifespan = lifespan
         self._lifespan_context: Any = None
+
+    def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
+        return _as_same_origin_page(super().build_request(*args, **kwargs))
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()

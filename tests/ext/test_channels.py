@@ -108,6 +108,40 @@ def test_websockets_receive_what_views_and_background_jobs_publish(make_channels
     app.client.close()
 
 
+def test_threads_publish_with_publish_sync(make_channels):
+    app = dyne.App()
+    channels = make_channels(app)
+
+    @app.route("/rooms/{room}", websocket=True)
+    async def room(ws, *, room):
+        await ws.accept()
+        await channels.forward(ws, room, ready="ready")
+
+    @app.route("/sync/{room}", methods=["POST"])
+    def sync_view(req, resp, *, room):  # runs in a worker thread
+        channels.publish_sync(room, "from a sync view")
+
+        @app.background.task
+        def sync_job():  # runs in the background thread pool
+            channels.publish_sync(room, "from a sync job")
+
+        sync_job()
+
+    with app.client.websocket_connect("/rooms/r") as ws:
+        assert ws.receive_json() == "ready"
+        app.client.post("/sync/r")
+        assert {ws.receive_json(), ws.receive_json()} == {"from a sync view", "from a sync job"}
+    app.client.close()
+
+
+async def test_publish_sync_refuses_the_event_loop_and_a_stopped_app():
+    channels = Channels()
+    with pytest.raises(RuntimeError, match=r"use 'await channels\.publish"):
+        channels.publish_sync("c", 1)
+    with pytest.raises(RuntimeError, match="needs the app to be running"):
+        await asyncio.to_thread(channels.publish_sync, "c", 1)
+
+
 def test_configuration_picks_the_backend(redis_url):
     app = dyne.App()
     app.config["CHANNELS_BACKEND"] = "redis"
@@ -134,3 +168,34 @@ async def test_redis_down_or_stuck_is_a_503_in_bounded_time(port_fixture, reques
     assert channels._subscribers == {}
     assert time.monotonic() - started < 3
     await channels.on_shutdown()
+
+
+async def test_a_dropped_redis_connection_is_rebuilt_with_its_subscriptions(redis_url, redis_prefix):
+    import uuid
+
+    import redis.asyncio
+
+    name = f"dyne-test-{uuid.uuid4().hex[:8]}"
+    listener = redis.asyncio.Redis.from_url(redis_url, client_name=name, socket_timeout=1,
+                                            socket_connect_timeout=1)
+    channels = Channels(backend=RedisChannelBackend(client=listener, key_prefix=redis_prefix))
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    async with channels.subscribe("c") as subscriber:
+        await channels.publish("c", "before")
+        assert (await subscriber.get(timeout=2)).data == "before"
+        # Kill this test's pub/sub connection only (the server is shared).
+        clients = [c for c in await admin.client_list() if c.get("name") == name and int(c["sub"])]
+        assert len(clients) == 1
+        await admin.client_kill_filter(_id=clients[0]["id"])
+        deadline = asyncio.get_running_loop().time() + 10
+        received = None
+        while received is None and asyncio.get_running_loop().time() < deadline:
+            await channels.publish("c", "after")
+            try:
+                received = (await subscriber.get(timeout=0.5)).data
+            except TimeoutError:
+                pass
+        assert received == "after"
+    await channels.on_shutdown()
+    await listener.aclose()
+    await admin.aclose()

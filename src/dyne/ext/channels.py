@@ -255,6 +255,7 @@ class Channels(Extension):
         self._backlog = backlog
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         super().__init__(app)
 
     @property
@@ -288,6 +289,9 @@ class Channels(Extension):
             self._backlog = self.config_value("BACKLOG", 256, int) if self.app else 256
         return self._backlog
 
+    async def on_startup(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
     async def on_shutdown(self) -> None:
         if self._backend is not None:
             await self._backend.stop()
@@ -309,11 +313,28 @@ class Channels(Extension):
         """Send ``data`` (a JSON value) to every subscriber of ``channel``.
         Raises ``ChannelsUnavailable`` (a 503) when the backend is down."""
         payload = orjson.dumps(data)
+        self._loop = asyncio.get_running_loop()
         try:
             await self.backend.publish(channel, payload)
         except self._errors() as exc:
             logger.warning("Publishing to %r failed: %s", channel, exc or "timed out")
             raise ChannelsUnavailable() from None
+
+    def publish_sync(self, channel: str, data: Any) -> None:
+        """``publish`` for code running in a thread: a sync view, a sync
+        background job. It runs on the app's event loop and waits for it."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("publish_sync() is for threads; use 'await channels.publish()' here")
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError("publish_sync() needs the app to be running (or an 'await "
+                               "channels.publish()' or subscription made on its event loop)")
+        future = asyncio.run_coroutine_threadsafe(self.publish(channel, data), loop)
+        future.result()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscriber]:
@@ -323,6 +344,7 @@ class Channels(Extension):
         if not channels:
             raise ValueError("subscribe() needs at least one channel name")
         subscriber = Subscriber(channels, self.backlog)
+        self._loop = asyncio.get_running_loop()
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:

@@ -414,3 +414,39 @@ def test_client_controlled_parts_never_break_caching(query, accept, if_none_matc
     if second.status_code == 200:
         assert second.headers["x-cache"] == "hit" and second.content == first.content
     app.client.close()
+
+
+async def test_an_invalidation_during_the_computation_is_not_lost():
+    """The view read its data, then the data changed and its tag was
+    invalidated, then the view's response is stored: it must not be served."""
+    app = make_app()
+    cache = Cache(app)
+    data = {"version": 1}
+    reading = asyncio.Event()
+    changed = asyncio.Event()
+
+    @app.route("/data")
+    @cache.cache(tags=["data"])
+    async def view(req, resp):
+        snapshot = dict(data)
+        reading.set()
+        await changed.wait()
+        resp.media = snapshot
+
+    async def change():
+        await reading.wait()
+        data["version"] = 2
+        await cache.invalidate_tags("data")
+        changed.set()
+
+    async with AsyncTestClient(app) as client:
+        first, _ = await asyncio.gather(client.get("/data"), change())
+        assert first.json() == {"version": 1}
+        assert (await client.get("/data")).json() == {"version": 2}
+
+    async def compute():
+        await cache.invalidate_tags("manual")
+        return "stale"
+
+    assert await cache.get_or_set("m", compute, tags=["manual"]) == "stale"
+    assert await cache.get("m") is None

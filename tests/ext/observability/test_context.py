@@ -246,3 +246,22 @@ def test_plain_app_has_no_middleware():
     app = dyne.App()
     assert app.build_middleware_stack() == app._dispatch
     assert "observability.instruments" not in app.extensions
+
+
+def test_async_task_scheduled_from_a_sync_view_keeps_the_id(tmp_path):
+    app, sink = json_app(tmp_path)
+
+    @app.background.task
+    async def job():
+        app.logger.info("async job from a sync view")
+
+    @app.route("/")
+    def view(req, resp):  # runs in a worker thread
+        job()
+        resp.text = "ok"
+
+    with app.client as client:
+        client.get("/", headers={"X-Request-ID": "threaded-1"})
+    lines = read_lines(sink)
+    job_line = next(line for line in lines if line["message"] == "async job from a sync view")
+    assert job_line["request_id"] == "threaded-1"

@@ -2,10 +2,10 @@
 
 The auth classes here follow only the minimal auth metadata contract (see
 ``docs/architecture.md``, "Authentication metadata for OpenAPI"): an
-``@authenticate(backend, role=None)`` that appends ``{"backend", "role"}``
-to ``spec.meta["auth"]``, and backends with ``security_schemes()``, but no
-``"roles"`` entry and no ``security_requirements()``, which
-``dyne.ext.auth`` adds. A third-party auth extension may stop there: the
+``@authenticate(backend, role=None)`` that appends an
+``AuthMeta(backend=..., role=...)`` record to ``spec.meta["auth"]``, and
+backends with ``security_schemes()``, but no ``security_requirements()``,
+which ``dyne.ext.auth`` adds. A third-party auth extension may stop there: the
 OpenAPI builder must work from the minimal contract too. At runtime they
 check HTTP Basic credentials (401 with a challenge, 403 for a missing role).
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from dyne.endpoints import PHASE_AUTH, get_endpoint_spec
 from dyne.exceptions import HTTPException
+from dyne.ext.auth.roles import AuthMeta
 from tests.ext.io import standins
 
 
@@ -119,7 +120,7 @@ def authenticate(backend: Any, role: Any = None) -> Any:
     def decorator(view: Any) -> Any:
         spec = get_endpoint_spec(view)
         spec.add_step(check, PHASE_AUTH)
-        spec.meta.setdefault("auth", []).append({"backend": backend, "role": role})
+        spec.meta.setdefault("auth", []).append(AuthMeta(backend=backend, role=role))
         return view
 
     return decorator

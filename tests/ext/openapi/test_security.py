@@ -183,8 +183,9 @@ def test_two_schemes_with_one_name_are_both_kept(app):
     def protect(backend):
         def decorator(view):
             from dyne.endpoints import get_endpoint_spec
+            from dyne.ext.auth.roles import AuthMeta
 
-            get_endpoint_spec(view).meta.setdefault("auth", []).append({"backend": backend, "role": None})
+            get_endpoint_spec(view).meta.setdefault("auth", []).append(AuthMeta(backend=backend))
             return view
         return decorator
 

@@ -16,11 +16,13 @@ user's roles.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dyne.endpoints import PHASE_AUTH, get_endpoint_spec
+from dyne.endpoints import PHASE_AUTH, Metadata, get_endpoint_spec
 
-__all__ = ["RoleRequirement", "declare_auth", "normalize_roles", "roles_allow", "user_role_set"]
+__all__ = ["AuthMeta", "RoleRequirement", "declare_auth", "normalize_roles", "roles_allow",
+           "user_role_set"]
 
 V = TypeVar("V")
 
@@ -80,17 +82,41 @@ def roles_allow(requirement: RoleRequirement, user_roles: frozenset[Hashable]) -
     return any(alternative <= user_roles for alternative in requirement)
 
 
+@dataclass(frozen=True, eq=False)
+class AuthMeta(Metadata):
+    """One authentication requirement, in ``meta["auth"]`` (a list: every
+    entry must pass)."""
+
+    #: The backend (``BasicAuth``, ``TokenAuth``... or a ``LoginManager``); it
+    #: describes itself with ``security_schemes()`` / ``security_requirements()``.
+    backend: Any
+    #: ``role=`` exactly as given (``None``: no role needed).
+    role: Any = None
+    #: The same normalised: alternatives, each a sorted list of roles that
+    #: must all be held (``None`` without a role). Computed from ``role``
+    #: when not given.
+    roles: list[list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.roles is None and self.role is not None:
+            requirement = normalize_roles(self.role)
+            assert requirement is not None
+            object.__setattr__(self, "roles", _sorted_alternatives(requirement))
+
+
+def _sorted_alternatives(requirement: RoleRequirement) -> list[list[str]]:
+    return [sorted(map(str, group)) for group in requirement]
+
+
 def declare_auth(target: V, step: Callable[..., Any], owner: Any, role: Any,
                  requirement: RoleRequirement | None) -> V:
     """Add an authentication ``step`` to ``target``'s endpoint spec (at
-    ``PHASE_AUTH``) and record it in ``meta["auth"]`` for documentation tools:
-    ``{"backend": owner, "role": role as given, "roles": sorted alternatives or None}``."""
+    ``PHASE_AUTH``) and record it in ``meta["auth"]`` for documentation tools
+    as an ``AuthMeta``."""
     spec = get_endpoint_spec(target)
     assert spec is not None
     spec.add_step(step, PHASE_AUTH)
-    spec.meta.setdefault("auth", []).append({
-        "backend": owner,
-        "role": role,
-        "roles": None if requirement is None else [sorted(map(str, group)) for group in requirement],
-    })
+    spec.meta.setdefault("auth", []).append(AuthMeta(
+        backend=owner, role=role,
+        roles=None if requirement is None else _sorted_alternatives(requirement)))
     return target

@@ -207,12 +207,17 @@ class Cache(Extension):
         """Cache ``value`` under ``key`` for ``duration`` seconds (default
         ``CACHE_DURATION``; ``0`` or less: forever), invalidated early by
         ``invalidate_tags`` of any of ``tags``."""
-        entry: dict[str, Any] = {"v": value}
         tag_list = list(tags)
-        if tag_list:
-            tokens = await self._tag_tokens(tag_list, create=True)
-            if tokens is None:
-                return
+        tokens = await self._tag_tokens(tag_list, create=True) if tag_list else {}
+        if tokens is not None:
+            await self._store(key, value, duration, tokens)
+
+    async def _store(self, key: str, value: Any, duration: float | None,
+                     tokens: dict[str, str]) -> None:
+        """Store ``value`` with the tag tokens read *before* it was computed:
+        an invalidation during the computation then leaves it invalid."""
+        entry: dict[str, Any] = {"v": value}
+        if tokens:
             entry["t"] = tokens
         ttl = self.default_duration if duration is None else duration
         await self._call("set", lambda: self.backend.set(key, entry, ttl if ttl > 0 else None))
@@ -246,10 +251,13 @@ class Cache(Extension):
         if lead.found is not sentinel:
             return lead.found
         try:
+            tag_list = list(tags)
+            tokens = await self._tag_tokens(tag_list, create=True) if tag_list else {}
             result = compute()
             if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
                 result = await result
-            await self.set(key, result, duration, tags=tags)
+            if tokens is not None:
+                await self._store(key, result, duration, tokens)
             return result
         finally:
             await self._release(lead)
@@ -431,21 +439,24 @@ class Cache(Extension):
                                          None)
                 if lead.found is None:
                     req.scope.setdefault(_STATE_KEY, []).append(lead)
-                    req.scope["dyne.cache.key"] = key
+                    tags = [t.format(**req.path_params) for t in tag_templates]
+                    # Tag tokens as they are before the view reads its data.
+                    tokens = await cache._tag_tokens(tags, create=True) if tags else {}
+                    if tokens is not None:
+                        req.scope["dyne.cache.key"] = (key, tokens)
                     return
                 entry = lead.found
             cache._answer(req, resp, entry, "hit")
 
         async def store(req: Request, resp: Response) -> None:
-            key = req.scope.pop("dyne.cache.key", None)
-            if key is None:
-                return
+            pending = req.scope.pop("dyne.cache.key", None)
             try:
+                if pending is None:
+                    return
+                key, tokens = pending
                 entry = cache._entry_from(req, resp, cache_control())
                 if entry is not None:
-                    ttl = cache.default_duration if duration is None else duration
-                    tags = [t.format(**req.path_params) for t in tag_templates]
-                    await cache._store_response(key, entry, ttl, tags)
+                    await cache._store(key, entry, duration, tokens)
                     cache._answer(req, resp, entry, "miss")
             finally:
                 for lead in req.scope.pop(_STATE_KEY, ()):
@@ -459,16 +470,6 @@ class Cache(Extension):
             return None
         value = entry.get("v")
         return value if isinstance(value, dict) else None
-
-    async def _store_response(self, key: str, value: dict[str, Any], ttl: float,
-                              tags: list[str]) -> None:
-        entry: dict[str, Any] = {"v": value}
-        if tags:
-            tokens = await self._tag_tokens(tags, create=True)
-            if tokens is None:
-                return
-            entry["t"] = tokens
-        await self._call("set", lambda: self.backend.set(key, entry, ttl if ttl > 0 else None))
 
     @staticmethod
     def _entry_from(req: Request, resp: Response, cache_control: str) -> dict[str, Any] | None:

@@ -277,13 +277,15 @@ class SQLiteCacheBackend(BaseCacheBackend):
         await self._run(lambda: None)
 
     async def disconnect(self) -> None:
-        def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        import anyio.to_thread
 
-        with self._lock:
-            close()
+        def close() -> None:
+            with self._lock:  # waits for a query in flight, in a worker thread
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await anyio.to_thread.run_sync(close)
 
     async def get(self, key: str) -> Any | None:
         def query() -> Any:

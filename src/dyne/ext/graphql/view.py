@@ -27,6 +27,7 @@ import orjson
 
 from dyne.app import App
 from dyne.exceptions import HTTPException
+from dyne.extensions import Extension
 from dyne.formats import json_dumps, parse_accept
 
 from .base import BackendSchema, GraphQLRequest, GraphQLResult, MutationNotAllowed, request_error
@@ -56,14 +57,20 @@ class BadRequest(Exception):
         self.headers = headers or {}
 
 
-class GraphQLExtension:
+class GraphQLExtension(Extension):
     """What ``app.extensions["graphql"]`` holds: the app's GraphQL backend
-    (one per app) and its views."""
+    (one per app) and its views. The first ``GraphQLView`` of an app creates
+    and binds it."""
 
-    def __init__(self, backend: str) -> None:
+    name = "graphql"
+
+    def __init__(self, backend: str, app: App | None = None) -> None:
+        super().__init__()
         self.backend = backend
         self.views: list[GraphQLView] = []
         self.assets_route: Any = None
+        if app is not None:
+            self.init_app(app)
 
     def __repr__(self) -> str:
         return f"<GraphQLExtension backend={self.backend!r} views={len(self.views)}>"
@@ -149,7 +156,7 @@ class GraphQLView:
     def _register(self, app: App, backend: str) -> None:
         extension = app.extensions.get("graphql")
         if extension is None:
-            extension = app.extensions["graphql"] = GraphQLExtension(backend)
+            extension = GraphQLExtension(backend, app)
         if self.graphiql and extension.assets_route is None:
             from .graphiql import add_assets_route
 

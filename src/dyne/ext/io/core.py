@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from dyne.endpoints import PHASE_INPUT, PHASE_OUTPUT, get_endpoint_spec
+from dyne.endpoints import PHASE_INPUT, PHASE_OUTPUT, Metadata, get_endpoint_spec
 from dyne.exceptions import HTTPException
 
 from .files import File, is_empty_upload, is_upload
@@ -35,11 +35,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCATIONS",
+    "ExpectMeta",
     "InputFields",
     "InputInvalid",
+    "InputMeta",
+    "OutputMeta",
     "SchemaAdapter",
     "SerializationError",
     "ValidatedData",
+    "WebhookMeta",
     "expect",
     "input",
     "output",
@@ -47,6 +51,54 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- The metadata contract (read by documentation tools such as OpenAPI) -------------------
+
+@dataclass(frozen=True, eq=False)
+class InputMeta(Metadata):
+    """One ``@input``, in ``meta["io.inputs"]`` (a list, top to bottom as written)."""
+
+    #: The schema as given (a class or an instance).
+    schema: Any
+    #: ``"media"``, ``"query"``, ``"headers"``, ``"cookies"``, ``"form"`` or ``"files"``.
+    location: str
+    #: The keyword the validated value is injected as.
+    key: str
+    #: The library that validates ``schema``: ``"pydantic"`` or ``"marshmallow"``.
+    library: str
+
+
+@dataclass(frozen=True, eq=False)
+class OutputMeta(Metadata):
+    """The ``@output`` of an endpoint, in ``meta["io.output"]``."""
+
+    schema: Any
+    status_code: int
+    #: The schema of the response headers, or ``None``.
+    header: Any
+    description: str | None
+    library: str
+    #: The library of ``header`` (``None`` without one).
+    header_library: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectMeta(Metadata):
+    """One documented response of ``@expect``, in ``meta["io.expect"][status]``
+    (``status``: an ``int``, ``"1XX"``-``"5XX"`` or ``"default"``)."""
+
+    schema: Any
+    description: str | None
+    #: The schema's library, or the decorator's when there is no schema.
+    library: str
+
+
+@dataclass(frozen=True, eq=False)
+class WebhookMeta(Metadata):
+    """``@webhook``, in ``meta["webhook"]``."""
+
+    name: str
 
 #: Location names accepted by ``@input`` -> the normalized name recorded in metadata.
 LOCATIONS: dict[str, str] = {
@@ -400,13 +452,13 @@ def input(adapter: SchemaAdapter, schema: Any, location: str = "media",
     def decorator(view: F) -> F:
         spec = _view_spec(view, "@input")
         _check_accepts_keyword(view, injected, description)
-        inputs = spec.meta.setdefault("io.inputs", [])
-        if any(existing["key"] == injected for existing in inputs):
+        inputs: list[InputMeta] = spec.meta.setdefault("io.inputs", [])
+        if any(existing.key == injected for existing in inputs):
             raise ValueError(f"Two @input decorators on {getattr(view, '__qualname__', view)} "
                              f"inject {injected!r}; give one of them another key=")
         # Decorators apply bottom-up; the list reads top to bottom, as written.
-        inputs.insert(0, {"schema": schema, "location": normalized, "key": injected,
-                          "library": schema_adapter.library})
+        inputs.insert(0, InputMeta(schema=schema, location=normalized, key=injected,
+                                   library=schema_adapter.library))
         spec.add_step(validate_input, PHASE_INPUT)
         return view
 
@@ -461,9 +513,9 @@ def output(adapter: SchemaAdapter, schema: Any, status_code: int = 200, header: 
         if "io.output" in spec.meta:
             raise ValueError(f"{getattr(view, '__qualname__', view)} already has an @output; "
                              "document other responses with @expect")
-        spec.meta["io.output"] = {"schema": schema, "status_code": status, "header": header,
-                                  "description": description, "library": schema_adapter.library,
-                                  "header_library": header_library}
+        spec.meta["io.output"] = OutputMeta(
+            schema=schema, status_code=status, header=header, description=description,
+            library=schema_adapter.library, header_library=header_library)
         spec.add_after(serialize_output, PHASE_OUTPUT)
         return view
 
@@ -516,7 +568,7 @@ def expect(adapter: SchemaAdapter, responses: Mapping[Any, Any]) -> Callable[[F]
     if not isinstance(responses, Mapping) or not responses:
         raise TypeError("@expect needs a non-empty dict {status_code: description, schema or "
                         "(schema, description)}")
-    normalized: dict[int | str, dict[str, Any]] = {}
+    normalized: dict[int | str, ExpectMeta] = {}
     for status, value in responses.items():
         code = _status_key(status)
         schema: Any = None
@@ -530,7 +582,7 @@ def expect(adapter: SchemaAdapter, responses: Mapping[Any, Any]) -> Callable[[F]
         elif value is not None:
             schema = value
         library = adapter.library if schema is None else resolve_adapter(schema, adapter).library
-        normalized[code] = {"schema": schema, "description": text, "library": library}
+        normalized[code] = ExpectMeta(schema=schema, description=text, library=library)
 
     def decorator(view: F) -> F:
         spec = _view_spec(view, "@expect")
@@ -554,7 +606,7 @@ def webhook(view: F | None = None, *, name: str | None = None) -> Any:
 
     def decorator(target: F) -> F:
         spec = _view_spec(target, "@webhook")
-        spec.meta["webhook"] = {"name": name or target.__name__}
+        spec.meta["webhook"] = WebhookMeta(name=name or target.__name__)
         return target
 
     if view is not None:

@@ -58,7 +58,11 @@ from dyne.routing import (
 from .schemas import SchemaRegistry
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from dyne.app import App
+    from dyne.ext.auth.roles import AuthMeta
+    from dyne.ext.io.core import ExpectMeta, InputMeta, OutputMeta, WebhookMeta
 
 __all__ = ["DocumentOptions", "Draft", "build", "collect", "openapi_path", "split_docstring"]
 
@@ -151,6 +155,50 @@ def _same(a: Any, b: Any) -> bool:
     return a is b
 
 
+class Meta:
+    """Typed reads of an operation's merged metadata: the records of
+    ``dyne.ext.io`` (``InputMeta``...) and ``dyne.ext.auth`` (``AuthMeta``),
+    the route options' models, and ``@doc``'s values."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def inputs(self) -> Sequence[InputMeta]:
+        return self.raw.get("io.inputs", ())  # type: ignore[no-any-return]
+
+    @property
+    def output(self) -> OutputMeta | None:
+        return self.raw.get("io.output")
+
+    @property
+    def expect(self) -> Mapping[int | str, ExpectMeta]:
+        return self.raw.get("io.expect", {})  # type: ignore[no-any-return]
+
+    @property
+    def webhook(self) -> WebhookMeta | None:
+        return self.raw.get("webhook")
+
+    @property
+    def auth(self) -> Sequence[AuthMeta]:
+        return self.raw.get("auth", ())  # type: ignore[no-any-return]
+
+    @property
+    def request_model(self) -> Any:
+        return self.raw.get("io.request_model")
+
+    @property
+    def response_model(self) -> Any:
+        return self.raw.get("io.response_model")
+
+    @property
+    def openapi(self) -> dict[str, Any]:
+        """``@doc(...)``'s values."""
+        return self.raw.get("openapi", {})  # type: ignore[no-any-return]
+
+
 def openapi_path(path: str) -> str:
     """``/books/{id:int}`` -> ``/books/{id}``."""
     return _PARAM.sub(lambda found: "{" + found.group(1) + "}", path)
@@ -174,15 +222,15 @@ def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
     return merged
 
 
-def _declares_body(meta: dict[str, Any]) -> bool:
-    return ("io.request_model" in meta
-            or any(i["location"] in _BODY_LOCATIONS for i in meta.get("io.inputs", ())))
+def _declares_body(meta: Meta) -> bool:
+    return (meta.request_model is not None
+            or any(i.location in _BODY_LOCATIONS for i in meta.inputs))
 
 
-def _security_snapshot(meta: dict[str, Any]) -> tuple[Any, ...]:
+def _security_snapshot(meta: Meta) -> tuple[Any, ...]:
     snapshot = []
-    for entry in meta.get("auth", ()):
-        backend = entry.get("backend")
+    for entry in meta.auth:
+        backend = entry.backend
         schemes = backend.security_schemes() if hasattr(backend, "security_schemes") else {}
         requirements = (backend.security_requirements() if hasattr(backend, "security_requirements")
                         else [{name: []} for name in schemes])
@@ -203,7 +251,7 @@ def collect(app: App) -> list[Draft]:
         if not isinstance(route, Route) or not route.include_in_schema:
             continue
         for method, view, meta in _route_operations(route):
-            if meta.get("openapi", {}).get("hidden"):
+            if Meta(meta).openapi.get("hidden"):
                 continue
             per_path.setdefault(openapi_path(route.path), []).append((route, method, view, meta))
 
@@ -221,7 +269,7 @@ def collect(app: App) -> list[Draft]:
         resolved: list[tuple[Route, str, Any, dict[str, Any]]] = []
         for route, method, view, meta in handlers:
             if method is None:
-                method = "post" if _declares_body(meta) else "get"
+                method = "post" if _declares_body(Meta(meta)) else "get"
                 if method in claimed:
                     continue
                 claimed.add(method)
@@ -232,7 +280,7 @@ def collect(app: App) -> list[Draft]:
             if route.is_class or route.is_view_object or per_route[id(route)] > 1:
                 name = f"{name}_{method}"
             drafts.append(Draft(path=path, method=method, route=route, view=view, meta=meta, name=name,
-                                doc=inspect.getdoc(view), security=_security_snapshot(meta)))
+                                doc=inspect.getdoc(view), security=_security_snapshot(Meta(meta))))
     drafts.sort(key=lambda d: (list(per_path).index(d.path), METHOD_ORDER.index(d.method)))
     return drafts
 
@@ -298,21 +346,6 @@ def _status_description(status: int | str) -> str:
             "4XX": "Client error", "5XX": "Server error"}.get(status, "Response")
 
 
-def normalize_roles(role: Any) -> list[list[str]] | None:
-    """A ``role=`` as alternatives, each a sorted list of roles held together:
-    ``"a"`` -> ``[["a"]]``, ``["a", "b"]`` -> ``[["a"], ["b"]]``,
-    ``[["a", "b"]]`` -> ``[["a", "b"]]``."""
-    if role is None:
-        return None
-    if isinstance(role, str):
-        return [[role]]
-    alternatives = []
-    for item in role:
-        group = [item] if isinstance(item, str) else list(item)
-        alternatives.append(sorted(map(str, group)))
-    return alternatives or None
-
-
 def _roles_sentence(alternatives: list[list[str]]) -> str:
     if len(alternatives) == 1 and len(alternatives[0]) == 1:
         return f"Requires the role `{alternatives[0][0]}`."
@@ -335,25 +368,25 @@ class _Builder:
 
     # -- schemas -----------------------------------------------------------------------
 
-    def _uses(self, meta: dict[str, Any], method: str) -> Iterable[tuple[Any, str, str]]:
-        for item in meta.get("io.inputs", ()):
-            yield item["schema"], item["library"], "validation"
-        output = meta.get("io.output")
+    def _uses(self, meta: Meta, method: str) -> Iterable[tuple[Any, str, str]]:
+        for item in meta.inputs:
+            yield item.schema, item.library, "validation"
+        output = meta.output
         if output is not None:
-            yield output["schema"], output["library"], "serialization"
-            if output.get("header") is not None:
-                yield output["header"], output["header_library"], "validation"
-        for entry in meta.get("io.expect", {}).values():
-            if entry.get("schema") is not None:
-                yield entry["schema"], entry["library"], "serialization"
-        if "io.request_model" in meta and method not in _BODYLESS:
-            yield meta["io.request_model"], "pydantic", "validation"
-        if "io.response_model" in meta:
-            yield meta["io.response_model"], "pydantic", "serialization"
+            yield output.schema, output.library, "serialization"
+            if output.header is not None:
+                yield output.header, output.header_library or output.library, "validation"
+        for entry in meta.expect.values():
+            if entry.schema is not None:
+                yield entry.schema, entry.library, "serialization"
+        if meta.request_model is not None and method not in _BODYLESS:
+            yield meta.request_model, "pydantic", "validation"
+        if meta.response_model is not None:
+            yield meta.response_model, "pydantic", "serialization"
 
     def build(self) -> dict[str, Any]:
         for draft in self.drafts:
-            for schema, library, mode in self._uses(draft.meta, draft.method):
+            for schema, library, mode in self._uses(Meta(draft.meta), draft.method):
                 self.registry.add(schema, library, mode)
         self.registry.resolve()
 
@@ -390,7 +423,9 @@ class _Builder:
 
     def _add_webhook(self, webhooks: dict[str, dict[str, Any]], draft: Draft,
                      operation: dict[str, Any]) -> None:
-        name = draft.meta["webhook"]["name"]
+        webhook = Meta(draft.meta).webhook
+        assert webhook is not None
+        name = webhook.name
         hook = copy.deepcopy(operation)
         hook["operationId"] = f"{operation['operationId']}_webhook"
         parameters = [p for p in hook.get("parameters", ()) if p.get("in") != "path"]
@@ -411,8 +446,7 @@ class _Builder:
     # -- operations --------------------------------------------------------------------
 
     def operation(self, draft: Draft) -> dict[str, Any]:
-        meta = draft.meta
-        extra = meta.get("openapi", {})
+        extra = Meta(draft.meta).openapi
         summary, description = split_docstring(draft.doc)
         if summary is None:
             route = draft.route
@@ -469,7 +503,7 @@ class _Builder:
         candidate = base
         number = 2
         while candidate in self.operation_ids or any(
-                d.meta.get("openapi", {}).get("operation_id") == candidate for d in self.drafts):
+                Meta(d.meta).openapi.get("operation_id") == candidate for d in self.drafts):
             candidate = f"{base}_{number}"
             number += 1
         self.operation_ids[candidate] = draft
@@ -483,16 +517,16 @@ class _Builder:
         for name in draft.route.param_names:
             parameters.append({"name": name, "in": "path", "required": True,
                                "schema": path_parameter_schema(convertors[name])})
-        for item in draft.meta.get("io.inputs", ()):
-            location = {"query": "query", "headers": "header", "cookies": "cookie"}.get(item["location"])
+        for item in Meta(draft.meta).inputs:
+            location = {"query": "query", "headers": "header", "cookies": "cookie"}.get(item.location)
             if location is None:
                 continue
-            fields = self.registry.object_fields(item["schema"], item["library"])
+            fields = self.registry.object_fields(item.schema, item.library)
             if fields is None:
                 if location == "query":
-                    parameters.append({"name": item["key"], "in": "query", "style": "form",
+                    parameters.append({"name": item.key, "in": "query", "style": "form",
                                        "explode": True,
-                                       "schema": self.registry.schema(item["schema"], item["library"])})
+                                       "schema": self.registry.schema(item.schema, item.library)})
                 continue
             properties, required = fields
             for prop, schema in properties.items():
@@ -541,13 +575,13 @@ class _Builder:
         return isinstance(items, dict) and self._has_binary(items)
 
     def _request_body(self, draft: Draft) -> dict[str, Any] | None:
-        meta = draft.meta
-        inputs = [i for i in meta.get("io.inputs", ()) if i["location"] in _BODY_LOCATIONS]
+        meta = Meta(draft.meta)
+        inputs = [i for i in meta.inputs if i.location in _BODY_LOCATIONS]
         parts: list[tuple[dict[str, Any], str, Any, str]] = [
-            (self.registry.schema(i["schema"], i["library"]), i["location"], i["schema"], i["library"])
+            (self.registry.schema(i.schema, i.library), i.location, i.schema, i.library)
             for i in inputs]
-        if "io.request_model" in meta and draft.method not in _BODYLESS:
-            model = meta["io.request_model"]
+        if meta.request_model is not None and draft.method not in _BODYLESS:
+            model = meta.request_model
             parts.append((self.registry.schema(model, "pydantic"), "media", model, "pydantic"))
         if not parts:
             return None
@@ -584,32 +618,32 @@ class _Builder:
 
     def _responses(self, draft: Draft, *, has_path_params: bool, has_body: bool, secured: bool,
                    roles: bool) -> dict[str, Any]:
-        meta = draft.meta
+        meta = Meta(draft.meta)
         responses: dict[str, dict[str, Any]] = {}
-        output = meta.get("io.output")
+        output = meta.output
         if output is not None:
-            status = output["status_code"]
-            response: dict[str, Any] = {"description": output.get("description") or status_phrase(status)}
+            status = output.status_code
+            response: dict[str, Any] = {"description": output.description or status_phrase(status)}
             if status not in (204, 304):
                 response["content"] = self._json(
-                    self.registry.schema(output["schema"], output["library"], "serialization"))
-            if output.get("header") is not None:
-                headers = self._headers(output["header"], output["header_library"])
+                    self.registry.schema(output.schema, output.library, "serialization"))
+            if output.header is not None:
+                headers = self._headers(output.header, output.header_library or output.library)
                 if headers:
                     response["headers"] = headers
             responses[str(status)] = response
-        elif "io.response_model" in meta:
+        elif meta.response_model is not None:
             responses["200"] = {"description": "OK", "content": self._json(
-                self.registry.schema(meta["io.response_model"], "pydantic", "serialization"))}
+                self.registry.schema(meta.response_model, "pydantic", "serialization"))}
 
-        for status, entry in meta.get("io.expect", {}).items():
-            key = str(status)
+        for code, entry in meta.expect.items():
+            key = str(code)
             response = responses.get(key, {})
-            response = {**response, "description": entry.get("description") or response.get(
-                "description") or _status_description(status)}
-            if entry.get("schema") is not None:
+            response = {**response, "description": entry.description or response.get(
+                "description") or _status_description(code)}
+            if entry.schema is not None:
                 response["content"] = self._json(
-                    self.registry.schema(entry["schema"], entry["library"], "serialization"))
+                    self.registry.schema(entry.schema, entry.library, "serialization"))
             responses[key] = response
 
         declared_success = any(key[0] in "123" or key == "default" for key in responses)
@@ -627,7 +661,7 @@ class _Builder:
                 response.setdefault("headers", {}).update(
                     {k: v for k, v in headers.items() if k not in response.get("headers", {})})
 
-        inputs = meta.get("io.inputs", ())
+        inputs = meta.inputs
         if inputs:
             content = self._json(self.registry.add_component("InputValidationError", INPUT_ERRORS_SCHEMA))
             if has_body:
@@ -635,10 +669,10 @@ class _Builder:
             framework("400", "Invalid input", content)
         elif has_body:
             framework("400", "Malformed request body", {"text/plain": {"schema": {"type": "string"}}})
-        if "io.request_model" in meta and draft.method not in _BODYLESS:
+        if meta.request_model is not None and draft.method not in _BODYLESS:
             framework("422", "Validation error", self._json(
                 self.registry.add_component("RequestModelValidationError", REQUEST_MODEL_ERRORS_SCHEMA)))
-        if has_body and (any(i["location"] == "media" for i in inputs) or "io.request_model" in meta):
+        if has_body and (any(i.location == "media" for i in inputs) or meta.request_model is not None):
             framework("415", "Unsupported Media Type")
         if secured:
             framework("401", "Unauthorized", headers={"WWW-Authenticate": {
@@ -670,7 +704,7 @@ class _Builder:
     def _security(self, draft: Draft) -> tuple[list[dict[str, list[str]]] | None, list[list[str]]]:
         """The operation's security requirements (``None`` when it has no
         auth) and the role alternatives it needs (empty without roles)."""
-        entries = draft.meta.get("auth", ())
+        entries = Meta(draft.meta).auth
         if not entries:
             return None, []
         combined: list[dict[str, list[str]]] = [{}]
@@ -681,7 +715,7 @@ class _Builder:
                        for requirement in requirements]
             if options:
                 combined = [{**left, **right} for left in combined for right in options]
-            roles = entry.get("roles") if "roles" in entry else normalize_roles(entry.get("role"))
+            roles = entry.roles
             if roles:
                 if role_alternatives is None:
                     role_alternatives = [sorted(set(group)) for group in roles]

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dyne.extensions import Extension
+
 from .builder import DocumentOptions, Draft, build, collect
 from .ui import CONTENT_SECURITY_POLICY, THEMES, add_assets_route, docs_page
 
@@ -116,7 +118,7 @@ def doc(*, summary: str | None = None, description: str | None = None,
     return decorator
 
 
-class OpenAPI:
+class OpenAPI(Extension):
     """The OpenAPI document of an application, and its documentation UI.
 
     ``OpenAPI(app, title="Book Store", version="1.0")`` serves:
@@ -153,6 +155,7 @@ class OpenAPI:
                  servers: Sequence[Mapping[str, Any]] | None = None,
                  tags: Sequence[Mapping[str, Any] | str] | None = None,
                  external_docs: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
         self.title = title
         self.version = version
         self.description = description
@@ -173,7 +176,6 @@ class OpenAPI:
         if not all(isinstance(tag.get("name"), str) for tag in self.tags):
             raise ValueError("tags= takes tag names or OpenAPI Tag objects (dicts with a 'name')")
         self.external_docs = dict(external_docs) if external_docs is not None else None
-        self.app: App | None = None
         self._lock = threading.Lock()
         self._cache: tuple[Any, dict[str, Any], dict[str, bytes]] | None = None
         if app is not None:
@@ -181,14 +183,23 @@ class OpenAPI:
 
     # -- setup --------------------------------------------------------------------------
 
+    #: ``app.extensions["openapi"]`` (the first OpenAPI of the app; an app may
+    #: have several, on different routes).
+    name = "openapi"
+
     def init_app(self, app: App) -> None:
         """Register the documentation routes on ``app``."""
         if self.app is not None:
             raise RuntimeError("This OpenAPI instance is already attached to an app")
-        self.app = app
+        super().init_app(app)
+
+    def register(self, app: App) -> bool:
+        app.extensions.setdefault("openapi", self)
+        return True
+
+    def setup(self, app: App) -> None:
         if not any(route.name == "dyne.openapi_asset" for route in app.router.routes):
             add_assets_route(app)
-        app.extensions.setdefault("openapi", self)
         if self.docs_route is not None:
             app.add_route(self.docs_route, self._docs, methods=["GET"], name="dyne.openapi_docs",
                           include_in_schema=False)

@@ -9,7 +9,7 @@ sustained rate never exceeds ``requests`` per ``period``.
     from dyne.ext.ratelimit import RateLimiter
 
     limiter = RateLimiter(requests=100, period=60)
-    limiter.install(app)                     # every request of the app
+    limiter.init_app(app)                    # every request of the app (or .install(app))
 
     @app.route("/login", methods=["POST"])
     @limiter.limit(requests=5, period=60)    # a tighter limit for one route
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...endpoints import PHASE_BEFORE, get_endpoint_spec
 from ...exceptions import HTTPException
+from ...extensions import Extension
 from .store import MemoryStore, RateLimitResult, RateLimitStore, gcra
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _check_limit(requests: Any, period: Any) -> tuple[int, float]:
     return requests, float(period)
 
 
-class RateLimiter:
+class RateLimiter(Extension):
     """Allow each client ``requests`` requests per ``period`` seconds: a burst
     of ``requests``, refilled at one request every ``period / requests`` seconds.
 
@@ -109,11 +110,18 @@ class RateLimiter:
     :param store: where counts live (a ``MemoryStore`` by default).
     :param exempt: ``exempt(req) -> bool``; exempt requests are not counted.
     :param headers: send the ``X-RateLimit-*`` headers.
+
+    An ``Extension``: ``init_app(app)`` (or ``install(app)``, which returns the
+    limiter) limits every request the app routes. Several limiters may limit
+    one app; ``app.extensions["ratelimit"]`` lists them.
     """
+
+    name = "ratelimit"
 
     def __init__(self, requests: int = 100, period: float = 60, *, key: KeyFunction | None = None,
                  store: RateLimitStore | None = None,
                  exempt: Callable[[Request], bool] | None = None, headers: bool = True) -> None:
+        super().__init__()
         self.requests, self.period = _check_limit(requests, period)
         self.key = key or client_ip
         self.store = store if store is not None else MemoryStore()
@@ -123,23 +131,28 @@ class RateLimiter:
     # -- wiring ------------------------------------------------------------------------
 
     def install(self, app: App) -> RateLimiter:
-        """Limit every request the app routes (not mounted apps or static files).
-        Install it before other before-request hooks so that it runs first."""
+        """``init_app(app)``, returning the limiter (its former name)."""
+        self.init_app(app)
+        return self
+
+    def register(self, app: App) -> bool:
         limiters = app.extensions.setdefault("ratelimit", [])
         if self in limiters:
             raise RuntimeError("This RateLimiter is already installed on the app")
         limiters.append(self)
+        return True
+
+    def setup(self, app: App) -> None:
+        """Limit every request the app routes (not mounted apps or static files).
+        Install it before other before-request hooks so that it runs first."""
 
         async def rate_limit(req: Request, resp: Response) -> None:
             await self.check(req, resp, "app")
 
         app.before_request(rate_limit)
 
-        async def close_store() -> None:
-            await self.store.close()
-
-        app.on_event("shutdown")(close_store)
-        return self
+    async def on_shutdown(self) -> None:
+        await self.store.close()
 
     def limit(self, requests: int | None = None, period: float | None = None, *,
               key: KeyFunction | None = None) -> Callable[[F], F]:

@@ -502,8 +502,28 @@ def test_small_structured_bodies_are_decoded_before_the_view(make_app):
                           headers={"content-type": "application/json"})
     assert chunked.json() == {"keys": ["streamed"]}
     assert seen == [True, True, False, False]
-    malformed = client.post("/nowhere", content=b"{oops", headers={"content-type": "application/json"})
-    assert malformed.status_code == 400  # decoded before routing: malformed is malformed
+    malformed = client.post("/echo", content=b"{oops", headers={"content-type": "application/json"})
+    assert malformed.status_code == 400
+    # Never before routing: a path that matches no route is a 404, body unread.
+    missing = client.post("/nowhere", content=b"{oops", headers={"content-type": "application/json"})
+    assert missing.status_code == 404
+
+
+def test_early_decoding_only_for_formats_the_route_accepts(make_app):
+    app, _db = make_app()
+    seen = []
+
+    @app.route("/json-only", methods=["POST"], media_formats=["json"])
+    async def json_only(req, resp):
+        seen.append(req._body is not None)
+        resp.media = {"ok": True}
+
+    client = app.client
+    yaml_body = b"[" + b"a, " * 1000 + b"a]"
+    answer = client.post("/json-only", content=yaml_body, headers={"content-type": "application/yaml"})
+    assert answer.status_code == 200 and seen == [False]  # never decoded: the route takes JSON only
+    assert client.post("/json-only", json={"a": 1}).status_code == 200
+    assert seen == [False, True]
 
 
 def test_early_decoding_can_be_turned_off(database_url):

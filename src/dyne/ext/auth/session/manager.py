@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dyne.exceptions import HTTPException
+from dyne.extensions import Extension
 
 from .._callbacks import AsyncCallback, as_async
 from ..roles import declare_auth, normalize_roles, roles_allow, user_role_set
@@ -63,8 +64,9 @@ class LoginMiddleware:
         req.state.user = await self.manager.load_user(req, resp)
 
 
-class LoginManager:
-    """Session-based login for a dyne app.
+class LoginManager(Extension):
+    """Session-based login for a dyne app (an ``Extension``, registered as
+    ``app.extensions["login_manager"]``).
 
     :param app: the app (or call ``init_app(app)`` later). It must have a
         secret key (``SECRET_KEY`` in ``app.config``, or ``App(secret_key=...)``),
@@ -81,12 +83,16 @@ class LoginManager:
         whether the request came over HTTPS.
     """
 
+    #: Requests are authenticated by cookies, so CSRF checks apply to them.
+    uses_cookies = True
+
     def __init__(self, app: App | None = None, login_url: str | None = "/login",
                  remember_me_duration: int = 2592000, user_id_attribute: str = "id", *,
                  remember_cookie_name: str = "dyne-Remember", default_redirect_url: str = "/",
                  cookie_secure: bool | None = None, cookie_samesite: str = "lax",
                  cookie_path: str = "/", cookie_domain: str | None = None,
                  realm: str = "Authentication Required") -> None:
+        super().__init__()
         if int(remember_me_duration) <= 0:
             raise ValueError("remember_me_duration must be a positive number of seconds")
         if not is_safe_url(default_redirect_url):
@@ -102,7 +108,6 @@ class LoginManager:
         self.cookie_path = cookie_path
         self.cookie_domain = cookie_domain
         self.realm = realm
-        self.app: App | None = None
         self.middleware = LoginMiddleware(self)
         self._serializer: Any = None
         self._secret_key: str = ""
@@ -114,28 +119,28 @@ class LoginManager:
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: App) -> None:
-        """Bind to ``app``: check its secret key, register as
-        ``app.extensions["login_manager"]`` and install ``LoginMiddleware``."""
-        if self.app is app:
-            return
-        if self.app is not None:
-            raise RuntimeError("This LoginManager is already bound to another app")
-        existing = app.extensions.get("login_manager")
-        if existing is not None:
-            raise RuntimeError("This app already has a LoginManager")
-        secret = app.secret_key
-        if not secret:
+    name = "login_manager"
+
+    def register(self, app: App) -> bool:
+        """Check the app's secret key first: a manager that cannot sign
+        cookies is never registered."""
+        if self.app is not app and not app.secret_key:
             raise RuntimeError("LoginManager needs a secret key to sign session and remember-me "
                                "cookies: set SECRET_KEY in app.config (or pass "
                                "dyne.App(secret_key=...))")
+        return super().register(app)
+
+    def setup(self, app: App) -> None:
+        """Sign remember-me cookies with the app's secret key and install
+        ``LoginMiddleware``."""
         from itsdangerous import URLSafeTimedSerializer
 
-        self._secret_key = str(secret)
+        self._secret_key = str(app.secret_key)
         self._serializer = URLSafeTimedSerializer(self._secret_key, salt="dyne.auth.remember-me")
-        self.app = app
-        app.extensions["login_manager"] = self
         app.before_request(self.middleware)
+        csrf = getattr(app, "csrf", None)
+        if csrf is not None:  # the remember-me cookie authenticates requests too
+            csrf.protect_cookie(self.remember_cookie_name)
 
     # -- callbacks ---------------------------------------------------------------
 
@@ -268,6 +273,9 @@ class LoginManager:
         given. An off-site ``redirect_url`` is replaced by ``default_redirect_url``."""
         self._bound()
         user_id = self.get_user_id(user)
+        csrf = getattr(req.app, "csrf", None)
+        if csrf is not None:  # tokens from before the login stop working
+            csrf.rotate(req)
         req.session[SESSION_KEY] = user_id
         if remember_me:
             self._remember(req, resp, user_id)

@@ -29,6 +29,7 @@ from alchemical.core import Alchemical as _SyncAlchemical
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from dyne.extensions import Extension
 from dyne.request import Request
 
 from .errors import add_error_handlers, data_errors_as_data_error
@@ -64,7 +65,7 @@ ASYNC_DRIVERS = {
 EARLY_DECODE_LIMIT = 1024 * 1024
 
 
-class Alchemical(_AlchemicalBase):  # type: ignore[misc]
+class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
     """The database extension.
 
     :param app: the application; or call ``init_app(app)`` later.
@@ -73,7 +74,8 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         ``ALCHEMICAL_BINDS``; a model chooses one with ``__bind_key__``.
     :param engine_options: keyword arguments for ``create_async_engine``
         (``pool_size``, ``echo``...), instead of ``ALCHEMICAL_ENGINE_OPTIONS``;
-        may be a callable ``options(bind_key)``.
+        may be a callable ``options(bind_key)``. ``pool_pre_ping`` is on
+        unless given.
     :param autocommit: commit each request's session at its end when nothing
         failed, instead of ``ALCHEMICAL_AUTOCOMMIT`` (default: off).
     :param session_options: keyword arguments for the session factory
@@ -84,6 +86,8 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     :param map_errors: answer database errors caused by the request's data
         with 4xx instead of 500 (see ``docs/database.md``): ``IntegrityError``
         -> 409, ``DataError`` -> 400, ``FieldError`` -> 400.
+    :param retry_after: the ``Retry-After`` (seconds) of the 503 that answers
+        a request when the database is lost or unreachable (``map_errors``).
     :param early_decode_limit: request bodies in JSON, YAML, MessagePack or an
         urlencoded form, no larger than this many bytes (``Content-Length``),
         are decoded before the view runs, so that ``data = req.media()``
@@ -97,16 +101,22 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     """
 
     prefix_map = ASYNC_DRIVERS
+    #: ``app.extensions["db"]``.
+    name = "db"
 
     def __init__(self, app: App | None = None, *, url: Any = None,
                  binds: dict[str, Any] | None = None, engine_options: Any = None,
                  autocommit: bool | None = None, session_options: dict[str, Any] | None = None,
                  model_class: type | None = None, naming_convention: dict[str, str] | None = None,
-                 map_errors: bool = True, early_decode_limit: int | None = EARLY_DECODE_LIMIT) -> None:
-        super().__init__(session_options=session_options, model_class=model_class,
-                         naming_convention=naming_convention)
+                 map_errors: bool = True, early_decode_limit: int | None = EARLY_DECODE_LIMIT,
+                 retry_after: int = 5) -> None:
+        _AlchemicalBase.__init__(self, session_options=session_options, model_class=model_class,
+                                 naming_convention=naming_convention)
+        # Extension.__init__, which the base class does not chain to:
         self.app: App | None = None
+        self.variable_prefix = ""
         self.map_errors = map_errors
+        self.retry_after = int(retry_after)
         self.early_decode_limit = early_decode_limit
         self._given = {"url": url, "binds": binds, "engine_options": engine_options,
                        "autocommit": autocommit}
@@ -126,37 +136,48 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
     def init_app(self, app: App) -> None:
         """Register with ``app``: ``app.extensions["db"]``, ``app.state.db``,
         ``req.db``, start-up/shutdown/teardown hooks and error mapping."""
-        existing = app.extensions.get("db")
-        if existing is self:
-            return
-        if self.app is not None:
+        if self.app is not None and self.app is not app:
             raise RuntimeError("This Alchemical instance already belongs to another app; "
                                "create one Alchemical per app")
-        if existing is not None:
+        super().init_app(app)
+
+    def register(self, app: App) -> bool:
+        existing = app.extensions.get("db")
+        if existing is not None and existing is not self:
             raise RuntimeError(f"This app already has a database extension: {existing!r}. "
                                "One Alchemical per app; use ALCHEMICAL_BINDS for more databases.")
-        self.app = app
-        app.extensions["db"] = self
+        return super().register(app)
+
+    def setup(self, app: App) -> None:
         app.state.db = self
         app.add_request_property("db", self.request_session)
         app.teardown_request(self._teardown)
-        app.add_event_handler("startup", self._startup)
-        app.add_event_handler("shutdown", self.dispose)
         if self.map_errors:
-            add_error_handlers(app)
+            add_error_handlers(app, self.retry_after)
         if self.early_decode_limit:
-            app.before_request(self._decode_small_body)
+            app.add_route_hook(self._decode_small_body)
+
+    async def on_startup(self) -> None:
+        """Read the configuration and create the engines and session factory."""
+        await self._startup()
+
+    async def on_shutdown(self) -> None:
+        await self.dispose()
 
     async def _startup(self) -> None:
         self._configure()
         self.get_engine()
         self.Session  # noqa: B018 - the session factory, made once here
 
-    async def _decode_small_body(self, req: Request, resp: Response) -> None:
+    async def _decode_small_body(self, req: Request, resp: Response, route: Any) -> None:
+        """Decode a small structured body before the view (matched routes
+        only, and only in a format the route accepts, within its limits)."""
+        if req.scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return
         length = req.raw_header(b"content-length")
         limit = self.early_decode_limit
         if length is not None and length.isdigit() and limit and 0 < int(length) <= limit:
-            await decode_body_early(req)
+            await decode_body_early(req, route, int(length))
 
     async def _teardown(self, req: Request, resp: Response, error: BaseException | None) -> None:
         scope = req.scope.get(SCOPE_KEY)
@@ -226,7 +247,11 @@ class Alchemical(_AlchemicalBase):  # type: ignore[misc]
         if url is None:
             raise KeyError(f"No bind {bind!r} in ALCHEMICAL_BINDS")
         options = self.engine_options(bind) if callable(self.engine_options) else self.engine_options
-        return self._fix_url(url), dict(options or {})
+        options = dict(options or {})
+        # A pooled connection the server dropped (restart, failover, idle
+        # timeout) is replaced before use instead of failing a request.
+        options.setdefault("pool_pre_ping", True)
+        return self._fix_url(url), options
 
     def _create_engines(self) -> None:
         self._configure()

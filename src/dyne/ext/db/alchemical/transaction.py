@@ -102,14 +102,29 @@ def _request_in_transaction(req: Request) -> bool:
     return session is not None and bool(session.sync_session.info.get(TRANSACTION_DEPTH))
 
 
-async def decode_body_early(req: Request) -> None:
+async def decode_body_early(req: Request, route: Any = None, length: int | None = None) -> None:
     """Decode the body so that ``req.media()`` works without ``await`` in the
-    function. Only structured bodies: uploads (multipart) may be large and are
-    for ``@input`` or the view; unknown content types are left to the view."""
+    function. Only structured bodies in a format the route (or the app)
+    accepts, within that format's size limit: uploads (multipart) may be
+    large and are for ``@input`` or the view; unknown or refused content
+    types, and bodies too large for their format, are left to the view (which
+    answers them with 415 or 413 if it reads them)."""
+    from dyne.bodies import SCOPE_FORMATS_KEY, route_formats
     from dyne.formats import format_for_content_type
 
+    if route is not None and route.spec.meta.get("media_formats") is not None:
+        req.scope[SCOPE_FORMATS_KEY] = route.spec.meta["media_formats"]
     mimetype = req.mimetype
-    if mimetype == "multipart/form-data" or (mimetype and format_for_content_type(mimetype) is None):
+    if mimetype == "multipart/form-data":
+        return
+    fmt = format_for_content_type(mimetype) if mimetype else "json"
+    if fmt is None:
+        return
+    formats = req.media_formats if route is None else route_formats(route, req.media_formats)
+    if fmt not in formats:
+        return
+    max_size = req._media_limit(fmt).max_size
+    if length is not None and max_size is not None and length > max_size:
         return
     try:
         await req.media()
