@@ -155,6 +155,8 @@ class App(Scaffold):
         of ``dyne.csrf.CSRFProtection`` options (``trusted_origins``,
         ``require_token``...). See ``docs/security.md``.
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
+    :param brotli: compress them with Brotli for clients that accept ``br``
+        (preferred over gzip; needs ``dyne[brotli]``).
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
     :param static_route: URL prefix of the static files.
@@ -187,6 +189,7 @@ class App(Scaffold):
         enable_hsts: bool = False,
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
+        brotli: bool = False,
         security_headers: bool | Mapping[str, str | None] = True,
         csrf: bool | Mapping[str, Any] = True,
         static_dir: str | os.PathLike[str] | None = "static",
@@ -205,6 +208,7 @@ class App(Scaffold):
         self.enable_hsts = enable_hsts
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
+        self.brotli = brotli
         from .middleware.security import security_header_list
 
         #: The encoded security headers (``security_headers=``), sent with every response.
@@ -640,7 +644,11 @@ class App(Scaffold):
             stack.append((middleware.HSTSMiddleware, {}))
         if self.cors:
             stack.append((middleware.CORSMiddleware, dict(self.cors_params)))
-        if self.gzip:
+        if self.brotli:
+            from .middleware.compression import CompressionMiddleware
+
+            stack.append((CompressionMiddleware, {"gzip": self.gzip}))
+        elif self.gzip:
             stack.append((middleware.GZipMiddleware, {}))
         return stack
 
