@@ -7,6 +7,8 @@ import datetime
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dyne
 from dyne.conditional import etag_matches, evaluate_preconditions, parse_http_date, quote_etag
@@ -292,3 +294,36 @@ def test_curl_range_and_cached_etag_over_uvicorn(data_file, tmp_path):
                                  "-z", str(data_file), f"{base}/file"],
                                 capture_output=True, text=True, timeout=30)
         assert result.stdout == "304"
+
+
+_HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(range_=_HEADER_TEXT, if_range=_HEADER_TEXT, if_none_match=_HEADER_TEXT,
+       if_modified_since=_HEADER_TEXT, if_match=_HEADER_TEXT)
+def test_client_controlled_validators_never_fail(tmp_path_factory, range_, if_range, if_none_match,
+                                                 if_modified_since, if_match):
+    global _FUZZ_APP
+    if _FUZZ_APP is None:
+        path = tmp_path_factory.mktemp("fuzz") / "data.bin"
+        path.write_bytes(DATA)
+        _FUZZ_APP = _file_app(path)
+
+        @_FUZZ_APP.route("/doc", methods=["GET", "PUT"])
+        def doc(req, resp):
+            resp.etag = "v1"
+            resp.last_modified = 1_700_000_000
+            resp.text = "doc"
+
+    headers = {"Range": range_, "If-Range": if_range, "If-None-Match": if_none_match,
+               "If-Modified-Since": if_modified_since}
+    for path in ("/file", "/stream", "/doc"):
+        response = _FUZZ_APP.client.get(path, headers=headers)
+        assert response.status_code in (200, 206, 304, 400, 416), (path, headers)
+    response = _FUZZ_APP.client.put("/doc", headers={"If-Match": if_match,
+                                                     "If-Unmodified-Since": if_modified_since})
+    assert response.status_code in (200, 412)
+
+
+_FUZZ_APP = None
