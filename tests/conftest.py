@@ -3,6 +3,7 @@ rule for tests that need real services (PostgreSQL, Redis...)."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import shutil
@@ -80,6 +81,11 @@ def serve_in_subprocess(args: list[str], port: int, env: dict[str, str] | None =
                                stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, process=process)
+        # Keep reading the server's output (its last lines stay in process.output_tail):
+        # a chatty server must never block on a full pipe.
+        process.output_tail = collections.deque(maxlen=200)  # type: ignore[attr-defined]
+        threading.Thread(target=process.output_tail.extend, args=(process.stdout,),  # type: ignore[attr-defined]
+                         daemon=True).start()
         yield process
     finally:
         process.terminate()

@@ -16,6 +16,13 @@ API's OpenAPI documentation (/docs, /schema.yml), a cached note list
 (dyne.ext.cache, invalidated by tag on every change) and a live page (/live)
 fed by a channel (dyne.ext.channels). ``CACHE_BACKEND=redis`` and
 ``CHANNELS_BACKEND=redis`` share both between workers.
+
+Jobs: ``POST /signup`` sends a welcome email through a durable task (in
+process by default; with ``TASKS='{"BROKER": "redis://127.0.0.1:6379/0"}'``
+through Redis, run by ``dyne --app examples.showcase.app:app worker``), to the
+SMTP server in ``EMAIL_CLIENT`` (127.0.0.1:1025 by default: try
+``python -m aiosmtpd -n -l 127.0.0.1:1025`` to see the messages); a scheduled
+job purges old uploads every 10 minutes.
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ from dyne.ext.auth import BasicAuth, authenticate
 from dyne.ext.cache import Cache
 from dyne.ext.channels import Channels
 from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model
+from dyne.ext.email import EmailClient
 from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
 from dyne.ext.openapi import OpenAPI
+from dyne.ext.scheduler import TaskManager, schedule_job
+from dyne.ext.tasks import TaskQueue
 from dyne.websockets import WebSocketDisconnect
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +74,12 @@ class Defaults:
     # are announced on the "notes" channel (CHANNELS_BACKEND=redis to share it).
     CACHE_BACKEND = "memory"
     CHANNELS_BACKEND = "memory"
+    # Durable tasks: in process unless the environment names a broker.
+    TASKS = {"BROKER": "memory://", "QUEUE": "showcase", "RETRY_DELAY": 2}
+    # Outgoing email: a local SMTP server without TLS (a development setup).
+    EMAIL_CLIENT = {"SENDER_NAME_OR_ADDRESS": "dyne showcase <showcase@example.com>",
+                    "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": 1025, "USE_TLS": False}
+    UPLOAD_MAX_AGE = 24 * 3600  # seconds an upload is kept
 
 
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
@@ -413,6 +429,54 @@ async def admin(req, resp):
     published = await session.scalar(
         select(func.count()).select_from(NoteRecord).where(NoteRecord.published.is_(True)))
     resp.media = {"admin": req.state.user, "notes": total, "published": published}
+
+
+# -- jobs: a welcome email through a durable task, and a scheduled job ------------------
+
+tasks = TaskQueue(app)
+email_client = EmailClient(app)
+send_email = tasks.email_task(email_client, retries=10)
+
+
+class SignupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$", max_length=254)
+    name: str = Field(min_length=1, max_length=100)
+
+
+@app.route("/signup", methods=["POST"])
+@input(SignupIn)
+@expect({202: "The welcome email is queued", 400: "Invalid email or name"})
+async def signup(req, resp, *, data):
+    job = await send_email.enqueue(data.email, "Welcome to the dyne showcase",
+                                   template="welcome_email.html", context={"name": data.name},
+                                   idempotency_key=f"welcome:{data.email.lower()}")
+    resp.status_code = 202
+    resp.media = {"task": job.task_id, "status": f"/tasks/{job.task_id}"}
+
+
+@app.route("/tasks/{task_id}")
+async def task_status(req, resp, *, task_id):
+    if len(task_id) > 64:
+        abort(404, detail="No such task")
+    resp.media = await tasks.job(task_id).info()
+
+
+class Housekeeping(TaskManager):
+    @schedule_job("interval", minutes=10, id="purge_uploads")
+    def purge_uploads(self) -> int:
+        """Delete uploads older than UPLOAD_MAX_AGE; returns how many."""
+        directory = Path(app.config.UPLOAD_DIR)
+        cutoff = time.time() - app.config.get("UPLOAD_MAX_AGE", cast=float)
+        removed = 0
+        for path in directory.glob("note-*") if directory.is_dir() else ():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        return removed
+
+
+housekeeping = Housekeeping(app)
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -230,8 +230,12 @@ def test_showcase_under_uvicorn_answers_httpx_and_curl(tmp_path):
             assert client.get("/missing").status_code == 404
             visits = [client.get("/visits").json()["visits"] for _ in range(2)]
             assert visits == [1, 2]
+            # The client now holds the session cookie from /visits: a script that is
+            # not a browser says where it comes from (docs/security.md, CSRF).
             graphql = client.post("/graphql", json={"query": "{ note(id: 1) { title } }"},
-                                  headers={"Accept": "application/graphql-response+json"})
+                                  headers={"Accept": "application/graphql-response+json",
+                                           "Origin": base})
+            assert graphql.status_code == 200, (graphql.status_code, graphql.text)
             assert graphql.json() == {"data": {"note": {"title": "Welcome"}}}
             assert graphql.headers["content-type"].startswith("application/graphql-response+json")
             asset = client.get("/_dyne/graphiql/react-18.3.1/react.production.min.js")
@@ -366,7 +370,9 @@ def test_schemathesis_finds_nothing_against_the_showcase_spec(tmp_path, version)
     st = Path(sys.executable).parent / "st"
     port = free_port()
     env = {"PORT": str(port), "UPLOAD_DIR": str(tmp_path), "OPENAPI_SPEC_VERSION": version,
-           "PUBLISH_DELAY": "0"}
+           "PUBLISH_DELAY": "0",
+           # Welcome emails (POST /signup) stay in memory: no SMTP server here.
+           "EMAIL_CLIENT": '{"BACKEND": "memory", "SENDER_NAME_OR_ADDRESS": "s@example.com"}'}
     with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port, env=env):
         document = httpx.get(f"http://127.0.0.1:{port}/schema.json").json()
         assert document["openapi"] == version
@@ -384,3 +390,105 @@ def test_schemathesis_finds_nothing_against_the_showcase_spec(tmp_path, version)
     assert f"Tested: {operations}" in report
     assert "No issues found" in report
     assert "warning" not in report.lower(), report
+
+
+# -- jobs: the welcome email through a durable task, and the scheduled job -----------------
+
+def send_mail_to(showcase, port):
+    showcase.app.config["EMAIL_CLIENT"] = {
+        "SENDER_NAME_OR_ADDRESS": "dyne showcase <showcase@example.com>",
+        "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": port, "USE_TLS": False}
+
+
+@pytest.fixture
+def mailbox_and_showcase(showcase):
+    """A real SMTP server (aiosmtpd) the showcase sends to, and the showcase."""
+    from tests.ext.email.smtp import smtp_server
+
+    with smtp_server() as (port, mailbox):
+        send_mail_to(showcase, port)
+        yield mailbox, showcase
+
+
+def wait_for_task(client, status_url, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = client.get(status_url).json()
+        if info["state"] != "pending":
+            return info
+        time.sleep(0.05)
+    raise AssertionError(f"{status_url} still pending after {timeout}s")
+
+
+def test_signup_sends_a_welcome_email_through_a_task(mailbox_and_showcase):
+    mailbox, showcase = mailbox_and_showcase
+    client = showcase.app.client
+    queued = client.post("/signup", json={"email": "ada@example.com", "name": "Ada <3"})
+    assert queued.status_code == 202
+    info = wait_for_task(client, queued.json()["status"])
+    assert info["state"] == "succeeded"
+    [received] = mailbox.messages
+    message = received.message
+    assert received.rcpt_tos == ["ada@example.com"]
+    assert message["Subject"] == "Welcome to the dyne showcase"
+    assert message["Message-ID"] == info["result"]
+    assert "<h1>Welcome, Ada &lt;3!</h1>" in message.get_body(("html",)).get_content()
+    assert "Welcome, Ada <3!" in message.get_body(("plain",)).get_content()
+    # Signing up twice sends one email (the idempotency key), and bad input is a 400.
+    again = client.post("/signup", json={"email": "ADA@example.com", "name": "Ada"})
+    assert again.json()["task"] == queued.json()["task"]
+    for bad in ({"email": "ada@example.com\r\nBcc: x@example.com", "name": "A"},
+                {"email": "not-an-email", "name": "A"}, {"email": "a@example.com", "name": ""},
+                {"email": "a@example.com"}):
+        assert client.post("/signup", json=bad).status_code == 400
+    assert client.get("/tasks/" + "x" * 100).status_code == 404
+    assert len(mailbox.messages) == 1
+
+
+@pytest.fixture
+def tasks_on_redis(redis_url, redis_prefix, monkeypatch):
+    """Environment for the showcase (and its worker) on Redis, sending to a
+    local SMTP port; set before the showcase is imported."""
+    import json
+
+    port = free_port()
+    monkeypatch.setenv("TASKS", json.dumps({"BROKER": redis_url, "QUEUE": "showcase-test",
+                                            "KEY_PREFIX": redis_prefix, "RETRY_DELAY": 0.2}))
+    monkeypatch.setenv("EMAIL_CLIENT", json.dumps({
+        "SENDER_NAME_OR_ADDRESS": "showcase@example.com", "SMTP_SERVER": "127.0.0.1",
+        "SMTP_PORT": port, "USE_TLS": False}))
+    return port
+
+
+@pytest.mark.services
+def test_signup_through_redis_and_a_worker(tasks_on_redis, showcase):
+    from tests.ext.email.smtp import smtp_server
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dyne", "--app", "examples.showcase.app:app", "worker",
+         "--log-level", "warning"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        with smtp_server(tasks_on_redis) as (_, mailbox):
+            client = showcase.app.client
+            queued = client.post("/signup", json={"email": "bob@example.com", "name": "Bob"})
+            assert queued.status_code == 202
+            assert wait_for_task(client, queued.json()["status"], timeout=60)["state"] == "succeeded"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+    assert [m.rcpt_tos for m in mailbox.messages] == [["bob@example.com"]]
+
+
+def test_the_scheduled_job_purges_old_uploads(showcase, tmp_path):
+    showcase.app.config["UPLOAD_DIR"] = str(tmp_path)  # a fresh app per test
+    old, new = tmp_path / "note-1-old.txt", tmp_path / "note-1-new.txt"
+    old.write_text("old")
+    new.write_text("new")
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (day_ago, day_ago))
+    with showcase.app.client as client:
+        client.get("/health")
+        job = showcase.housekeeping.get_job("purge_uploads")
+        assert job.trigger.interval.total_seconds() == 600
+        assert showcase.housekeeping.purge_uploads() == 1
+    assert not old.exists() and new.exists()

@@ -137,3 +137,41 @@ def test_worker_command_needs_a_task_queue(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "has no task queue named 'tasks'" in result.stderr
+
+
+async def test_shutdown_does_not_wait_forever_for_in_process_tasks():
+    app, tasks = make_app(SHUTDOWN_TIMEOUT=0.2)
+    finished = []
+
+    @tasks.task
+    async def slow():
+        await asyncio.sleep(30)
+        finished.append(True)
+
+    loop = asyncio.get_running_loop()
+    async with app.lifespan_context():
+        await slow.enqueue()
+        await asyncio.sleep(0.05)
+        started = loop.time()
+    assert loop.time() - started < 5
+    assert finished == []
+
+
+async def test_failures_are_logged_once_per_attempt_on_dyne_tasks(caplog):
+    import logging
+
+    app, tasks = make_app(RETRIES=1)
+
+    @tasks.task
+    async def broken():
+        raise OSError("disk full")
+
+    caplog.set_level(logging.INFO)
+    async with app.lifespan_context():
+        with pytest.raises(TaskFailed):
+            await (await broken.enqueue()).wait(timeout=5)
+    ours = [r for r in caplog.records if r.name == "dyne.tasks"]
+    assert [r.levelname for r in ours] == ["WARNING", "ERROR"]
+    assert "retrying in" in ours[0].getMessage() and ours[0].exc_info is None
+    assert ours[1].exc_info is not None  # the traceback, once
+    assert not [r for r in caplog.records if r.name.startswith("taskiq") and r.exc_info]

@@ -38,7 +38,8 @@ Configuration (``TASKS``): ``BROKER`` (``memory://``, ``redis://...`` or
 it is Redis), ``QUEUE``, ``RETRIES`` (attempts after the first, 3),
 ``RETRY_DELAY`` (1 s), ``RETRY_BACKOFF`` (2.0), ``MAX_RETRY_DELAY`` (60 s),
 ``REDELIVERY_TIMEOUT`` (600 s, Redis), ``RESULT_TTL`` and ``IDEMPOTENCY_TTL``
-(1 day), ``KEY_PREFIX``. taskiq and the broker libraries are imported on
+(1 day), ``KEY_PREFIX``, ``SHUTDOWN_TIMEOUT`` (10 s: how long the app waits at
+shutdown for tasks running in-process with the memory broker). taskiq and the broker libraries are imported on
 first use.
 """
 
@@ -406,6 +407,7 @@ class TaskQueue(Extension):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def on_startup(self) -> None:
+        _quiet_taskiq_failure_log()
         broker = self.broker
         broker.is_worker_process = self.worker_mode
         await broker.startup()
@@ -415,8 +417,16 @@ class TaskQueue(Extension):
         if not self._started:
             return
         self._started = False
-        if hasattr(self._broker, "wait_all"):
-            await self._broker.wait_all()
+        running = getattr(self._broker, "_running_tasks", None)
+        if running:  # the memory broker: tasks of this process, waited for a while
+            timeout = float(self._setting("SHUTDOWN_TIMEOUT", 10.0))
+            _, pending = await asyncio.wait(set(running), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                logger.warning("%d in-process task(s) still running after %ss: cancelled",
+                               len(pending), timeout)
+                await asyncio.gather(*pending, return_exceptions=True)
         await self._broker.shutdown()
         if self._store is not None:
             await self._store.close()
@@ -558,6 +568,24 @@ class TaskQueue(Extension):
         return task
 
 
+class _TaskiqFailureFilter(logging.Filter):
+    """Drops taskiq's traceback for each failed attempt: dyne logs failures on
+    ``dyne.tasks`` (a warning per retried attempt, an error with the traceback
+    at the last one), so a task failing many times does not flood the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Exception found while executing function."
+
+
+_FAILURE_FILTER = _TaskiqFailureFilter()
+
+
+def _quiet_taskiq_failure_log() -> None:
+    receiver_logger = logging.getLogger("taskiq.receiver.receiver")
+    if _FAILURE_FILTER not in receiver_logger.filters:
+        receiver_logger.addFilter(_FAILURE_FILTER)
+
+
 class _Permanent(Exception):
     """An error that retrying will not fix: straight to the dead letters."""
 
@@ -615,7 +643,7 @@ def _make_middleware_class() -> type:
                 result.error = NoResultError()  # no result yet: the job stays pending
                 return
             logger.error("Task %s (%s) failed for good after %d attempt(s): %s", task.name,
-                         message.task_id, attempt, _describe(exception))
+                         message.task_id, attempt, _describe(exception), exc_info=exception)
             if queue._store is not None:
                 await queue._store.add_dead({
                     "task_id": message.task_id, "task_name": message.task_name,
