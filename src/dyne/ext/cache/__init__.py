@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 
 from ...endpoints import PHASE_AUTH, get_endpoint_spec
 from ...extensions import Extension
-from ...response import _FILE, _SSE, _STREAM
+from ...response import _FILE, _MEDIA, _SSE, _STREAM
 from .backends import (
     BACKENDS,
     BaseCacheBackend,
@@ -497,6 +497,9 @@ class Cache(Extension):
             headers["Cache-Control"] = cache_control
         if content_type is not None and "content-type" not in lowered:
             headers["Content-Type"] = content_type
+        if resp._kind == _MEDIA and resp.mimetype is None and "accept" not in vary:
+            # The body was negotiated: hits say so too, as the view's response did.
+            headers["Vary"] = ", ".join([lowered["vary"], "Accept"]) if vary else "Accept"
         return {"s": status, "h": headers, "b": body, "at": time.time()}
 
     @staticmethod
