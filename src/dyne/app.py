@@ -663,9 +663,9 @@ class App(Scaffold):
         for middleware_class, options in reversed(self.builtin_middleware()):
             app = middleware_class(app, **options)
         if self.debug:
-            from starlette.middleware.errors import ServerErrorMiddleware
+            from .debug import DebugErrorMiddleware
 
-            app = ServerErrorMiddleware(app, debug=True)
+            app = DebugErrorMiddleware(app)
         elif self._middleware:
             from starlette.middleware.errors import ServerErrorMiddleware
             from starlette.responses import PlainTextResponse
@@ -822,6 +822,8 @@ class App(Scaffold):
                 return
             raise HTTPException(405, headers={"Allow": allow})
         req.path_params = params
+        scope["dyne.route"] = route  # for the debug page
+        scope["path_params"] = params
         if method not in _SAFE_METHODS and self.csrf is not None:
             await self.csrf.check(req, route)
         if self._route_hooks:
@@ -929,7 +931,10 @@ class App(Scaffold):
                              "`dyne run --workers N` (uvicorn needs the app's import path)")
         options = {**uvicorn_options(limits), **options}
         options.setdefault("log_level", "debug" if self.debug else "info")
-        uvicorn.run(self, host=host or "127.0.0.1", port=port or 5042, **options)
+        from .cli import DEFAULT_HOST, DEFAULT_PORT  # one default for app.run() and dyne run
+
+        uvicorn.run(self, host=host or DEFAULT_HOST, port=DEFAULT_PORT if port is None else port,
+                    **options)
 
     def __repr__(self) -> str:
         return f"<dyne.App routes={len(self.router.routes)} debug={self.debug}>"

@@ -24,8 +24,11 @@ from .__version__ import __version__
 __all__ = ["CLIContext", "DyneGroup", "cli", "load_app", "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
+#: Shared with ``App.run()``: one default address for every way to start a server.
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+DEFAULT_PORT = 5042
+APP_FORMS = ("--app takes a module (myapp), module:variable (myapp.main:api) "
+             "or a file (path/to/app.py, path/to/app.py:api)")
 
 
 @dataclass
@@ -37,19 +40,61 @@ class CLIContext:
     host: str
     port: int
     reload: bool
+    #: ``--reload``/``--no-reload`` was given (else ``--debug`` turns reload on).
+    reload_given: bool = False
 
     def load_app(self) -> Any:
         """Import and return the application object named by ``--app``."""
         return load_app(self.app_path)
 
 
+def _split_file_path(path: str) -> tuple[str, str] | None:
+    """``dir/app.py[:attr]`` -> ``("/abs/dir", "app:attr")``; None when ``path``
+    is not a file path (a module, or ``module:attr``)."""
+    location, attribute = path, ""
+    if ":" in path:
+        head, _, tail = path.rpartition(":")
+        if tail and not tail.endswith(".py") and "/" not in tail and os.sep not in tail:
+            location, attribute = head, tail
+    if not (location.endswith(".py") or "/" in location or os.sep in location):
+        return None
+    from pathlib import Path
+
+    file = Path(location)
+    if file.is_dir():
+        file = file / "app.py"
+    if not file.is_file():
+        raise click.ClickException(f"No such file: {location!r}. {APP_FORMS}.")
+    if file.suffix != ".py":
+        raise click.ClickException(f"{location!r} is not a Python file. {APP_FORMS}.")
+    return str(file.resolve().parent), f"{file.stem}:{attribute or 'app'}"
+
+
 def normalize_app_path(path: str) -> str:
-    """``myapp`` -> ``myapp:app``."""
+    """``myapp`` -> ``myapp:app``; ``src/myapp.py:api`` -> ``myapp:api``, with
+    ``src`` put first on ``sys.path`` (for this process and the server's)."""
+    path = path.strip()
+    if not path:
+        raise click.BadParameter(f"empty. {APP_FORMS}.", param_hint="--app")
+    split = _split_file_path(path)
+    if split is not None:
+        directory, path = split
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        return path
     return path if ":" in path else f"{path}:app"
 
 
+def _app_candidates(module: Any) -> list[str]:
+    from .app import App
+
+    return sorted(name for name, value in vars(module).items()
+                  if isinstance(value, App) and not name.startswith("_"))
+
+
 def load_app(path: str) -> Any:
-    """Import ``module:attribute`` with the working directory on ``sys.path``."""
+    """Import ``module:attribute`` (or a file, see ``normalize_app_path``) with
+    the working directory on ``sys.path``."""
     path = normalize_app_path(path)
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -61,15 +106,20 @@ def load_app(path: str) -> Any:
         if exc.name and module_name.startswith(exc.name):
             raise click.ClickException(
                 f"Could not import {module_name!r} (from --app {path!r}; working directory "
-                f"{cwd}). Set --app or DYNE_APP to module:variable.") from None
+                f"{cwd}). Run dyne from your project's directory, or set --app or DYNE_APP: "
+                f"{APP_FORMS}.") from None
         raise
     try:
         target: Any = module
         for part in attribute.split("."):
             target = getattr(target, part)
     except AttributeError:
+        candidates = _app_candidates(module)
+        hint = (f" It defines {', '.join(candidates)}: use --app {module_name}:{candidates[0]}."
+                if candidates else " Create one there (app = dyne.App()) or name it with "
+                                   "--app module:variable.")
         raise click.ClickException(f"Module {module_name!r} has no attribute {attribute!r} "
-                                   f"(from --app {path!r})") from None
+                                   f"(from --app {path!r}).{hint}") from None
     return target
 
 
@@ -104,14 +154,14 @@ class DyneGroup(click.Group):
 
 @click.group(cls=DyneGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--app", "-a", "app_path", envvar="DYNE_APP", default=DEFAULT_APP,
-              show_default=True, help="The application as module:variable (env: DYNE_APP); "
+              show_default=True, help=f"The application (env: DYNE_APP). {APP_FORMS}; "
                                       "':app' is appended when missing.")
 @click.option("--debug", is_flag=True, help="Debug logging, auto-reload (unless --no-reload), "
                                             "and DEBUG=true in the environment.")
 @click.option("--host", default=None, help=f"Interface to bind [default: {DEFAULT_HOST}; "
                                            "0.0.0.0 when the PORT variable is set].")
-@click.option("--port", type=int, default=None, help=f"Port to bind [default: {DEFAULT_PORT}, "
-                                                     "or the PORT environment variable].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help=f"Port to bind [default: {DEFAULT_PORT}, or the PORT environment variable].")
 @click.option("--reload/--no-reload", default=None, help="Restart on code changes "
                                                           "[default: on with --debug].")
 @click.version_option(__version__, "--version", prog_name="dyne",
@@ -135,10 +185,66 @@ def cli(ctx: click.Context, app_path: str, debug: bool, host: str | None, port: 
         host=host or DEFAULT_HOST,
         port=DEFAULT_PORT if port is None else port,
         reload=debug if reload is None else reload,
+        reload_given=reload is not None,
     )
 
 
+def _set_app(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        ctx.ensure_object(CLIContext).app_path = normalize_app_path(value)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        obj = ctx.ensure_object(CLIContext)
+        obj.debug = True
+        os.environ["DEBUG"] = "true"
+        if not obj.reload_given:
+            obj.reload = True
+
+
+def _set_reload(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        obj = ctx.ensure_object(CLIContext)
+        obj.reload, obj.reload_given = value, True
+
+
+def _set_host(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        ctx.ensure_object(CLIContext).host = value
+
+
+def _set_port(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        ctx.ensure_object(CLIContext).port = value
+
+
+def server_options(command: Any) -> Any:
+    """The global options again, after the command: ``dyne run --port 5099``
+    works like ``dyne --port 5099 run`` (the later one wins)."""
+    options = [
+        click.option("--app", "-a", expose_value=False, callback=_set_app,
+                     help=f"The application [default: {DEFAULT_APP}, or DYNE_APP]. {APP_FORMS}."),
+        click.option("--host", expose_value=False, callback=_set_host,
+                     help=f"Interface to bind [default: {DEFAULT_HOST}; 0.0.0.0 when the PORT "
+                          "variable is set]."),
+        click.option("--port", "-p", type=click.IntRange(0, 65535), expose_value=False,
+                     callback=_set_port,
+                     help=f"Port to bind [default: {DEFAULT_PORT}, or the PORT variable]."),
+        click.option("--debug", is_flag=True, default=None, expose_value=False,
+                     callback=_set_debug,
+                     help="Debug mode: the debug error page, debug logging, auto-reload."),
+        click.option("--reload/--no-reload", default=None, expose_value=False,
+                     callback=_set_reload,
+                     help="Restart on code changes [default: on with --debug]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
+@server_options
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, envvar="WEB_CONCURRENCY",
               help="Worker processes [default: 1, or WEB_CONCURRENCY]. State that must be "
                    "shared between them (sessions, rate limits, caches, channels) needs a "
@@ -159,7 +265,11 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
         keep_alive_timeout: float | None, header_timeout: float | None,
         max_header_size: int | None, limit_concurrency: int | None) -> None:
     """Serve the application with uvicorn, with dyne's server limits
-    (docs/security.md)."""
+    (docs/security.md).
+
+    Options may come before or after "run": "dyne run --port 5099" is
+    "dyne --port 5099 run"; "dyne run --app src/app.py --debug" serves the
+    app variable of src/app.py in debug mode."""
     import uvicorn
 
     from .server import server_limits, uvicorn_options
@@ -229,101 +339,32 @@ def route_table(app: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
-_PROJECT_FILES = {
-    "app.py": '''"""{name}: a dyne application.
-
-Run it with ``dyne run`` (or ``python app.py``) from this directory.
-"""
-
-from pathlib import Path
-
-import dyne
-
-HERE = Path(__file__).parent
-
-app = dyne.App(static_dir=HERE / "static", templates_dir=HERE / "templates")
-
-
-@app.route("/")
-def index(req, resp):
-    resp.html = app.template("index.html", title="{name}")
-
-
-@app.route("/api/hello/{{who}}")
-async def hello(req, resp, *, who):
-    resp.media = {{"hello": who}}
-
-
-@app.route("/health")
-async def health(req, resp):
-    resp.media = {{"status": "healthy"}}
-
-
-if __name__ == "__main__":
-    app.run()
-''',
-    "templates/index.html": '''<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>{{{{ title }}}}</title>
-  <link rel="stylesheet" href="/static/style.css">
-</head>
-<body>
-  <h1>{{{{ title }}}}</h1>
-  <p>Edit <code>app.py</code> and <code>templates/index.html</code> to get started.</p>
-</body>
-</html>
-''',
-    "static/style.css": "body {{ font-family: system-ui, sans-serif; margin: 2rem; }}\n",
-    "tests/test_app.py": '''from app import app
-
-
-def test_index():
-    response = app.client.get("/")
-    assert response.status_code == 200
-    assert "{name}" in response.text
-
-
-def test_hello():
-    assert app.client.get("/api/hello/world").json() == {{"hello": "world"}}
-
-
-def test_routes_answer_only_their_methods():
-    # A route without methods= answers GET (and HEAD, OPTIONS): POST is a 405.
-    response = app.client.post("/api/hello/world")
-    assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
-''',
-    "tests/conftest.py": '''import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-''',
-    ".env": "DEBUG=false\nSECRET_KEY=change-me\n",
-    ".gitignore": "__pycache__/\n.env\n.venv/\n",
-}
-
-
 @cli.command("new-project")
 @click.argument("name")
-def new_project(name: str) -> None:
-    """Create a project skeleton in a new directory NAME: an app with a page,
-    a JSON route and a health check, a template, a stylesheet and tests."""
-    import re
+@click.option("--template", "-t", default="minimal", show_default=True,
+              type=click.Choice(["minimal", "api", "controllers"]),
+              help="minimal: a page, a JSON route and a health check; api: a JSON API with "
+                   "validation and OpenAPI docs.")
+def new_project(name: str, template: str) -> None:
+    """Create a project in a new directory NAME: the app, a pyproject.toml, a
+    README, a .env with a random SECRET_KEY, and tests that pass."""
     from pathlib import Path
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise click.BadParameter("use letters, digits, '-', '_' and '.' (it becomes a directory)",
+    from .project import NAME_PATTERN, UNAVAILABLE_TEMPLATES, create_project
+
+    if template in UNAVAILABLE_TEMPLATES:
+        raise click.BadParameter(f"{template!r} is not available yet: "
+                                 f"{UNAVAILABLE_TEMPLATES[template]}", param_hint="--template")
+    if not NAME_PATTERN.fullmatch(name):
+        raise click.BadParameter("start with a letter, then letters, digits, '-', '_' and '.' "
+                                 "(it becomes a directory and the project's name)",
                                  param_hint="NAME")
     root = Path(name)
     if root.exists():
-        raise click.ClickException(f"{root} already exists")
-    for relative, template in _PROJECT_FILES.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.format(name=name), encoding="utf-8")
-    click.echo(f"Created {name}/. Next:\n  cd {name}\n  dyne --debug run")
+        raise click.ClickException(f"{root} already exists: choose another name, or remove it")
+    create_project(root, template)
+    click.echo(f"Created {name}/ ({template} template). Next:\n  cd {name}\n"
+               f"  pip install -e \".[test]\"\n  pytest\n  dyne run --debug")
 
 
 def load_plugins() -> None:

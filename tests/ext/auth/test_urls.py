@@ -25,10 +25,12 @@ def test_unsafe(url):
 def _as_a_browser_reads_it(url: str) -> str:
     """What a browser makes of a ``Location`` value before resolving it (WHATWG
     URL): leading and trailing C0 controls and spaces stripped, tabs and line
-    breaks removed, backslashes read as slashes."""
+    breaks removed, backslashes read as slashes, and any run of two or more
+    leading slashes read as the start of a host (``///evil.example``)."""
     url = url.strip("".join(map(chr, range(0x21))))
     url = url.replace("\t", "").replace("\n", "").replace("\r", "")
-    return url.replace("\\", "/")
+    url = url.replace("\\", "/")
+    return "//" + url.lstrip("/") if url.startswith("//") else url
 
 
 # Pieces an attacker strings together to leave the site, and harmless ones.
@@ -70,12 +72,14 @@ def test_a_safe_url_never_leaves_the_site():
             assert (resolved.scheme, resolved.netloc) == ("https", "site.example"), (url, form)
 
     check()
-    # The assertion above ran for many examples, and refusals were exercised too.
-    assert seen["safe"] >= 100 and seen["unsafe"] >= 100, seen
+    # The assertion above ran for many examples, and refusals were exercised too
+    # (about a quarter of the examples are safe; the bound leaves room for chance).
+    assert seen["safe"] >= 50 and seen["unsafe"] >= 50, seen
 
 
 @pytest.mark.parametrize("url", [
-    "/\\evil.example", "/\t/evil.example", "/\n/evil.example", " //evil.example",
+    "/\\evil.example", "/\t/evil.example", "/\n/evil.example", " //evil.example", "///evil.example",
+    "/\\/evil.example",
 ])
 def test_urls_a_browser_would_send_elsewhere_are_unsafe(url):
     from urllib.parse import urljoin, urlsplit

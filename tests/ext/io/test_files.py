@@ -121,6 +121,8 @@ def test_from_upload_wraps_a_starlette_upload_without_copying():
     ("CON", "Filename is a reserved device name."),
     ("con.txt", "Filename is a reserved device name."),
     ("Lpt1.tar.gz", "Filename is a reserved device name."),
+    ("CON .txt", "Filename is a reserved device name."),   # Windows ignores the space
+    ("nul  .tar.gz", "Filename is a reserved device name."),
     ("COM\u00b9.txt", "Filename is a reserved device name."),
     ("a" * 252 + ".txt", "Filename is longer than 255 bytes."),
     ("é" * 128, "Filename is longer than 255 bytes."),
@@ -153,6 +155,11 @@ def test_safe_filenames_pass(name):
     ("Mr. Smith report", "Mr._Smith_report"),
     ("--help", "help"),
     ("0__0", "0__0"),
+    ("report..pdf", "report.pdf"),                      # no ".." left before the extension
+    ("TAX.pdf", "TAX.pdf"),
+    ("CON.a.b.gz", "_CON.a.b.gz"),                     # a device name before several dots
+    ("x" * 300 + ".tar.gz", "x" * 252 + ".gz"),         # truncated, the extension kept
+    ("x" * 250 + ".yyyy.txt", "x" * 250 + ".txt"),      # cut at a dot: no ".." left
     ("a _ b.txt", "a_b.txt"),
     ("a_\x00_b", "a_b"),
     ("x" * 300 + ".txt", "x" * 251 + ".txt"),
@@ -237,3 +244,10 @@ def test_check_extension_is_case_insensitive_and_accepts_dots():
     assert check_extension(make_file(filename="Makefile"), ["txt"]) == (
         "File has no extension; allowed: txt.")
     assert check_extension(make_file(filename="a.exe"), None) is None
+
+
+def test_the_extension_is_what_follows_the_last_dot():
+    # A double extension is judged by its last part: the one servers and browsers act on.
+    assert check_extension(make_file(filename="backup.tar.gz"), ["gz"]) is None
+    assert check_extension(make_file(filename="photo.png.php"), ["png"]) == (
+        "File extension '.php' is not allowed; allowed: png.")

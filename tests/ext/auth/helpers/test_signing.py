@@ -38,3 +38,17 @@ def test_tampered_foreign_and_old_values_are_refused(monkeypatch):
 def test_a_secret_is_required():
     with pytest.raises(ValueError, match="Signer needs a secret key"):
         Signer("")
+
+
+def test_the_function_helpers_honour_salt_and_max_age(monkeypatch):
+    token = create_signed_value({"user": 42}, "secret", salt="email")
+    assert decode_signed_value(token, "secret", salt="email") == {"user": 42}
+    assert decode_signed_value(token, "secret") is None  # the default salt is another purpose
+    assert decode_signed_value(token, "secret", salt="password-reset") is None
+    assert Signer("secret", salt="email").unsign(token) == {"user": 42}
+    assert decode_signed_value(create_signed_value("x", "secret"), "secret", salt="email") is None
+    real_time = itsdangerous.timed.time.time
+    fake = type("FakeTime", (), {"time": staticmethod(lambda: real_time() + 120)})
+    monkeypatch.setattr(itsdangerous.timed, "time", fake)
+    assert decode_signed_value(token, "secret", salt="email", max_age=60) is None
+    assert decode_signed_value(token, "secret", salt="email", max_age=600) == {"user": 42}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 import pytest
@@ -313,12 +314,15 @@ def test_a_shared_nonce_store_is_used():
     assert len(store.keys) == 1 and store.keys[0].endswith("\x00abc\x0000000001")
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"algorithm": "SHA-1"}, ValueError), ({"qop": "auth-int"}, ValueError),
-    ({"nonce_max_age": 0}, ValueError), ({"nonce_store": object()}, TypeError),
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"algorithm": "SHA-1"}, ValueError, "Unsupported digest algorithm 'SHA-1' (use one of: MD5, MD5-sess, "
+     "SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess)"),
+    ({"qop": "auth-int"}, ValueError, "qop must be 'auth' or None, got 'auth-int'"),
+    ({"nonce_max_age": 0}, ValueError, "nonce_max_age must be positive"),
+    ({"nonce_store": object()}, TypeError, "nonce_store needs an async remember(key, ttl) method"),
 ])
-def test_options_are_checked(options, error):
-    with pytest.raises(error):
+def test_options_are_checked(options, error, message):
+    with pytest.raises(error, match=re.escape(message)):
         DigestAuth(**options)
 
 
@@ -335,6 +339,18 @@ async def test_memory_nonce_store_expires_and_stays_bounded(monkeypatch):
     assert len(store) == 3
     with pytest.raises(ValueError, match="max_entries must be at least 1"):
         MemoryNonceStore(max_entries=0)
+
+
+async def test_a_full_nonce_store_forgets_the_oldest_use_not_the_newest():
+    store = MemoryNonceStore(max_entries=2)
+    for key in "abc":
+        assert await store.remember(key, ttl=60)
+    assert not await store.remember("c", ttl=60)  # the newest use cannot be replayed
+    assert not await store.remember("b", ttl=60)
+    assert await store.remember("a", ttl=60)  # the oldest was forgotten to make room
+    single = MemoryNonceStore(max_entries=1)  # the smallest store works
+    assert await single.remember("x", ttl=60)
+    assert not await single.remember("x", ttl=60)
 
 
 def test_a_stored_ha1_is_recognised_without_use_ha1_pw():
@@ -411,3 +427,40 @@ def test_forged_default_nonces_are_refused_with_custom_opaque_hooks():
         response = client.get("/greet", headers=forged)
         assert response.status_code == 401
         assert "stale" not in digest_challenge(response.headers["www-authenticate"])
+
+
+def test_a_nonce_s_mac_covers_its_timestamp(monkeypatch):
+    """Re-dating an expired nonce (to extend its life) breaks its MAC."""
+    import base64
+    import struct
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(digest_module.time, "time", lambda: clock[0])
+    signer = digest_module.NonceSigner(b"server key", max_age=60)
+    raw = base64.urlsafe_b64decode(signer.make() + "==")
+    clock[0] += 120
+    now = struct.pack(">Q", int(clock[0]))
+    redated = base64.urlsafe_b64encode(now + raw[8:]).decode().rstrip("=")
+    assert signer.check(redated) is digest_module.NonceState.INVALID
+
+
+def test_every_nonce_made_is_valid_and_has_its_own_opaque():
+    signer = digest_module.NonceSigner(b"server key", max_age=60)
+    nonces = [signer.make() for _ in range(500)]  # every last character, whatever it is
+    assert all(signer.check(nonce) is digest_module.NonceState.VALID for nonce in nonces)
+    assert len({signer.opaque(nonce) for nonce in nonces}) == 500
+
+
+def test_nonce_age_limits_are_inclusive(monkeypatch):
+    clock = [1_000_000.0]
+    monkeypatch.setattr(digest_module.time, "time", lambda: clock[0])
+    signer = digest_module.NonceSigner(b"server key", max_age=60)
+    nonce = signer.make()
+    clock[0] += 60
+    assert signer.check(nonce) is digest_module.NonceState.VALID  # exactly max_age old
+    clock[0] += 1
+    assert signer.check(nonce) is digest_module.NonceState.STALE
+    clock[0] = 1_000_000.0 - digest_module.NonceSigner.CLOCK_SKEW
+    assert signer.check(nonce) is digest_module.NonceState.VALID  # from a clock ahead by the skew
+    clock[0] -= 1
+    assert signer.check(nonce) is digest_module.NonceState.INVALID
