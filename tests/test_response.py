@@ -415,3 +415,103 @@ def test_explicit_mimetype_wins_for_media(app):
     response = app.client.get("/yaml")
     assert response.headers["content-type"] == "application/x-yaml"
     assert yaml.safe_load(response.text) == {"a": 1}
+
+
+# -- status helpers and return values ----------------------------------------------------
+
+
+def test_created_no_content_problem_and_cache_control(app):
+    @app.route("/items", methods=["POST"])
+    def create(req, resp):
+        resp.created("/items/7", {"id": 7})
+
+    @app.route("/items/7", methods=["DELETE"])
+    def delete(req, resp):
+        resp.text = "will be dropped"
+        resp.no_content()
+
+    @app.route("/broken")
+    def broken(req, resp):
+        resp.problem(409, "Version conflict", current=3)
+
+    @app.route("/cached")
+    def cached(req, resp):
+        resp.cache_control(max_age=60, public=True, stale_while_revalidate=30)
+        resp.text = "ok"
+
+    response = app.client.post("/items")
+    assert response.status_code == 201
+    assert response.headers["location"] == "/items/7"
+    assert response.json() == {"id": 7}
+    response = app.client.delete("/items/7")
+    assert response.status_code == 204 and response.content == b""
+    response = app.client.get("/broken")
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {"type": "about:blank", "title": "Conflict", "status": 409,
+                               "detail": "Version conflict", "current": 3}
+    assert app.client.get("/cached").headers["cache-control"] == (
+        "public, max-age=60, stale-while-revalidate=30")
+    with pytest.raises(ValueError, match="public and private"):
+        Response().cache_control(public=True, private=True)
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_tuple_and_model_return_values(app):
+    import pydantic
+
+    class Item(pydantic.BaseModel):
+        name: str
+        price: float
+
+    @app.route("/pair")
+    def pair(req, resp):
+        return {"ok": True}, 202
+
+    @app.route("/triple")
+    def triple(req, resp):
+        return "made", 201, {"X-Id": "9"}
+
+    @app.route("/model")
+    async def model(req, resp):
+        return Item(name="pen", price=1.5)
+
+    @app.route("/models")
+    def models(req, resp):
+        return [Point(1, 2), Point(3, 4)]
+
+    @app.route("/dataclass")
+    def dataclass_view(req, resp):
+        return Point(5, 6), 200, [("X-Kind", "point")]
+
+    @app.route("/bad-tuple")
+    def bad_tuple(req, resp):
+        return "x", "200"
+
+    response = app.client.get("/pair")
+    assert (response.status_code, response.json()) == (202, {"ok": True})
+    response = app.client.get("/triple")
+    assert (response.status_code, response.text, response.headers["x-id"]) == (201, "made", "9")
+    assert app.client.get("/model").json() == {"name": "pen", "price": 1.5}
+    assert app.client.get("/models").json() == [{"x": 1, "y": 2}, {"x": 3, "y": 4}]
+    response = app.client.get("/dataclass")
+    assert response.json() == {"x": 5, "y": 6} and response.headers["x-kind"] == "point"
+    assert app.client.get("/bad-tuple").status_code == 500
+
+
+def test_redirect_slashes_can_be_turned_off():
+    import dyne
+
+    for flag, expected in ((True, 307), (False, 404)):
+        app = dyne.App(redirect_slashes=flag)
+
+        @app.route("/users")
+        def users(req, resp):
+            resp.text = "users"
+
+        assert app.client.get("/users/", follow_redirects=False).status_code == expected

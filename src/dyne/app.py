@@ -156,6 +156,8 @@ class App(Scaffold, AppCompat):
         of ``dyne.csrf.CSRFProtection`` options (``trusted_origins``,
         ``require_token``...). See ``docs/security.md``.
     :param gzip: compress responses of 500 bytes or more for clients that accept gzip.
+    :param brotli: compress them with Brotli for clients that accept ``br``
+        (preferred over gzip; needs ``dyne[brotli]``).
     :param static_dir: directory served under ``static_route`` (when it exists);
         ``None`` serves no static files.
     :param static_route: URL prefix of the static files; ``None``: ``/`` and
@@ -164,6 +166,13 @@ class App(Scaffold, AppCompat):
     :param environ: a mapping looked up instead of ``os.environ`` by ``app.config``.
     :param auto_escape: accepted for Dyne 2.0.5 code; HTML templates are always
         escaped.
+    :param auto_etag: give successful ``GET`` responses with an in-memory body
+        a weak ``ETag`` (a hash of the body), so clients revalidate with
+        ``If-None-Match`` and get ``304``.
+    :param static_cache_control: ``Cache-Control`` value sent with static files
+        (``"public, max-age=3600"``); ``None`` sends none.
+    :param redirect_slashes: redirect (307) a path that only lacks, or has an
+        extra, trailing slash to the route that exists; ``False`` answers 404.
     """
 
     def __init__(
@@ -185,6 +194,7 @@ class App(Scaffold, AppCompat):
         enable_hsts: bool = False,
         allowed_hosts: Iterable[str] | None = None,
         gzip: bool = False,
+        brotli: bool = False,
         security_headers: bool | Mapping[str, str | None] = True,
         csrf: bool | Mapping[str, Any] = True,
         static_dir: str | os.PathLike[str] | None = "static",
@@ -192,6 +202,9 @@ class App(Scaffold, AppCompat):
         templates_dir: str | os.PathLike[str] = "templates",
         environ: Mapping[str, str] | None = None,
         auto_escape: bool = True,
+        auto_etag: bool = False,
+        static_cache_control: str | None = None,
+        redirect_slashes: bool = True,
     ) -> None:
         from pathlib import Path
 
@@ -206,6 +219,7 @@ class App(Scaffold, AppCompat):
         self.enable_hsts = enable_hsts
         self.allowed_hosts = check_allowed_hosts(allowed_hosts)
         self.gzip = gzip
+        self.brotli = brotli
         from .middleware.security import security_header_list
 
         #: The encoded security headers (``security_headers=``), sent with every response.
@@ -214,7 +228,9 @@ class App(Scaffold, AppCompat):
         #: stack has middleware, whose outermost layer adds them).
         self._inline_headers = self.security_headers
         #: Static files and the single-page-app fallback.
-        self.static = StaticSite(static_dir, static_route)
+        self.static = StaticSite(static_dir, static_route, static_cache_control)
+        self.auto_etag = auto_etag
+        self.redirect_slashes = redirect_slashes
         self.templates_dir = Path(templates_dir).absolute()
         self._templates: Templates | None = None
         self._mounts: list[Mount] = []
@@ -640,7 +656,11 @@ class App(Scaffold, AppCompat):
             stack.append((middleware.HSTSMiddleware, {}))
         if self.cors:
             stack.append((middleware.CORSMiddleware, dict(self.cors_params)))
-        if self.gzip:
+        if self.brotli:
+            from .middleware.compression import CompressionMiddleware
+
+            stack.append((CompressionMiddleware, {"gzip": self.gzip}))
+        elif self.gzip:
             stack.append((middleware.GZipMiddleware, {}))
         return stack
 
@@ -832,7 +852,7 @@ class App(Scaffold, AppCompat):
         """Raise 404, or redirect when the path only lacks (or has an extra)
         trailing slash, or answer with the single-page app's ``index.html``."""
         alternative = path[:-1] if path.endswith("/") and path != "/" else path + "/"
-        if self.router.match(alternative) is not None:
+        if self.redirect_slashes and self.router.match(alternative) is not None:
             from .redirects import path_location
 
             query = scope.get("query_string", b"").decode("latin-1")

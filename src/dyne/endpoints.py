@@ -185,6 +185,11 @@ ROUTE_OPTIONS: dict[str, RouteOption | str] = {
     "media_formats": "dyne.bodies:route_option",
     # csrf=False exempts the route from CSRF checks (dyne.csrf).
     "csrf": "dyne.csrf:route_option",
+    # Hooks after the view, a body limit, a 504 timeout (dyne.route_options).
+    "after_request": "dyne.route_options:after_request_option",
+    "after": "dyne.route_options:after_request_option",
+    "max_body_size": "dyne.route_options:max_body_size_option",
+    "timeout": "dyne.route_options:timeout_option",
 }
 
 
@@ -456,6 +461,11 @@ def compile_route(route: Route) -> Handler:
         handler = build_pipeline(route.endpoint,
                                  [route.spec, get_endpoint_spec(route.endpoint, False)],
                                  route.before_hooks())
+    timeout = route.spec.meta.get("timeout")
+    if timeout is not None:
+        from .route_options import with_timeout
+
+        handler = with_timeout(handler, timeout)
     after_hooks = route.after_hooks()
     if not after_hooks:
         return handler

@@ -290,6 +290,10 @@ class Request:
     # -- body ------------------------------------------------------------------
 
     def _body_limit(self) -> int | None:
+        scope = self.scope
+        if "dyne.max_body_size" in scope:  # the route's max_body_size=
+            limit: int | None = scope["dyne.max_body_size"]
+            return limit
         app = self.app
         return getattr(app, "max_body_size", None) if app is not None else None
 

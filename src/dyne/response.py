@@ -29,6 +29,8 @@ __all__ = ["Response", "ServerSentEvent", "cookie_jar"]
 _NOTHING, _TEXT, _CONTENT, _MEDIA, _STREAM, _FILE, _SSE = range(7)
 
 _NO_BODY_STATUS = frozenset({204, 205, 304})
+_NOT_IN_304 = frozenset({b"content-type", b"content-length", b"content-disposition",
+                         b"content-encoding", b"content-range"})
 _CHUNK_SIZE = 64 * 1024
 RawHeaders = list[tuple[bytes, bytes]]
 #: What ``Response.render`` returns: status, raw headers, and the body
@@ -149,9 +151,11 @@ class Response:
     __slots__ = (
         "_body",
         "_cookies",
+        "_file_path",
         "_headers",
         "_kind",
         "_mimetype",
+        "_ranged",
         "_status",
         "_stream_source",
         "encoding",
@@ -168,6 +172,8 @@ class Response:
         self._body: Any = None
         self._mimetype: str | None = None
         self._stream_source: Any = None
+        self._file_path: str | None = None
+        self._ranged = False
         #: Charset for ``str`` bodies.
         self.encoding = "utf-8"
         #: An object for ``@output`` to serialize.
@@ -213,6 +219,109 @@ class Response:
         """Whether a status or a body has been set (a before-hook that sets
         either stops the request there)."""
         return self._status is not None or self._kind != _NOTHING
+
+    # -- validators and caching -----------------------------------------------------
+
+    @property
+    def etag(self) -> str | None:
+        """The ``ETag`` header. Set a plain value (``resp.etag = "v3"`` sends
+        ``"v3"``) or a quoted one (``'W/"v3"'`` for a weak tag). A ``GET`` whose
+        ``If-None-Match`` matches is answered ``304 Not Modified``."""
+        return self._headers.get("etag") if self._headers else None
+
+    @etag.setter
+    def etag(self, value: str | None) -> None:
+        from .conditional import quote_etag
+
+        if value is None:
+            self.headers.pop("etag", None)
+        else:
+            self.headers["ETag"] = quote_etag(value)
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """The ``Last-Modified`` header as a ``datetime``. Set a ``datetime`` or
+        a timestamp; ``If-Modified-Since`` is then answered with ``304`` when
+        nothing changed since."""
+        from .conditional import parse_http_date
+
+        return parse_http_date(self._headers.get("last-modified") if self._headers else None)
+
+    @last_modified.setter
+    def last_modified(self, value: datetime | float | None) -> None:
+        if value is None:
+            self.headers.pop("last-modified", None)
+        else:
+            self.headers["Last-Modified"] = _http_date(value)
+
+    def cache_control(self, *, max_age: int | None = None, s_maxage: int | None = None,
+                      public: bool = False, private: bool = False, no_cache: bool = False,
+                      no_store: bool = False, must_revalidate: bool = False,
+                      immutable: bool = False, stale_while_revalidate: int | None = None,
+                      **extra: Any) -> str:
+        """Set ``Cache-Control`` from keyword directives
+        (``resp.cache_control(max_age=60, public=True)`` -> ``public, max-age=60``);
+        other directives as ``extra`` (underscores become dashes; ``True`` for
+        a bare directive). Returns the header value."""
+        parts: list[str] = []
+        flags = {"public": public, "private": private, "no-cache": no_cache,
+                 "no-store": no_store, "must-revalidate": must_revalidate,
+                 "immutable": immutable}
+        if public and private:
+            raise ValueError("Cache-Control cannot be both public and private")
+        parts.extend(name for name, on in flags.items() if on)
+        for name, seconds in (("max-age", max_age), ("s-maxage", s_maxage),
+                              ("stale-while-revalidate", stale_while_revalidate)):
+            if seconds is not None:
+                parts.append(f"{name}={int(seconds)}")
+        for name, value in extra.items():
+            name = name.replace("_", "-")
+            if value is True:
+                parts.append(name)
+            elif value not in (None, False):
+                parts.append(f"{name}={value}")
+        value = ", ".join(parts)
+        self.headers["Cache-Control"] = value
+        return value
+
+    # -- status helpers --------------------------------------------------------------
+
+    def created(self, location: str | None = None, body: Any = None) -> None:
+        """``201 Created``, with ``Location`` (when given) and an optional body
+        (used like a view's return value)."""
+        self.status_code = 201
+        if location is not None:
+            from urllib.parse import quote
+
+            self.headers["Location"] = quote(str(location), safe=":/%#?=@[]!$&'()*+,;~")
+        if body is not None:
+            self.apply_return(body)
+
+    def no_content(self) -> None:
+        """``204 No Content``: no body is sent."""
+        self.status_code = 204
+        self._set_body(_NOTHING, None, None)
+
+    def problem(self, status: int, detail: str | None = None, *, title: str | None = None,
+                type: str = "about:blank", instance: str | None = None, **extra: Any) -> None:
+        """An RFC 9457 problem details body (``application/problem+json``):
+        ``status``, ``title`` (the status phrase unless given), ``detail``, and
+        any extra members."""
+        from http import HTTPStatus
+
+        self.status_code = status
+        if title is None:
+            try:
+                title = HTTPStatus(status).phrase
+            except ValueError:
+                title = "Error"
+        document: dict[str, Any] = {"type": type, "title": title, "status": status}
+        if detail is not None:
+            document["detail"] = detail
+        if instance is not None:
+            document["instance"] = instance
+        document.update(extra)
+        self._set_body(_CONTENT, json_dumps(document), "application/problem+json")
 
     # -- bodies ------------------------------------------------------------------
 
@@ -277,10 +386,13 @@ class Response:
         self._body = value
         self._mimetype = mimetype
         self._stream_source = None
+        self._file_path = None
 
     def apply_return(self, value: Any) -> None:
-        """Use a view's return value as the body: dict/list -> media, str ->
-        text, bytes -> content; ``None`` or ``resp`` itself leaves it as set."""
+        """Use a view's return value as the body: dict/list, a pydantic model,
+        a dataclass (or a list of them) -> media, str -> text, bytes ->
+        content; ``(body, status)`` and ``(body, status, headers)`` tuples set
+        the status and headers too. ``None`` or ``resp`` itself leaves it as set."""
         if value is None or value is self:
             return
         if isinstance(value, (dict, list)):
@@ -289,9 +401,29 @@ class Response:
             self.text = value
         elif isinstance(value, (bytes, bytearray, memoryview)):
             self.content = bytes(value)
+        elif isinstance(value, tuple):
+            self._apply_tuple(value)
+        elif _is_model(value):
+            self.media = value
         else:
             raise TypeError(f"A view returned {type(value).__name__}; return a dict, list, str, "
-                            "bytes or None (or set resp.media / resp.text / resp.content)")
+                            "bytes, a model, (body, status[, headers]) or None "
+                            "(or set resp.media / resp.text / resp.content)")
+
+    def _apply_tuple(self, value: tuple[Any, ...]) -> None:
+        if len(value) not in (2, 3) or isinstance(value[1], bool) or not isinstance(value[1], int):
+            raise TypeError("A view returned a tuple; return (body, status) or "
+                            "(body, status, headers) with an int status")
+        body = value[0]
+        if isinstance(body, tuple):
+            raise TypeError("A view returned a tuple inside a tuple")
+        self.status_code = value[1]
+        if len(value) == 3 and value[2]:
+            headers = value[2]
+            items = headers.items() if isinstance(headers, Mapping) else headers
+            for name, header_value in items:
+                self.headers[name] = header_value
+        self.apply_return(body)
 
     def clear(self) -> None:
         """Forget the status, body and content type (kept: other headers and cookies).
@@ -300,9 +432,12 @@ class Response:
         self._set_body(_NOTHING, None, None)
         self.obj = None
         if self._headers is not None:
+            self._file_path = None
+        self._ranged = False
+        if self._headers is not None:
             for name in ("content-type", "content-length", "content-disposition",
                          "content-encoding", "last-modified", "etag"):
-                self._headers.pop(name, None)
+                        self._headers.pop(name, None)
 
     def discard_headers(self) -> None:
         """Drop every header and cookie set so far (used when they cannot be sent)."""
@@ -381,21 +516,29 @@ class Response:
         self._set_body(_TEXT, f"Redirecting to: {location}", "text/plain")
 
     def file(self, path: str | os.PathLike[str], content_type: str | None = None,
-             filename: str | None = None) -> None:
-        """Send a file from disk, with its size and a content type guessed from
-        its name. ``filename`` makes browsers download it under that name.
-        A missing file is a 404."""
-        self._set_file(_FILE, path, content_type, filename)
+             filename: str | None = None, *, root: str | os.PathLike[str] | None = None) -> None:
+        """Send a file from disk, with its size, ``Last-Modified``, an ``ETag``
+        and a content type guessed from its name. ``filename`` makes browsers
+        download it under that name. ``Range`` requests get ``206`` (several
+        ranges as ``multipart/byteranges``) or ``416``; conditional requests
+        get ``304``. With ``root``, ``path`` is taken relative to ``root`` and
+        anything resolving outside it (``..``, absolute paths, symlinks) is a
+        404. A missing file is a 404."""
+        self._set_file(_FILE, path, content_type, filename, root)
 
     def stream_file(self, path: str | os.PathLike[str], content_type: str | None = None,
-                    chunk_size: int = _CHUNK_SIZE) -> None:
-        """Stream a file from disk in chunks (chunked transfer, no length)."""
-        self._set_file(_STREAM, path, content_type, None)
-        self._stream_source = (_file_chunks, (os.fspath(path), chunk_size), {})
+                    chunk_size: int = _CHUNK_SIZE, *,
+                    root: str | os.PathLike[str] | None = None) -> None:
+        """Stream a file from disk in chunks (chunked transfer, no length).
+        ``Range`` and conditional requests are answered as by ``resp.file``."""
+        self._set_file(_STREAM, path, content_type, None, root)
+        self._stream_source = (_file_chunks, (self._file_path, chunk_size), {})
 
     def _set_file(self, kind: int, path: str | os.PathLike[str], content_type: str | None,
-                  filename: str | None) -> None:
+                  filename: str | None, root: str | os.PathLike[str] | None = None) -> None:
         path = os.fspath(path)
+        if root is not None:
+            path = _inside_root(root, path)
         if not os.path.isfile(path):
             raise HTTPException(404, "File not found")
         if content_type is None:
@@ -404,6 +547,7 @@ class Response:
             guessed, _ = mimetypes.guess_type(path)
             content_type = guessed or "application/octet-stream"
         self._set_body(kind, path, content_type)
+        self._file_path = path
         if filename is not None:
             from urllib.parse import quote
 
@@ -479,12 +623,27 @@ class Response:
         raw: RawHeaders = []
         body: bytes | None
         length: int | None
+        headers = self._headers
+        validators: tuple[str | None, Any] | None = None
+        vary_accept = False
+        self._ranged = False
         if kind in (_FILE, _STREAM, _SSE):
             body = None
             content_type = self._mimetype
-            if kind == _FILE:
-                length = os.stat(self._body).st_size
-                raw.append((b"last-modified", _http_date(os.stat(self._body).st_mtime).encode()))
+            path = self._file_path
+            if path is not None:
+                stat = os.stat(path)
+                length = stat.st_size if kind == _FILE else None
+                etag = headers.get("etag") if headers else None
+                modified = headers.get("last-modified") if headers else None
+                if etag is None:
+                    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+                    raw.append((b"etag", etag.encode("latin-1")))
+                if modified is None:
+                    modified = _http_date(stat.st_mtime)
+                    raw.append((b"last-modified", modified.encode("latin-1")))
+                raw.append((b"accept-ranges", b"bytes"))
+                validators = (etag, modified)
             else:
                 length = None
                 if kind == _SSE:
@@ -495,7 +654,30 @@ class Response:
             length = len(body)
             if status in _NO_BODY_STATUS or status < 200:
                 body, length, content_type = b"", None, None
-        headers = self._headers
+            else:
+                vary_accept = kind == _MEDIA and self._mimetype is None
+                if headers and ("etag" in headers or "last-modified" in headers):
+                    validators = (headers.get("etag"), headers.get("last-modified"))
+                elif (status == 200 and req is not None and req.app is not None
+                      and getattr(req.app, "auto_etag", False)
+                      and req.scope.get("method") in ("GET", "HEAD")):
+                    from .conditional import weak_etag
+
+                    tag = weak_etag(body)
+                    raw.append((b"etag", tag.encode("latin-1")))
+                    validators = (tag, None)
+        if validators is not None and 200 <= status < 300 and req is not None:
+            from .conditional import evaluate_preconditions
+
+            answer = evaluate_preconditions(req.scope.get("method", "GET"), req, *validators)
+            if answer is not None:
+                return self._render_precondition(answer, raw, headers, vary_accept)
+            if (kind in (_FILE, _STREAM) and self._file_path is not None and status == 200
+                    and req.raw_header(b"range") is not None
+                    and req.scope.get("method") in ("GET", "HEAD")):
+                self._ranged = True
+                if length is None:
+                    length = os.stat(self._file_path).st_size  # type: ignore[arg-type]
         if headers:
             for name, value in headers.items():
                 encoded = _encode_header(name, value)
@@ -503,7 +685,12 @@ class Response:
                     content_type = None
                 elif encoded[0] == b"content-length":
                     length = None
+                elif vary_accept and encoded[0] == b"vary":
+                    vary_accept = False
+                    encoded = _vary_with_accept(encoded)
                 raw.append(encoded)
+        if vary_accept:
+            raw.append((b"vary", b"Accept"))
         if content_type is not None:
             if kind == _STREAM and content_type.startswith("text/") and "charset" not in content_type:
                 content_type = f"{content_type}; charset={self.encoding}"
@@ -514,6 +701,36 @@ class Response:
             for morsel in self._cookies.values():
                 raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
         return status, raw, body
+
+    def _render_precondition(self, status: int, raw: RawHeaders, headers: CaseInsensitiveDict | None,
+                             vary_accept: bool) -> Rendered:
+        """A ``304 Not Modified`` (the validators and caching headers kept, no
+        body) or a ``412 Precondition Failed``."""
+        self._ranged = False
+        if status == 412:
+            raw = []
+            if self._cookies:
+                for morsel in self._cookies.values():
+                    raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+            body = b"Precondition Failed"
+            raw.append((b"content-type", b"text/plain; charset=utf-8"))
+            raw.append((b"content-length", b"%d" % len(body)))
+            return 412, raw, body
+        raw = [item for item in raw if item[0] != b"accept-ranges"]
+        if headers:
+            for name, value in headers.items():
+                encoded = _encode_header(name, value)
+                if encoded[0] not in _NOT_IN_304:
+                    if vary_accept and encoded[0] == b"vary":
+                        vary_accept = False
+                        encoded = _vary_with_accept(encoded)
+                    raw.append(encoded)
+        if vary_accept:
+            raw.append((b"vary", b"Accept"))
+        if self._cookies:
+            for morsel in self._cookies.values():
+                raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+        return 304, raw, b""
 
     @staticmethod
     def render_server_error() -> Rendered:
@@ -528,6 +745,9 @@ class Response:
         message, then the body (none for ``HEAD``; streamed bodies through
         ``send_body``)."""
         status, headers, body = rendered
+        if self._ranged and body is None and self.req is not None:
+            await self._send_ranges(headers, send, receive)
+            return
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:
             await send({"type": "http.response.body", "body": b""})
@@ -535,6 +755,20 @@ class Response:
             await send({"type": "http.response.body", "body": body})
         else:
             await self.send_body(send, receive)
+
+    async def _send_ranges(self, headers: RawHeaders, send: Callable[[dict[str, Any]], Any],
+                           receive: Callable[[], Any]) -> None:
+        """Answer a ``Range`` request for a file with Starlette's ``FileResponse``
+        (what serves static files): ``206`` for one range, ``multipart/byteranges``
+        for several, ``416`` when none can be satisfied, the whole file when
+        ``If-Range`` no longer matches."""
+        from starlette.responses import FileResponse
+
+        path = self._file_path
+        assert path is not None and self.req is not None
+        response = FileResponse(path, stat_result=os.stat(path))
+        response.raw_headers[:] = headers  # in place: its .headers view shares the list
+        await response(self.req.scope, receive, send)  # type: ignore[arg-type]
 
     async def send_body(self, send: Callable[[dict[str, Any]], Any],
                         receive: Callable[[], Any]) -> None:
@@ -590,6 +824,34 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}]>"
+
+
+def _vary_with_accept(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    values = {v.strip().lower() for v in header[1].split(b",")}
+    if b"accept" in values or b"*" in values:
+        return header
+    return header[0], header[1] + b", Accept"
+
+
+def _inside_root(root: str | os.PathLike[str], path: str) -> str:
+    """``path`` under ``root``, resolved; a 404 when it would leave ``root``."""
+    base = os.path.realpath(os.fspath(root))
+    if "\x00" in path:
+        raise HTTPException(404, "File not found")
+    candidate = os.path.realpath(os.path.join(base, path.lstrip("/\\")))
+    if os.path.isabs(path) and os.path.realpath(path).startswith(base + os.sep):
+        candidate = os.path.realpath(path)  # an absolute path already inside root
+    if candidate != base and not candidate.startswith(base.rstrip(os.sep) + os.sep):
+        raise HTTPException(404, "File not found")
+    return candidate
+
+
+def _is_model(value: Any) -> bool:
+    """A pydantic model or dataclass instance (what ``resp.media`` can encode)."""
+    cls = type(value)
+    if callable(getattr(cls, "model_dump", None)):
+        return True
+    return hasattr(cls, "__dataclass_fields__")
 
 
 def _check_stream_source(source: Any) -> None:

@@ -50,16 +50,25 @@ def _static_files_class() -> type:
 
     class StaticFiles(StarletteStaticFiles):
         """Serve the files of ``directory`` (``html=True`` also serves
-        ``index.html`` for directories and ``404.html`` for missing files)."""
+        ``index.html`` for directories and ``404.html`` for missing files;
+        ``cache_control`` is sent with every file)."""
 
         __module__ = __name__
 
+        def __init__(self, *args: Any, cache_control: str | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            #: ``Cache-Control`` sent with every file served (``None``: none).
+            self.cache_control = cache_control
+
         async def get_response(self, path: str, scope: Any) -> StarletteResponse:
             try:
-                return await super().get_response(path, scope)
+                response = await super().get_response(path, scope)
             except StarletteHTTPException as exc:
                 return PlainTextResponse(exc.detail, status_code=exc.status_code,
                                          headers=exc.headers)
+            if self.cache_control and response.status_code in (200, 206, 304):
+                response.headers["cache-control"] = self.cache_control
+            return response
 
     return StaticFiles
 
@@ -75,10 +84,12 @@ class StaticSite:
     """An app's static files: ``directory`` served at ``route``, and the
     prefixes whose unrouted GETs get ``index.html`` (single-page apps)."""
 
-    def __init__(self, directory: str | os.PathLike[str] | None, route: str) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None, route: str,
+                 cache_control: str | None = None) -> None:
         from pathlib import Path  # when an app is made, not on import dyne
 
         self.directory = None if directory is None else Path(directory).absolute()
+        self.cache_control = cache_control
         self.route = check_static_route(route)
         #: Single-page-app prefixes, longest first.
         self.spa_prefixes: list[str] = []
@@ -123,4 +134,4 @@ class StaticSite:
         """A ``StaticFiles`` for the directory, or ``None`` when it does not exist."""
         if self.directory is None or not self.directory.is_dir():
             return None
-        return _static_files_class()(directory=self.directory)
+        return _static_files_class()(directory=self.directory, cache_control=self.cache_control)

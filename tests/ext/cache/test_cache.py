@@ -247,6 +247,9 @@ def test_etag_cache_control_and_304():
     # A client that already has the representation gets a 304 on the miss too.
     fresh = app.client.get("/books/b", headers={"If-None-Match": "*"})
     assert fresh.status_code == 304 and len(calls) == 2
+    # Stored negotiated bodies keep Vary: Accept, on hits and 304s alike.
+    assert first.headers["vary"] == app.client.get("/books/a").headers["vary"] == "Accept"
+    assert not_modified.headers.get("vary") == first.headers.get("vary")
 
 
 def test_tag_invalidation_with_path_parameters():

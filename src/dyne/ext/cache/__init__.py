@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 
 from ...endpoints import PHASE_AUTH, get_endpoint_spec
 from ...extensions import Extension
-from ...response import _FILE, _SSE, _STREAM
+from ...response import _FILE, _MEDIA, _SSE, _STREAM
 from .backends import (
     BACKENDS,
     BaseCacheBackend,
@@ -82,16 +82,6 @@ def _import_string(path: str) -> Any:
     for part in attr.split("."):
         target = getattr(target, part)
     return target
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    """``If-None-Match`` against ``etag``, with the weak comparison RFC 9110 asks for."""
-    tag = etag.removeprefix("W/")
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
 
 
 class Cache(Extension):
@@ -507,31 +497,27 @@ class Cache(Extension):
             headers["Cache-Control"] = cache_control
         if content_type is not None and "content-type" not in lowered:
             headers["Content-Type"] = content_type
+        if resp._kind == _MEDIA and resp.mimetype is None and "accept" not in vary:
+            # The body was negotiated: hits say so too, as the view's response did.
+            headers["Vary"] = ", ".join([lowered["vary"], "Accept"]) if vary else "Accept"
         return {"s": status, "h": headers, "b": body, "at": time.time()}
 
     @staticmethod
     def _answer(req: Request, resp: Response, entry: dict[str, Any], how: str) -> None:
-        """Fill ``resp`` from a stored response (or a 304 when the client has it)."""
+        """Fill ``resp`` from a stored response. Its ``ETag`` makes the response
+        conditional: a client that has it gets a ``304`` (``dyne.conditional``,
+        applied when the response is rendered, as for any view)."""
         headers = {str(k): str(v) for k, v in entry["h"].items()}
-        etag = next((v for k, v in headers.items() if k.lower() == "etag"), None)
-        if_none_match = req.raw_header(b"if-none-match")
         resp.clear()
-        if etag is not None and if_none_match is not None and _etag_matches(
-                if_none_match.decode("latin-1"), etag):
-            resp.status_code = 304
-            for name, value in headers.items():
-                if name.lower() in ("etag", "cache-control", "vary"):
-                    resp.headers[name] = value
-        else:
-            resp.status_code = int(entry["s"])
-            content_type = None
-            for name, value in headers.items():
-                if name.lower() == "content-type":
-                    content_type = value
-                else:
-                    resp.headers[name] = value
-            resp.content = entry["b"]
-            resp.mimetype = content_type
+        resp.status_code = int(entry["s"])
+        content_type = None
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                content_type = value
+            else:
+                resp.headers[name] = value
+        resp.content = entry["b"]
+        resp.mimetype = content_type
         resp.headers["X-Cache"] = how
         if how == "hit":
             resp.headers["Age"] = str(max(0, int(time.time() - float(entry.get("at", 0)))))
