@@ -213,16 +213,18 @@ def test_single_page_app_example(tmp_path, monkeypatch):
 
 # -- Dyne CLI -------------------------------------------------------------------------------
 
+# The documentation names no default port: dyne's (shared with app.run()).
+DEFAULT_PORT = 5042
 CLI_COMMANDS = {
-    "dyne run": ("app:app", "127.0.0.1", 8000, False, "info"),
-    "dyne --app myapp:app run": ("myapp:app", "127.0.0.1", 8000, False, "info"),
-    "dyne --app myapp run": ("myapp:app", "127.0.0.1", 8000, False, "info"),
-    "dyne --app myproject.main:app run": ("myproject.main:app", "127.0.0.1", 8000, False, "info"),
-    "dyne --debug run": ("app:app", "127.0.0.1", 8000, True, "debug"),
-    "dyne --host 0.0.0.0 run": ("app:app", "0.0.0.0", 8000, False, "info"),
+    "dyne run": ("app:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
+    "dyne --app myapp:app run": ("myapp:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
+    "dyne --app myapp run": ("myapp:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
+    "dyne --app myproject.main:app run": ("myproject.main:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
+    "dyne --debug run": ("app:app", "127.0.0.1", DEFAULT_PORT, True, "debug"),
+    "dyne --host 0.0.0.0 run": ("app:app", "0.0.0.0", DEFAULT_PORT, False, "info"),
     "dyne --port 9000 run": ("app:app", "127.0.0.1", 9000, False, "info"),
-    "dyne --reload run": ("app:app", "127.0.0.1", 8000, True, "info"),
-    "dyne --no-reload run": ("app:app", "127.0.0.1", 8000, False, "info"),
+    "dyne --reload run": ("app:app", "127.0.0.1", DEFAULT_PORT, True, "info"),
+    "dyne --no-reload run": ("app:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
     "dyne --app main:app --host 0.0.0.0 --port 8080 run": ("main:app", "0.0.0.0", 8080, False, "info"),
 }
 
