@@ -213,8 +213,8 @@ def test_single_page_app_example(tmp_path, monkeypatch):
 
 # -- Dyne CLI -------------------------------------------------------------------------------
 
-# The documentation names no default port: dyne's (shared with app.run()).
-DEFAULT_PORT = 5042
+# The documentation's "--port ... Default: 8000" (seed 000, Dyne CLI).
+DEFAULT_PORT = 8000
 CLI_COMMANDS = {
     "dyne run": ("app:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
     "dyne --app myapp:app run": ("myapp:app", "127.0.0.1", DEFAULT_PORT, False, "info"),
