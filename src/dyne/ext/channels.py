@@ -38,6 +38,7 @@ import orjson
 
 from ..exceptions import HTTPException
 from ..extensions import Extension
+from .redis import RedisBacked
 
 if TYPE_CHECKING:
     from ..app import App
@@ -114,7 +115,7 @@ class MemoryChannelBackend(ChannelBackend):
         self._channels.discard(channel)
 
 
-class RedisChannelBackend(ChannelBackend):
+class RedisChannelBackend(ChannelBackend, RedisBacked):
     """Redis pub/sub: one connection per process listens to the channels its
     subscribers want (under ``key_prefix``), and reconnects (re-subscribing)
     when the connection drops. ``timeout`` bounds publishing and subscribing."""
@@ -122,13 +123,8 @@ class RedisChannelBackend(ChannelBackend):
     def __init__(self, url: str | None = None, *, client: Any = None,
                  key_prefix: str = "dyne:channel:", timeout: float = 1.0,
                  password: str | None = None) -> None:
-        from .redis import redis_client
-
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
-        self._owns_client = client is None
-        self.key_prefix = key_prefix
-        self.timeout = timeout
+        RedisBacked.__init__(self, url, client=client, key_prefix=key_prefix, timeout=timeout,
+                             password=password)
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._confirmed: dict[str, asyncio.Event] = {}
@@ -197,8 +193,7 @@ class RedisChannelBackend(ChannelBackend):
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
             self._pubsub = None
-        if self._owns_client:
-            await self.client.aclose()
+        await self.close_client()
 
 
 class Subscriber:

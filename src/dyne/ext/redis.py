@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "redis_client", "redis_errors"]
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "RedisBacked", "redis_client", "redis_errors"]
 
 #: The URL used when none is given.
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -52,3 +52,21 @@ def redis_errors() -> tuple[type[BaseException], ...]:
 
     return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.BusyLoadingError,
             ConnectionError, asyncio.TimeoutError, TimeoutError, OSError)
+
+
+class RedisBacked:
+    """The connection part of every Redis store: the client is made from
+    ``url`` with :func:`redis_client` unless a ready ``client`` is given, and
+    :meth:`close_client` closes it only when it was made here."""
+
+    def __init__(self, url: str | None = None, *, client: Any = None, key_prefix: str = "",
+                 timeout: float = DEFAULT_TIMEOUT, password: str | None = None) -> None:
+        self.client = client if client is not None else redis_client(url, password=password,
+                                                                     timeout=timeout)
+        self._owns_client = client is None
+        self.key_prefix = key_prefix
+        self.timeout = timeout
+
+    async def close_client(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()

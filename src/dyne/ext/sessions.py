@@ -35,6 +35,7 @@ import orjson
 
 from ..exceptions import HTTPException
 from ..extensions import Extension
+from .redis import RedisBacked
 
 if TYPE_CHECKING:
     from ..app import App
@@ -104,7 +105,7 @@ class MemorySessionStore:
         return len(self._data)
 
 
-class RedisSessionStore:
+class RedisSessionStore(RedisBacked):
     """Sessions on Redis as JSON under ``key_prefix``, each with its expiry
     (``GETEX`` renews it on every read).
 
@@ -116,13 +117,8 @@ class RedisSessionStore:
     def __init__(self, url: str | None = None, *, client: Any = None,
                  key_prefix: str = "dyne:session:", timeout: float = 1.0,
                  password: str | None = None) -> None:
-        from .redis import redis_client
-
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
-        self._owns_client = client is None
-        self.key_prefix = key_prefix
-        self.timeout = timeout
+        RedisBacked.__init__(self, url, client=client, key_prefix=key_prefix, timeout=timeout,
+                             password=password)
 
     async def load(self, sid: str, max_age: int) -> dict[str, Any] | None:
         async with asyncio.timeout(self.timeout):
@@ -139,8 +135,7 @@ class RedisSessionStore:
             await self.client.delete(self.key_prefix + sid)
 
     async def close(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        await self.close_client()
 
 
 def _store_errors() -> tuple[type[BaseException], ...]:

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgpack
 
+from ..redis import RedisBacked
+
 if TYPE_CHECKING:
     from ...app import App
 
@@ -365,7 +367,7 @@ return 0
 """
 
 
-class RedisCacheBackend(BaseCacheBackend):
+class RedisCacheBackend(BaseCacheBackend, RedisBacked):
     """Entries on a Redis server, shared by every worker and host, under
     ``key_prefix`` (``clear`` deletes only those keys). ``timeout`` bounds
     each command: a server that is down or stuck costs a request at most
@@ -375,12 +377,8 @@ class RedisCacheBackend(BaseCacheBackend):
 
     def __init__(self, url: str | None = None, *, password: str | None = None,
                  key_prefix: str = "dyne:cache:", timeout: float = 1.0, client: Any = None) -> None:
-        from ..redis import redis_client
-
-        self.key_prefix = key_prefix
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
-        self._owns_client = client is None
+        RedisBacked.__init__(self, url, client=client, key_prefix=key_prefix, timeout=timeout,
+                             password=password)
         self._delete_if: Any = None
 
     @classmethod
@@ -396,8 +394,7 @@ class RedisCacheBackend(BaseCacheBackend):
         pass  # redis-py connects on first use; a server that is down is a miss, not a crash
 
     async def disconnect(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        await self.close_client()
 
     async def get(self, key: str) -> Any | None:
         data = await self.client.get(self.key_prefix + key)

@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from ...exceptions import HTTPException
+from ..redis import RedisBacked
 from .store import RateLimitResult, RateLimitStore, gcra
 
 __all__ = ["RedisStore"]
@@ -47,7 +48,7 @@ return {1, string.format('%.6f', now), stored or ''}
 """
 
 
-class RedisStore(RateLimitStore):
+class RedisStore(RateLimitStore, RedisBacked):
     """Counts on Redis under ``key_prefix``.
 
     :param url: the server (``redis://127.0.0.1:6379/0`` by default), or
@@ -60,13 +61,8 @@ class RedisStore(RateLimitStore):
     def __init__(self, url: str | None = None, *, client: Any = None,
                  key_prefix: str = "dyne:ratelimit:", timeout: float = 0.5,
                  fail_open: bool = True, password: str | None = None) -> None:
-        from ..redis import redis_client
-
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
-        self._owns_client = client is None
-        self.key_prefix = key_prefix
-        self.timeout = timeout
+        RedisBacked.__init__(self, url, client=client, key_prefix=key_prefix, timeout=timeout,
+                             password=password)
         self.fail_open = fail_open
         self._script = self.client.register_script(_GCRA)
 
@@ -101,5 +97,4 @@ class RedisStore(RateLimitStore):
             await self.client.unlink(*batch[start:start + 500])
 
     async def close(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        await self.close_client()

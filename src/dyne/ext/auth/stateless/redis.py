@@ -15,13 +15,14 @@ import logging
 from typing import Any
 
 from ....exceptions import HTTPException
+from ...redis import RedisBacked
 
 __all__ = ["RedisNonceStore"]
 
 logger = logging.getLogger("dyne.auth")
 
 
-class RedisNonceStore:
+class RedisNonceStore(RedisBacked):
     """A ``NonceStore`` on Redis (give it to ``DigestAuth(nonce_store=...)``).
 
     :param url: the server (``redis://127.0.0.1:6379/0`` by default), or
@@ -33,13 +34,8 @@ class RedisNonceStore:
     def __init__(self, url: str | None = None, *, client: Any = None,
                  key_prefix: str = "dyne:nonce:", timeout: float = 1.0,
                  password: str | None = None) -> None:
-        from ...redis import redis_client
-
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
-        self._owns_client = client is None
-        self.key_prefix = key_prefix
-        self.timeout = timeout
+        RedisBacked.__init__(self, url, client=client, key_prefix=key_prefix, timeout=timeout,
+                             password=password)
 
     async def remember(self, key: str, ttl: float) -> bool:
         from ...redis import redis_errors
@@ -57,5 +53,4 @@ class RedisNonceStore:
         return bool(stored)
 
     async def close(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        await self.close_client()
