@@ -244,6 +244,20 @@ def format_for_content_type(mimetype: str) -> str | None:
 
 # -- Negotiation -----------------------------------------------------------------
 
+def q_value(params: list[str]) -> float:
+    """The ``q`` weight among a header item's ``;``-separated parameters: 1.0
+    when absent, 0.0 when malformed or outside 0..1 (the item is then refused)."""
+    quality = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                quality = 0.0
+    return quality if 0.0 <= quality <= 1.0 else 0.0
+
+
 def parse_accept(header: str) -> list[tuple[str, float]]:
     """Media ranges from an ``Accept`` header with their q-values, best first
     (ties keep the client's order)."""
@@ -253,16 +267,7 @@ def parse_accept(header: str) -> list[tuple[str, float]]:
         media = pieces[0].strip().lower()
         if not media:
             continue
-        quality = 1.0
-        for param in pieces[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-                if not 0.0 <= quality <= 1.0:
-                    quality = 0.0
+        quality = q_value(pieces[1:])
         ranges.append((-quality, position, media))
     ranges.sort()
     return [(media, -neg_q) for neg_q, _, media in ranges]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..formats import q_value
+
 __all__ = ["CompressionMiddleware", "choose_encoding"]
 
 
@@ -30,16 +32,7 @@ def choose_encoding(accept_encoding: str, offered: tuple[str, ...]) -> str | Non
         name = name.strip().lower()
         if not name:
             continue
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-        if not 0.0 <= quality <= 1.0:
-            quality = 0.0
+        quality = q_value(params.split(";"))
         ratings[name] = max(quality, ratings.get(name, 0.0)) if name in ratings else quality
     best: str | None = None
     best_quality = 0.0
