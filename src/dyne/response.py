@@ -698,9 +698,15 @@ class Response:
         if length is not None:
             raw.append((b"content-length", b"%d" % length))
         if self._cookies:
-            for morsel in self._cookies.values():
-                raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+            raw.extend(self._cookie_headers())
         return status, raw, body
+
+    def _cookie_headers(self) -> list[tuple[bytes, bytes]]:
+        """``Set-Cookie`` headers for the cookies set on this response."""
+        if not self._cookies:
+            return []
+        return [(b"set-cookie", morsel.OutputString().encode("latin-1"))
+                for morsel in self._cookies.values()]
 
     def _render_precondition(self, status: int, raw: RawHeaders, headers: CaseInsensitiveDict | None,
                              vary_accept: bool) -> Rendered:
@@ -710,8 +716,7 @@ class Response:
         if status == 412:
             raw = []
             if self._cookies:
-                for morsel in self._cookies.values():
-                    raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+                raw.extend(self._cookie_headers())
             body = b"Precondition Failed"
             raw.append((b"content-type", b"text/plain; charset=utf-8"))
             raw.append((b"content-length", b"%d" % len(body)))
@@ -728,8 +733,7 @@ class Response:
         if vary_accept:
             raw.append((b"vary", b"Accept"))
         if self._cookies:
-            for morsel in self._cookies.values():
-                raw.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+            raw.extend(self._cookie_headers())
         return 304, raw, b""
 
     @staticmethod
