@@ -263,10 +263,18 @@ def server_options(command: Any) -> Any:
               help="Largest request line and headers in bytes (431 beyond) [default: 65536].")
 @click.option("--limit-concurrency", type=click.IntRange(min=1), default=None,
               help="Most connections and requests at once (503 beyond) [default: 1000].")
+@click.option("--proxy-headers/--no-proxy-headers", default=True,
+              help="Take the client's address and scheme from X-Forwarded-For and "
+                   "X-Forwarded-Proto, when the connection comes from a trusted proxy "
+                   "[default: on].")
+@click.option("--forwarded-allow-ips", default=None, envvar="FORWARDED_ALLOW_IPS",
+              help="Comma-separated addresses or networks of the trusted proxies, or '*' "
+                   "[default: 127.0.0.1, or FORWARDED_ALLOW_IPS].")
 @click.pass_obj
 def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
         keep_alive_timeout: float | None, header_timeout: float | None,
-        max_header_size: int | None, limit_concurrency: int | None) -> None:
+        max_header_size: int | None, limit_concurrency: int | None,
+        proxy_headers: bool = True, forwarded_allow_ips: str | None = None) -> None:
     """Serve the application with uvicorn, with dyne's server limits
     (docs/security.md).
 
@@ -290,7 +298,9 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
                               limit_concurrency=limit_concurrency)
     uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
-                reload_dirs=[cwd] if obj.reload else None, **uvicorn_options(limits))
+                reload_dirs=[cwd] if obj.reload else None, proxy_headers=proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
+                **uvicorn_options(limits))
 
 
 @cli.command()
