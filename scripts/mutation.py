@@ -46,6 +46,8 @@ TARGETS: dict[str, tuple[str, list[str], list[str]]] = {
     "sessions": ("src/dyne/sessions.py", ["tests/test_sessions.py"], []),
     "digest": ("src/dyne/ext/auth/stateless/digest.py", ["tests/ext/auth/stateless/test_digest.py"], []),
     "staticfiles": ("src/dyne/staticfiles.py", ["tests/test_staticfiles.py"], ["-m", "not server"]),
+    "bodies": ("src/dyne/bodies.py", ["tests/test_bodies.py"], []),
+    "routing": ("src/dyne/routing.py", ["tests/test_routing.py", "tests/test_redirects.py"], []),
     "transactions": ("src/dyne/ext/db/alchemical/transaction.py",
                      ["tests/ext/db/alchemical/test_transaction.py"], ["-k", "sqlite or not postgresql"]),
 }
