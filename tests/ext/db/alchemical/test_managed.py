@@ -8,13 +8,14 @@ import inspect
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import String, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 import dyne
-from dyne.ext.db.alchemical import CRUDMixin, Model, ReadOnlyError
+from dyne.ext.db.alchemical import Alchemical, CRUDMixin, Model, ReadOnlyError
 from tests.conftest import serve_in_thread
 
 
@@ -453,3 +454,85 @@ def stored_names_after_stop(db, User):
             await db.dispose()
 
     return asyncio.run(read())
+
+
+def test_concurrent_managed_requests_lose_nothing_and_leak_nothing(database_url):
+    """Through a real server: each request writes in its own managed session;
+    one in ten fails after flushing and must leave nothing behind."""
+    import asyncio
+
+    requests = 30 if database_url.startswith("sqlite") else 120  # SQLite: one writer at a time
+    app = dyne.App()
+    app.config["ALCHEMICAL_DATABASE_URL"] = database_url
+    app.config["ALCHEMICAL_ENGINE_OPTIONS"] = {"pool_size": 10, "max_overflow": 10, "pool_timeout": 60}
+    db = Alchemical(app)
+    User = define_user()
+    app.on_event("startup")(db.create_all)
+
+    @app.route("/users/{n:int}", methods=["POST"])
+    @db.managed_session
+    async def create(req, resp, *, n, session):
+        session.add(User(name=f"user {n}"))
+        await session.flush()
+        await asyncio.sleep(0.01)  # hold the transaction open while others run
+        if n % 10 == 0:
+            raise RuntimeError("this request fails after writing")
+
+    @app.route("/state")
+    @db.readonly_session
+    async def state(req, resp, *, session):
+        resp.media = {"rows": await User.query(session).count(),
+                      "names": sorted(u.name for u in await User.query(session).all())}
+
+    async def hammer(base):
+        limits = httpx.Limits(max_connections=requests)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+            responses = await asyncio.gather(*(client.post(f"/users/{n}") for n in range(1, requests + 1)))
+            return [r.status_code for r in responses], (await client.get("/state")).json()
+
+    with serve_in_thread(app) as base:
+        statuses, seen = asyncio.run(hammer(base))
+        checked_out = db.get_engine().pool.checkedout()
+    kept = [n for n in range(1, requests + 1) if n % 10]
+    assert statuses.count(500) == requests - len(kept)
+    assert statuses.count(200) == len(kept)
+    assert seen == {"rows": len(kept), "names": sorted(f"user {n}" for n in kept)}
+    assert checked_out == 0
+
+
+@pytest.mark.parametrize("order", ["input outside", "input inside"])
+def test_combines_with_input_and_output_in_either_order(make_app, order):
+    from pydantic import BaseModel
+
+    from dyne.ext.io.pydantic import input, output
+    from dyne.ext.openapi import OpenAPI
+
+    app, db = make_app()
+    OpenAPI(app)
+    User = define_user()
+
+    class UserIn(BaseModel):
+        name: str
+
+    class UserOut(UserIn):
+        id: int
+
+    async def create_user(req, resp, *, data, session):
+        user = User(name=data["name"])
+        session.add(user)
+        await session.flush()
+        resp.obj = user
+
+    if order == "input outside":
+        view = input(UserIn)(output(UserOut, status_code=201)(db.managed_session(create_user)))
+    else:
+        view = db.managed_session(input(UserIn)(output(UserOut, status_code=201)(create_user)))
+    app.add_route("/users", view, methods=["POST"])
+
+    created = app.client.post("/users", json={"name": "ada"})
+    assert created.status_code == 201 and created.json()["name"] == "ada"
+    assert app.client.post("/users", json={"nom": "x"}).status_code == 400
+    assert stored_names(db, User) == ["ada"]
+    document = yaml.safe_load(app.client.get("/schema.yml").text)
+    operation = document["paths"]["/users"]["post"]
+    assert "UserIn" in str(operation["requestBody"]) and "session" not in str(operation)
