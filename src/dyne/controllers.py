@@ -320,10 +320,15 @@ def after_request(func: F) -> F:
     return func
 
 
+def _add_login(target: Any, roles: list[Any] | None) -> None:
+    # The target's own list (a class must not extend its base's).
+    setattr(target, _LOGIN, [roles, *vars(target).get(_LOGIN, [])])
+
+
 def login_required(target: F) -> F:
     """On a controller class (or method): every endpoint needs a logged-in
     user, checked by the app's ``dyne.ext.auth.LoginManager``."""
-    target.__dict__.setdefault(_LOGIN, []).insert(0, None)
+    _add_login(target, None)
     return target
 
 
@@ -334,7 +339,7 @@ def role_required(*roles: Any) -> Callable[[F], F]:
         raise TypeError("@role_required needs at least one role")
 
     def decorator(target: F) -> F:
-        target.__dict__.setdefault(_LOGIN, []).insert(0, list(roles))
+        _add_login(target, list(roles))
         return target
 
     return decorator
@@ -443,10 +448,29 @@ def _positional(func: Callable[..., Any]) -> list[inspect.Parameter]:
 
 
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations of ``func`` that resolve (strings are evaluated in its
+    module); one that does not (a class local to a function) is left out."""
     try:
         return typing.get_type_hints(func)
-    except Exception:  # unresolvable annotations: the method still works, undocumented
-        return {}
+    except Exception:
+        pass
+    hints: dict[str, Any] = {}
+    for name, annotation in getattr(func, "__annotations__", {}).items():
+        try:
+            hints[name] = typing.get_type_hints(_Annotated(name, annotation, func))[name]
+        except Exception:
+            continue
+    return hints
+
+
+class _Annotated:
+    """One annotation of a function, for resolving it alone."""
+
+    def __init__(self, name: str, annotation: Any, func: Callable[..., Any]) -> None:
+        self.__annotations__ = {name: annotation}
+        self.__globals__ = getattr(func, "__globals__", {})
+        self.__module__ = getattr(func, "__module__", None)
+        self.__wrapped__ = None
 
 
 def _is_model(annotation: Any) -> bool:
@@ -479,7 +503,7 @@ def _install_request_properties(app: App) -> None:
         "response": fluent_for,
         "res": fluent_for,
         "route_parameters": lambda req: req.path_params,
-        "query_params": lambda req: dict(req.params),
+        "query_params": lambda req: {key: req.params.get(key) for key in req.params},
         "user": lambda req: getattr(req.state, "user", None),
     }
     for name, getter in properties.items():
@@ -563,7 +587,9 @@ class _Endpoint:
                     break
             if self.body_key is None:
                 raise TypeError(f"{type(controller).__name__}.{name} has @consumes but no parameter "
-                                "annotated with a pydantic model (or str / bytes) to receive the body")
+                                "annotated with a pydantic model (or str / bytes) to receive the body (the "
+                                "annotation must resolve at registration: define the model at module "
+                                "level)")
         second = params[1] if len(params) > 1 else None
         #: dyne's form (self, req, resp, ...) or PyJolt's (self, req, ...).
         self.takes_resp = (second is not None and second.name not in path_params
@@ -611,7 +637,7 @@ class _Endpoint:
                 kwargs[key] = await req.content  # type: ignore[index]
                 return
             if kind is str:
-                kwargs[key] = await req.text()  # type: ignore[index]
+                kwargs[key] = await req.text  # type: ignore[index]
                 return
             data = await req.media()
             assert validate is not None
@@ -702,7 +728,7 @@ def _members(cls: type) -> list[tuple[str, Any]]:
 
 def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute]:
     """``app.add_controller``: register every endpoint of a controller."""
-    cls = _resolve(controller, Controller, "add_controller()")
+    cls = typing.cast("type[Controller]", _resolve(controller, Controller, "add_controller()"))
     registered: set[type] = app.__dict__.setdefault("_dyne_controllers", set())
     if cls in registered:
         raise ValueError(f"Controller {cls.__name__} is already registered on this app")
