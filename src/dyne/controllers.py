@@ -410,6 +410,9 @@ def abort(msg: str, status_code: int = HTTPStatus.BAD_REQUEST, status: str = "er
           data: Any = None) -> NoReturn:
     """PyJolt's quick abort: raise ``AborterException``. (``dyne.abort`` is
     dyne's ``abort(status_code, detail)``.)"""
+    if not isinstance(msg, str):
+        raise TypeError(f"abort() takes a message first (PyJolt's abort(msg=..., status_code=...)), "
+                        f"got {msg!r}; for abort(status_code, detail) use dyne.abort")
     raise AborterException(msg, status_code=status_code, status=status, data=data)
 
 
