@@ -472,7 +472,7 @@ class _Annotated:
     def __init__(self, name: str, annotation: Any, func: Callable[..., Any]) -> None:
         self.__annotations__ = {name: annotation}
         self.__globals__ = getattr(func, "__globals__", {})
-        self.__module__ = getattr(func, "__module__", None)
+        self.__module__ = getattr(func, "__module__", None) or __name__
         self.__wrapped__ = None
 
 
