@@ -452,28 +452,21 @@ def _positional(func: Callable[..., Any]) -> list[inspect.Parameter]:
 
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     """The annotations of ``func`` that resolve (strings are evaluated in its
-    module); one that does not (a class local to a function) is left out."""
+    module); one that does not (a name local to a function) is left out."""
     try:
         return typing.get_type_hints(func)
     except Exception:
         pass
     hints: dict[str, Any] = {}
+    namespace = getattr(func, "__globals__", {})
     for name, annotation in getattr(func, "__annotations__", {}).items():
-        try:
-            hints[name] = typing.get_type_hints(_Annotated(name, annotation, func))[name]
-        except Exception:
-            continue
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # what get_type_hints does, one by one
+            except Exception:
+                continue
+        hints[name] = annotation
     return hints
-
-
-class _Annotated:
-    """One annotation of a function, for resolving it alone."""
-
-    def __init__(self, name: str, annotation: Any, func: Callable[..., Any]) -> None:
-        self.__annotations__ = {name: annotation}
-        self.__globals__ = getattr(func, "__globals__", {})
-        self.__module__ = getattr(func, "__module__", None) or __name__
-        self.__wrapped__ = None
 
 
 def _is_model(annotation: Any) -> bool:
@@ -491,6 +484,7 @@ async def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _apply_result(resp: DyneResponse, result: Any) -> None:
+    """A handler's return value, unless it is the fluent response itself."""
     if result is not None and not isinstance(result, FluentResponse):
         resp.apply_return(result)
 
@@ -602,19 +596,24 @@ class _Endpoint:
         if typing.get_origin(returned) is FluentResponse:
             (self.response_model,) = typing.get_args(returned)
 
-    def view(self) -> Callable[..., Any]:
+    def view(self, produce: Callable[[DyneResponse], None] | None = None) -> Callable[..., Any]:
+        """The route's view: installs ``req.response``, calls the method in
+        its form, applies a plain return value, then ``@produces``."""
         bound, takes_resp = self.bound, self.takes_resp
-        if is_async_callable(bound):
-            if takes_resp:
-                async def view(req: Request, resp: DyneResponse, **kwargs: Any) -> None:
-                    _apply_result(resp, await bound(req, resp, **kwargs))
+        is_async = is_async_callable(bound)
+
+        async def view(req: Request, resp: DyneResponse, **kwargs: Any) -> None:
+            req.scope[FLUENT_KEY] = FluentResponse(resp)
+            args = (req, resp) if takes_resp else (req,)
+            if is_async:
+                result = await bound(*args, **kwargs)
             else:
-                async def view(req: Request, resp: DyneResponse, **kwargs: Any) -> None:
-                    _apply_result(resp, await bound(req, **kwargs))
-        else:
-            async def view(req: Request, resp: DyneResponse, **kwargs: Any) -> None:
-                args = (req, resp) if takes_resp else (req,)
-                _apply_result(resp, await run_sync(bound, *args, **kwargs))
+                result = await run_sync(bound, *args, **kwargs)
+            if result is not None and not isinstance(result, FluentResponse):
+                resp.apply_return(result)
+            if produce is not None:
+                produce(resp)
+
         view.__name__ = self.name
         view.__qualname__ = self.func.__qualname__
         view.__doc__ = self.func.__doc__
@@ -675,11 +674,11 @@ def _hook_step(bound: Callable[..., Any], kind: str) -> Any:
     return after
 
 
-def _produce_step(produced: tuple[str, ...], where: str) -> Any:
+def _producer(produced: tuple[str, ...], where: str) -> Callable[[DyneResponse], None]:
     primary = produced[0]
     allowed = frozenset(produced)
 
-    async def produce(req: Request, resp: DyneResponse) -> None:
+    def produce(resp: DyneResponse) -> None:
         if not resp.is_set or resp.status_code == 204:
             return
         mimetype = resp.mimetype
@@ -774,10 +773,12 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
         for number, (full_path, group) in enumerate(by_path.items()):
             endpoint = _Endpoint(instance, name, func,
                                  PathTemplate(full_path, app.router.convertors).param_names)
-            view = endpoint.view()
+            produced = getattr(func, _PRODUCES, None)
+            view = endpoint.view(_producer(produced, route_name) if produced is not None else None)
             spec = EndpointSpec()
             setattr(view, SPEC_ATTRIBUTE, spec)
-            spec.add_step(_install_fluent, PHASE_BEFORE - 10)
+            if before_steps:  # they may use req.response (the view installs it otherwise)
+                spec.add_step(_install_fluent, PHASE_BEFORE - 10)
             development_only = class_development or bool(getattr(func, _DEVELOPMENT, False))
             if development_only:
                 spec.add_step(_development_step(app), PHASE_BEFORE - 5)
@@ -791,9 +792,6 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
             if endpoint.response_model is not None:
                 spec.add_after(_serialize_step(endpoint.response_model), PHASE_OUTPUT)
                 spec.meta["io.response_model"] = endpoint.response_model
-            produced = getattr(func, _PRODUCES, None)
-            if produced is not None:
-                spec.add_after(_produce_step(produced, route_name), PHASE_OUTPUT + 1)
             for after_step in after_steps:
                 spec.add_after(after_step, PHASE_OUTPUT + 2)
             _document(spec, func, group, cls)
