@@ -245,3 +245,79 @@ def test_exception_handlers_under_uvicorn():
         crash = client.get("/api/v1/users/crash")
         assert (crash.status_code, crash.json()) == (500, {"status": "error",
                                                            "message": "Internal server error"})
+
+
+def test_seed_custom_exceptions_and_not_found():
+    from dyne.controllers import BaseHttpException, CustomException, NotFound
+
+    # The seed's three kinds of custom exceptions ("implementation" filled in).
+    class MyCustomException(Exception):
+        """implementation"""
+
+    class MyCustomHttpException(BaseHttpException):
+        """implementation"""
+
+        status_code = 409
+
+    class CustomExceptionFromCustomException(CustomException):
+        """implementation"""
+
+    class Handlers(ExceptionHandler):
+        @handles(MyCustomException, CustomExceptionFromCustomException)
+        async def custom(self, req: Request, exc: Exception) -> Response:
+            return req.res.json({"custom": type(exc).__name__}).status(HttpStatus.BAD_REQUEST)
+
+        @handles(NotFound)
+        async def not_found(self, req: Request, exc: Exception) -> Response:
+            return req.res.json({"status": "error", "message": "Not found"}).status(HttpStatus.NOT_FOUND)
+
+    @path("/custom")
+    class Raising(Controller):
+        @get("/<string:kind>")
+        async def raise_it(self, req: Request, kind: str) -> Response:
+            if kind == "plain":
+                raise MyCustomException()
+            if kind == "http":
+                raise MyCustomHttpException("conflict")
+            if kind == "missing":
+                raise NotFound("no such thing")
+            raise CustomExceptionFromCustomException()
+
+    app = dyne.App()
+    app.add_controller(Raising)
+    http = app.client.get("/custom/http")
+    assert (http.status_code, http.text) == (409, "conflict")  # unhandled: its status and message
+    app.add_exception_handler(Handlers)
+    assert app.client.get("/custom/plain").json() == {"custom": "MyCustomException"}
+    assert app.client.get("/custom/derived").json() == {"custom": "CustomExceptionFromCustomException"}
+    for url in ("/custom/missing", "/no/such/url"):  # NotFound, and the router's own 404
+        missing = app.client.get(url)
+        assert (missing.status_code, missing.json()) == (404, {"status": "error", "message": "Not found"})
+
+
+def test_seed_cache_decorator_on_a_controller_method():
+    from dyne.ext.cache import Cache
+
+    calls: list[int] = []
+    app = dyne.App()
+    cache = Cache(app)
+
+    class CachedUser(BaseModel):
+        id: int
+        fullname: str
+
+    @path("/api/v1/users")
+    class CachedApi(Controller):
+        @get("/<int:user_id>")
+        @cache.cache(duration=300)  # default is 300 so this is not needed
+        async def get_user(self, req: Request, user_id: int) -> Response:
+            """Returns a user by user_id"""
+            # The seed loads the user from the database (pseudo-code here).
+            calls.append(user_id)
+            return req.response.json(CachedUser(id=user_id, fullname="Ada")).status(HttpStatus.OK)
+
+    app.add_controller(CachedApi)
+    for _ in range(3):
+        assert app.client.get("/api/v1/users/1").json() == {"id": 1, "fullname": "Ada"}
+    assert app.client.get("/api/v1/users/2").json() == {"id": 2, "fullname": "Ada"}
+    assert calls == [1, 2]

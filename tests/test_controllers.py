@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 import dyne
 from dyne import Request
+from dyne import Response as DyneResponse
 from dyne.controllers import (
     Controller,
     Descriptor,
@@ -146,6 +147,22 @@ def test_seed_consumes_and_produces_with_a_response_model():
 class Login(BaseModel):
     username: str
     remember: bool = False
+
+
+def test_dyne_response_annotation_works_like_pyjolts():
+    """``from dyne import Request, Response`` as in the seed: ``Response[Model]``
+    is the fluent response typed with the model."""
+
+    @path("/typed")
+    class Typed(Controller):
+        @get("/")
+        async def index(self, req: Request) -> DyneResponse[UserData]:
+            return req.res.json({"email": "e", "fullname": "f", "extra": 1})
+
+    app = dyne.App()
+    app.add_controller(Typed)
+    assert DyneResponse[UserData] == Response[UserData]
+    assert app.client.get("/typed").json() == {"email": "e", "fullname": "f"}
 
 
 def test_consumes_form_and_text_bodies():

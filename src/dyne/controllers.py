@@ -60,13 +60,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AborterException",
+    "BaseHttpException",
     "Controller",
+    "CustomException",
     "Descriptor",
     "ExceptionHandler",
     "FluentResponse",
     "HtmlAborterException",
     "HttpStatus",
     "MediaType",
+    "NotFound",
     "PendingHtml",
     "Response",
     "abort",
@@ -383,6 +386,31 @@ class ExceptionHandler:
 
 
 # -- Aborts ------------------------------------------------------------------------------
+
+class CustomException(Exception):
+    """A base for an application's own exceptions (PyJolt's name); handle
+    them with ``@handles``."""
+
+
+class BaseHttpException(HTTPException):
+    """A base for exceptions that carry an HTTP status: ``status_code``
+    (a class attribute, 500 by default, or given) and a ``message``."""
+
+    status_code = 500
+
+    def __init__(self, message: Any = None, status_code: int | None = None,
+                 headers: Any = None) -> None:
+        super().__init__(int(status_code if status_code is not None else type(self).status_code),
+                         message, headers)
+        self.message = self.detail
+
+
+class NotFound(BaseHttpException):
+    """404. ``@handles(NotFound)`` also answers the app's other 404s (an
+    unknown URL, ``abort(404)``): it becomes the app's 404 handler."""
+
+    status_code = 404
+
 
 class AborterException(HTTPException):
     """Raised by ``abort``. Unhandled, it answers ``status_code`` with
@@ -897,7 +925,10 @@ def register_exception_handler(app: App, handler: type[Any] | str) -> ExceptionH
         if count not in (2, 3):
             raise TypeError(f"{cls.__name__}.{name} must take (self, req, exc) or (self, req, resp, exc)")
         for exc_type in getattr(func, _HANDLES):
-            app.errors.add(exc_type, _error_handler(bound, count == 3))
+            handle = _error_handler(bound, count == 3)
+            app.errors.add(exc_type, handle)
+            if exc_type is NotFound:
+                app.errors.add(404, handle)  # every 404, an unknown URL included
     return instance  # type: ignore[no-any-return]
 
 
