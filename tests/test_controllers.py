@@ -423,6 +423,10 @@ def test_seed_development_endpoints_are_unreachable_unless_debug():
     development_app.add_controller(Lab)
     assert development_app.client.get("/beta/feature").text == "beta"
     assert development_app.client.get("/lab").text == "lab"
+    # Documented only where reachable (debug mode when registered).
+    documented = {route.name: route.include_in_schema for route in production.routes}
+    assert documented == {"Beta.feature": False, "Beta.stable": True, "Lab.index": False}
+    assert all(route.include_in_schema for route in development_app.routes)
 
 
 def test_seed_websocket_handler():

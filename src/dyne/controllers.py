@@ -302,8 +302,9 @@ def open_api_docs(*descriptors: Descriptor) -> Callable[[F], F]:
 
 
 def development(target: F) -> F:
-    """On a controller class or method: unreachable (404, and left out of the
-    OpenAPI document) unless the app is in debug mode."""
+    """On a controller class or method: unreachable (404) unless the app is in
+    debug mode, and documented in OpenAPI only when the app was in debug mode
+    when the controller was registered."""
     setattr(target, _DEVELOPMENT, True)
     return target
 
@@ -832,7 +833,7 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
                     else:
                         manager.role_required(*roles)(view)
             include = (cls._controller_open_api and all(info.open_api_spec for info in group)
-                       and not development_only)
+                       and (app.debug or not development_only))
             route = app.add_route(full_path, view, methods=[info.method for info in group],
                                   name=route_name if number == 0 else f"{route_name}_{number + 1}",
                                   include_in_schema=include)
