@@ -83,7 +83,20 @@ CACHE_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("redis", "report, Redis cache hit (vs dyne report)", "/report/redis", REPORT,
              target="cache", frameworks=("dyne",), baseline="report"),
 )
-SCENARIOS = SCENARIOS + CACHE_SCENARIOS
+#: dyne only: a controller (dyne.controllers, PyJolt's form) answering like the
+#: function views, compared with dyne's own hello, path and post.
+CONTROLLER_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("controller-hello", "controller: hello (vs dyne hello)", "/", HELLO,
+             target="controlled", frameworks=("dyne",), baseline="hello"),
+    Scenario("controller-path", "controller: typed path parameter (vs dyne path)", "/users/42",
+             {"id": 42}, target="controlled", frameworks=("dyne",), baseline="path",
+             negative=(("GET", "/users/abc", b"", {}, (404,)),)),
+    Scenario("controller-post", "controller: @consumes JSON POST (vs dyne post)", "/items", ITEM,
+             method="POST", body=ITEM_BODY, headers={"Content-Type": "application/json"},
+             target="controlled", frameworks=("dyne",), baseline="post",
+             negative=(("POST", "/items", BAD_ITEM_BODY, {"Content-Type": "application/json"}, (422,)),)),
+)
+SCENARIOS = SCENARIOS + CACHE_SCENARIOS + CONTROLLER_SCENARIOS
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

@@ -156,6 +156,11 @@ def __getattr__(name):
     if name == "cache":
         built = globals()[name] = _cache_app()
         return built
+    if name == "controlled":
+        from .dyne_controllers import controlled
+
+        built = globals()[name] = controlled
+        return built
     options = _OBSERVED.get(name)
     if options is None:
         raise AttributeError(name)

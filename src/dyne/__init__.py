@@ -23,8 +23,15 @@ from .response import Response
 if TYPE_CHECKING:
     from starlette.websockets import WebSocketDisconnect
 
-__all__ = ["App", "HTTPException", "Request", "Response", "RouteGroup", "WebSocketDisconnect",
-           "__version__", "abort"]
+    from .controllers import Controller, ExceptionHandler, HttpStatus, MediaType, cors, no_cors
+
+__all__ = ["App", "Controller", "ExceptionHandler", "HTTPException", "HttpStatus", "MediaType",
+           "Request", "Response", "RouteGroup", "WebSocketDisconnect", "__version__", "abort",
+           "cors", "no_cors"]
+
+#: Names of ``dyne.controllers`` also offered here (imported on first use).
+_CONTROLLER_NAMES = frozenset({"Controller", "ExceptionHandler", "HttpStatus", "MediaType",
+                               "cors", "no_cors"})
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from starlette.websockets import WebSocketDisconnect
 
         return WebSocketDisconnect
+    if name in _CONTROLLER_NAMES:
+        from . import controllers
+
+        return getattr(controllers, name)
     raise AttributeError(f"module 'dyne' has no attribute {name!r}")

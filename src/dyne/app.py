@@ -565,6 +565,24 @@ class App(Scaffold, AppCompat):
         """``error_handler`` without the decorator."""
         self.errors.add(key, handler)
 
+    # -- controllers (dyne.controllers) ----------------------------------------------
+
+    def add_controller(self, controller: type[Any] | str) -> list[BaseRoute]:
+        """Register a ``dyne.controllers.Controller`` subclass (or its import
+        string, ``"package.module:Class"``): one route per decorated method,
+        named ``"Class.method"`` for ``url_for``. Returns the routes."""
+        from .controllers import register_controller
+
+        return register_controller(self, controller)
+
+    def add_exception_handler(self, handler: type[Any] | str) -> Any:
+        """Register a ``dyne.controllers.ExceptionHandler`` subclass (or its
+        import string): each ``@handles(...)`` method handles those exceptions.
+        Returns the handler instance."""
+        from .controllers import register_exception_handler
+
+        return register_exception_handler(self, handler)
+
     # -- lifecycle -------------------------------------------------------------------
 
     def on_event(self, event: str) -> Callable[[F], F]:
@@ -654,7 +672,10 @@ class App(Scaffold, AppCompat):
                           {"allowed_hosts": hosts, "www_redirect": False}))
         if self.enable_hsts:
             stack.append((middleware.HSTSMiddleware, {}))
-        if self.cors:
+        route_cors = self._route_cors()
+        if route_cors is not None:
+            stack.append(route_cors)
+        elif self.cors:
             stack.append((middleware.CORSMiddleware, dict(self.cors_params)))
         if self.brotli:
             from .middleware.compression import CompressionMiddleware
@@ -663,6 +684,16 @@ class App(Scaffold, AppCompat):
         elif self.gzip:
             stack.append((middleware.GZipMiddleware, {}))
         return stack
+
+    def _route_cors(self) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+        """The per-route CORS layer, when a route declares ``@cors``/``@no_cors``."""
+        from .route_cors import RouteCORSMiddleware, declares_route_cors
+
+        if not declares_route_cors(self.router.routes):
+            return None
+        return (RouteCORSMiddleware, {"router": self.router,
+                                      "default": dict(self.cors_params) if self.cors else None,
+                                      "defaults": dict(self.cors_params)})
 
     def build_middleware_stack(self) -> Callable[..., Any]:
         """Compose the ASGI stack, outermost first: the debug error page (or, with

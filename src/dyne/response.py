@@ -163,6 +163,14 @@ class Response:
         "req",
     )
 
+    def __class_getitem__(cls, model: Any) -> Any:
+        """``Response[Model]``, PyJolt's return annotation of a controller
+        method: the fluent response whose JSON body ``Model`` serializes
+        (``dyne.controllers``)."""
+        from .fluent import FluentResponse
+
+        return FluentResponse[model]  # type: ignore[valid-type]
+
     def __init__(self, req: Request | None = None) -> None:
         self.req = req
         self._status: int | None = None

@@ -349,6 +349,15 @@ class LoginManager(Extension):
 
         return decorator(view) if view is not None else decorator
 
+    def role_required(self, *roles: Any) -> Callable[[V], V]:
+        """PyJolt's spelling of ``login_required(role=[...])``: a logged-in user
+        with any one of ``roles`` (``@auth.role_required("admin", "editor")``).
+        On a view, a class-based view or a controller class."""
+        if not roles:
+            raise TypeError("@role_required needs at least one role")
+        decorator: Callable[[V], V] = self.login_required(role=list(roles))
+        return decorator
+
     async def _roles(self, user: Any) -> frozenset[Hashable]:
         if self._get_user_roles is None:
             raise RuntimeError("@login_required(role=...) needs a role loader: register one with "
