@@ -169,8 +169,15 @@ def _runner(app: App, method: Callable[..., Any], spec: CommandSpec) -> Callable
     async def main(kwargs: dict[str, Any]) -> Any:
         if not spec.lifespan:
             return await call(kwargs)
+        failure: Exception | None = None
         async with app.lifespan_context():
-            return await call(kwargs)
+            try:
+                result = await call(kwargs)
+            except Exception as exc:  # shut down cleanly (close connections), then fail
+                failure = exc
+        if failure is not None:
+            raise failure
+        return result
 
     def callback(**kwargs: Any) -> Any:
         return asyncio.run(main(kwargs))
@@ -194,10 +201,12 @@ def build_commands(app: App, controller: CLIController) -> list[click.Command]:
         defaults = _signature_defaults(method, where, arguments)
         params: list[click.Parameter] = []
         for argument_spec in arguments:
-            optional = argument_spec.name in defaults
+            extra: dict[str, Any] = {"required": True}
+            if argument_spec.name in defaults:
+                extra = {"required": False, "default": defaults[argument_spec.name]}
             params.append(_DescribedArgument(
-                [argument_spec.name], type=argument_spec.arg_type, required=not optional,
-                default=defaults.get(argument_spec.name), description=argument_spec.description))
+                [argument_spec.name], type=argument_spec.arg_type,
+                description=argument_spec.description, **extra))
         help_text = spec.help if spec.help is not None else inspect.getdoc(function)
         commands.append(_ControllerCommand(
             spec.name, callback=_runner(app, method, spec), params=params, help=help_text,
