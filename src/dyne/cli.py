@@ -325,8 +325,9 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
     if workers is not None and workers > 1 and obj.reload:
         raise click.UsageError("--workers cannot be combined with auto-reload "
                                "(--debug or --reload); add --no-reload")
+    # Fail early, with a clear message, if it does not import. A factory is
+    # left for uvicorn to call: extensions made at module level bind to one app.
     factory = is_app_factory(import_app_target(obj.app_path))
-    obj.load_app()  # fail early, with a clear message, if it does not import
     limits, _ = server_limits(workers=workers, graceful_timeout=graceful_timeout,
                               keep_alive_timeout=keep_alive_timeout,
                               header_timeout=header_timeout, max_header_size=max_header_size,
