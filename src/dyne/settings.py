@@ -275,6 +275,10 @@ def _register_lists(app: App, settings: BaseConfig) -> None:
                 register(target)
             except ConfigError:
                 raise
+            except ImportError as exc:
+                if str(exc).startswith(where):  # import_object named the entry already
+                    raise ConfigError(str(exc)) from exc
+                raise ConfigError(f"{where} ({entry!r}): {exc}") from exc
             except Exception as exc:
                 shown = f" ({entry!r})" if isinstance(entry, str) else ""
                 raise ConfigError(f"{where}{shown}: {exc}") from exc
