@@ -75,7 +75,7 @@ def test_short_circuit_with_a_response_skips_the_view_and_inner_middleware(app):
     class Guard(MiddlewareBase):
         async def middleware(self, req):
             if req.headers.get("x-token") != "secret":
-                resp = dyne.Response(req)
+                resp = dyne.Response()  # the chain gives it the request
                 resp.status_code = 401
                 resp.media = {"error": "token required"}
                 return resp
@@ -87,6 +87,8 @@ def test_short_circuit_with_a_response_skips_the_view_and_inner_middleware(app):
 
     app.add_middleware_class(Guard)
     app.add_middleware_class(recorder("inner", log))
+    assert app.client.get("/seen", headers={"x-token": "wrong", "Accept": "application/yaml"}
+                          ).text == "error: token required\n"
     refused = app.client.get("/seen")
     assert (refused.status_code, refused.json()) == (401, {"error": "token required"})
     assert seen == [] and log == []

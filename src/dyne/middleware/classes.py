@@ -82,6 +82,8 @@ def check_middleware_class(cls: Any) -> type[MiddlewareBase]:
 
 def _as_response(req: Request, result: Any, source: MiddlewareBase) -> Response:
     if isinstance(result, Response):
+        if result.req is None:  # Response() made without the request: negotiate for this one
+            result.req = req
         return result
     if result is None:
         raise TypeError(f"{type(source).__qualname__}.middleware returned None: return "
