@@ -49,6 +49,7 @@ from .middleware import (
     cors_options,
 )
 from .mounts import Mount, route_path
+from .registration import AppRegistration
 from .request import Request
 from .response import Response
 from .routing import (
@@ -110,7 +111,7 @@ async def _run_websocket_hooks(hooks: Iterable[Callable[..., Any]], ws: Any) -> 
     return True
 
 
-class App(Scaffold, AppCompat):
+class App(Scaffold, AppCompat, AppRegistration):
     """A dyne application.
 
     :param debug: show tracebacks instead of hiding them, and re-raise unhandled
@@ -173,6 +174,11 @@ class App(Scaffold, AppCompat):
         (``"public, max-age=3600"``); ``None`` sends none.
     :param redirect_slashes: redirect (307) a path that only lacks, or has an
         extra, trailing slash to the route that exists; ``False`` answers 404.
+    :param config: a ``dyne.settings.BaseConfig`` subclass (or instance): typed
+        settings, validated now, that also give the arguments above they name
+        (``DEBUG``, ``SECRET_KEY``, ``STATIC_DIR``...; an argument given here
+        wins) and list what to register (``EXTENSIONS``, ``MIDDLEWARE``,
+        ``CLI_CONTROLLERS``...). See ``docs/pyjolt-style-apps.md``.
     """
 
     def __init__(
@@ -205,6 +211,7 @@ class App(Scaffold, AppCompat):
         auto_etag: bool = False,
         static_cache_control: str | None = None,
         redirect_slashes: bool = True,
+        config: Any = None,
     ) -> None:
         from pathlib import Path
 
@@ -274,9 +281,18 @@ class App(Scaffold, AppCompat):
         self._shutdown: list[Callable[[], Any]] = []
         self._lifespan = lifespan
         self._middleware: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        self._middleware_classes = []
+        self._middleware_chain = None
         self._stack: Callable[..., Any] | None = None
         self._client: TestClient | None = None
         self._logging: AppLogging | None = None
+        if config is not None:
+            from .settings import configure_app
+
+            configure_app(self, config, given={
+                "debug": debug, "secret_key": secret_key, "static_dir": static_dir,
+                "static_route": static_route, "templates_dir": templates_dir, "cors": cors,
+                "cors_params": cors_params, "redirect_slashes": redirect_slashes})
 
     @property
     def logger(self) -> LoguruLogger:
@@ -700,6 +716,7 @@ class App(Scaffold, AppCompat):
         user middleware, a plain 500), built-in middleware (``builtin_middleware``),
         user middleware (last added outermost), then the app. Built once."""
         self._install_static_files()
+        self._build_middleware_chain()
         app: Callable[..., Any] = self._dispatch
         for middleware_class, options in self._middleware:
             app = middleware_class(app, **options)
@@ -774,7 +791,11 @@ class App(Scaffold, AppCompat):
         error: Exception | None = None
         unhandled: Exception | None = None
         try:
-            await self._respond(req, resp, scope)
+            chain = self._middleware_chain
+            if chain is None:
+                await self._respond(req, resp, scope)
+            else:
+                resp = await chain(req, resp)
         except Exception as exc:
             error = exc
             if not await self.errors.handle(req, resp, exc):

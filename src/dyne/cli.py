@@ -21,7 +21,8 @@ import click
 
 from .__version__ import __version__
 
-__all__ = ["CLIContext", "DyneGroup", "cli", "load_app", "load_plugins", "main", "route_table"]
+__all__ = ["CLIContext", "CLIController", "DyneGroup", "argument", "cli", "command", "load_app",
+           "load_plugins", "main", "route_table"]
 
 DEFAULT_APP = "app:app"
 #: Shared with ``App.run()``: one default interface for every way to start a server.
@@ -95,9 +96,10 @@ def _app_candidates(module: Any) -> list[str]:
                   if isinstance(value, App) and not name.startswith("_"))
 
 
-def load_app(path: str) -> Any:
+def import_app_target(path: str) -> Any:
     """Import ``module:attribute`` (or a file, see ``normalize_app_path``) with
-    the working directory on ``sys.path``."""
+    the working directory on ``sys.path``; the attribute as found (an app, or
+    an application factory)."""
     path = normalize_app_path(path)
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -126,11 +128,39 @@ def load_app(path: str) -> Any:
     return target
 
 
+def is_app_factory(target: Any) -> bool:
+    """Whether ``target`` is an application factory: a plain function (not an
+    ASGI callable) that takes no required arguments (``def create_app():``)."""
+    import inspect
+
+    if not inspect.isfunction(target) or inspect.iscoroutinefunction(target):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in inspect.signature(target).parameters.values())
+
+
+#: Apps made by factories, by ``--app`` path: one per process.
+_factory_apps: dict[str, Any] = {}
+
+
+def load_app(path: str) -> Any:
+    """The application ``path`` names (see ``import_app_target``); an
+    application factory is called, once per process."""
+    target = import_app_target(path)
+    if not is_app_factory(target):
+        return target
+    key = normalize_app_path(path)
+    if key not in _factory_apps:
+        _factory_apps[key] = target()
+    return _factory_apps[key]
+
+
 class DyneGroup(click.Group):
     """The ``dyne`` command group. A command it does not know may be defined by
-    the application's own modules (``@cli.command()`` in a module the app
-    imports): the application is then imported, once, and the command looked
-    up again. ``--help`` lists those commands too when the app imports."""
+    the application: a CLI controller it registered (``app.add_cli_controller``,
+    ``CLI_CONTROLLERS``) or ``@cli.command()`` in a module the app imports. The
+    application is then imported, once, and the command looked up again.
+    ``--help`` lists those commands too when the app imports."""
 
     def _load_app_commands(self, ctx: click.Context) -> None:
         if ctx.meta.get("dyne.app_loaded"):
@@ -139,20 +169,32 @@ class DyneGroup(click.Group):
         path = (ctx.params.get("app_path") if ctx.params else None) or \
             os.environ.get("DYNE_APP") or DEFAULT_APP
         try:
-            load_app(path)
-        except Exception:  # no importable app here: just no extra commands
+            ctx.meta["dyne.app"] = load_app(path)
+        except click.ClickException:  # no importable app here: just no extra commands
             pass
+        except Exception as exc:  # the app exists but failed: say so if a command is missing
+            ctx.meta["dyne.app_error"] = exc
+
+    def _app_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        commands = getattr(ctx.meta.get("dyne.app"), "cli_commands", None)
+        return commands.get(cmd_name) if isinstance(commands, dict) else None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
             self._load_app_commands(ctx)
-            command = super().get_command(ctx, cmd_name)
+            command = super().get_command(ctx, cmd_name) or self._app_command(ctx, cmd_name)
+            error = ctx.meta.get("dyne.app_error")
+            if command is None and error is not None:
+                raise click.UsageError(f"No such command {cmd_name!r}: the application failed "
+                                       f"to load ({type(error).__name__}: {error})", ctx)
         return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_app_commands(ctx)
-        return super().list_commands(ctx)
+        names = set(super().list_commands(ctx))
+        names.update(getattr(ctx.meta.get("dyne.app"), "cli_commands", None) or ())
+        return sorted(names)
 
 
 @click.group(cls=DyneGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -291,12 +333,14 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
     if workers is not None and workers > 1 and obj.reload:
         raise click.UsageError("--workers cannot be combined with auto-reload "
                                "(--debug or --reload); add --no-reload")
-    obj.load_app()  # fail early, with a clear message, if it does not import
+    # Fail early, with a clear message, if it does not import. A factory is
+    # left for uvicorn to call: extensions made at module level bind to one app.
+    factory = is_app_factory(import_app_target(obj.app_path))
     limits, _ = server_limits(workers=workers, graceful_timeout=graceful_timeout,
                               keep_alive_timeout=keep_alive_timeout,
                               header_timeout=header_timeout, max_header_size=max_header_size,
                               limit_concurrency=limit_concurrency)
-    uvicorn.run(obj.app_path, host=obj.host, port=obj.port, reload=obj.reload,
+    uvicorn.run(obj.app_path, factory=factory, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
                 reload_dirs=[cwd] if obj.reload else None, proxy_headers=proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
@@ -395,3 +439,7 @@ def main() -> None:
     """Console-script entry point."""
     load_plugins()
     cli()
+
+
+# CLI controllers (PyJolt's idiom): ``from dyne.cli import CLIController, command, argument``.
+from .cli_controllers import CLIController, argument, command  # noqa: E402

@@ -6,9 +6,10 @@ its first request, so tests need no setup, and shutdown events when closed (or
 when the interpreter exits). All such clients share one background event loop,
 so objects created at start-up (pools, tasks) stay usable across requests.
 
-``AsyncTestClient`` is the same for ``async`` tests::
+``AsyncTestClient`` is the same for ``async`` tests; ``async with
+TestClient(app)`` gives one too (PyJolt's test client is used that way)::
 
-    async with AsyncTestClient(app) as client:
+    async with TestClient(app) as client:     # or AsyncTestClient(app)
         r = await client.get("/")
 """
 
@@ -112,6 +113,11 @@ class TestClient(StarletteTestClient):
     Start-up events run before the first request; ``close()`` (or leaving a
     ``with`` block) runs shutdown events. Server errors are raised in the test
     when the app lets them escape (debug mode); otherwise you see the 500.
+
+    ``async with TestClient(app) as client`` is the asynchronous form: it gives
+    an ``AsyncTestClient`` (awaitable ``client.get(...)``) on the test's own
+    event loop, running the app's start-up events on entry and shutdown
+    events on exit.
     """
 
     __test__ = False
@@ -126,6 +132,8 @@ class TestClient(StarletteTestClient):
         self.portal = _shared_portal()
         self._lifespan_lock = threading.Lock()
         self._started = False
+        self._async_client: AsyncTestClient | None = None
+        self._dyne_app = app
 
     @property
     def started(self) -> bool:
@@ -188,6 +196,19 @@ class TestClient(StarletteTestClient):
     def close(self) -> None:
         self.stop()
         super().close()
+
+    async def __aenter__(self) -> AsyncTestClient:
+        if self._started or self._async_client is not None:
+            raise RuntimeError("This TestClient is already in use (its app has started); "
+                               "use a new TestClient(app) for async with")
+        self._async_client = AsyncTestClient(self._dyne_app, base_url=str(self.base_url),
+                                             headers=dict(self.headers))
+        return await self._async_client.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.__aexit__(*exc_info)
 
 
 class AsyncTestClient(httpx.AsyncClient):

@@ -5,6 +5,9 @@ directly with ``app.add_middleware`` too.
   re-exported here (imported on first use, so ``import dyne`` stays light).
 * ``HSTSMiddleware``: redirects ``http``/``ws`` to ``https``/``wss`` and sends
   ``Strict-Transport-Security`` on secure responses.
+* ``MiddlewareBase``: the base of middleware classes (PyJolt's idiom, with
+  dyne's ``Request`` and ``Response``; ``app.add_middleware_class``), in
+  ``dyne.middleware.classes``.
 
 ``App.builtin_middleware()`` turns the ``App`` options into the list of
 (class, options) pairs, from the outermost in.
@@ -22,6 +25,7 @@ __all__ = [
     "CORSMiddleware",
     "GZipMiddleware",
     "HSTSMiddleware",
+    "MiddlewareBase",
     "TrustedHostMiddleware",
     "check_allowed_hosts",
     "cors_options",
@@ -48,6 +52,10 @@ _STARLETTE = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "MiddlewareBase":
+        from .classes import MiddlewareBase
+
+        return MiddlewareBase
     module_name = _STARLETTE.get(name)
     if module_name is None:
         raise AttributeError(f"module 'dyne.middleware' has no attribute {name!r}")
