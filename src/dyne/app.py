@@ -136,6 +136,11 @@ class App(Scaffold, AppCompat, AppRegistration):
         ``dyne.bodies.DEFAULT_MEDIA_LIMITS`` (see ``docs/security.md``).
     :param problem_details: render HTTP errors as RFC 9457
         ``application/problem+json`` instead of plain text.
+    :param json_encoders: ``{type: function}`` for objects orjson does not
+        encode itself (``{Money: str}``), looked up along the object's class
+        hierarchy; used wherever the app writes JSON (``resp.media``,
+        ``@output``, errors, Server-Sent Events, ``ws.send_json``) and for
+        YAML and MessagePack bodies. See ``dyne.encoders``.
     :param session_backend: where ``req.session`` lives; a signed cookie by default.
     :param cors: answer cross-origin requests as ``cors_params`` allow (restrictive
         defaults: no origin, ``GET`` only, no extra headers, no credentials,
@@ -194,6 +199,7 @@ class App(Scaffold, AppCompat, AppRegistration):
         media_formats: Iterable[str] | None = None,
         media_limits: Mapping[str, Any] | None = None,
         problem_details: bool = False,
+        json_encoders: Mapping[type, Callable[[Any], Any]] | None = None,
         session_backend: SessionBackend | None = None,
         cors: bool = False,
         cors_params: Mapping[str, Any] | None = None,
@@ -249,6 +255,10 @@ class App(Scaffold, AppCompat, AppRegistration):
         self.media_formats = bodies.check_media_formats(media_formats)
         self.media_limits = bodies.media_limits(media_limits)
         self.problem_details = problem_details
+        from .formats import Encoders
+
+        #: The body encoders (JSON, YAML, MessagePack) with ``json_encoders``.
+        self.encoders = Encoders(json_encoders)
         self.router = Router()
         self.router.app = self
         #: Route keyword options (``request_model=``...) this app accepts.
@@ -917,9 +927,12 @@ class App(Scaffold, AppCompat, AppRegistration):
         raise HTTPException(404)
 
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+        from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-        ws = WebSocket(scope, receive=receive, send=send)
+        from .websockets import websocket_class
+
+        ws = websocket_class()(scope, receive=receive, send=send)
+        ws.json_dumps = self.encoders.json
         scope["path_params"] = {}
         try:
             if not await _run_websocket_hooks(self.websocket_hooks, ws):

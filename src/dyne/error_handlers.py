@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .request import Request
     from .response import Response
 
-__all__ = ["ErrorHandler", "ErrorHandlers", "check_error_key"]
+__all__ = ["ErrorHandler", "ErrorHandlers", "check_error_key", "problem_document"]
 
 #: ``handler(req, resp, exc)``, sync or async.
 ErrorHandler = Callable[["Request", "Response", BaseException], Any]
@@ -45,6 +45,25 @@ def _logger() -> Logger:
     import logging  # on first error: it is not needed to import dyne
 
     return logging.getLogger("dyne")
+
+
+def problem_document(status: int, detail: Any) -> dict[str, Any]:
+    """The RFC 9457 problem document dyne sends for an ``HTTPException``
+    (with ``problem_details=True``): ``type`` (``about:blank``), ``title``
+    (the status phrase) and ``status``, then the detail. A string (or list)
+    detail is ``detail`` (left out when it only repeats the title); a dict
+    detail's members are extension members of the problem (the 400 of
+    ``@input`` gives ``"errors": {"field": ["message"]}``) and may set
+    ``type``, ``title``, ``detail`` and ``instance``; ``status`` is always the
+    response's."""
+    problem: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status),
+                               "status": status}
+    if isinstance(detail, dict):
+        problem.update(detail)
+        problem["status"] = status
+    elif detail != problem["title"]:
+        problem["detail"] = detail
+    return problem
 
 
 def check_error_key(key: Any) -> None:
@@ -153,11 +172,9 @@ class ErrorHandlers:
         if status in (204, 304):
             return
         if self._settings.problem_details:
-            problem: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status),
-                                       "status": status}
-            if detail != problem["title"]:
-                problem["detail"] = detail
-            resp.content = json_dumps(problem)
+            encoders = getattr(self._settings, "encoders", None)
+            dumps = encoders.json if encoders is not None else json_dumps
+            resp.content = dumps(problem_document(status, detail))
             resp.mimetype = "application/problem+json"
         elif isinstance(detail, (dict, list)):
             resp.media = detail

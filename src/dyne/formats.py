@@ -14,14 +14,17 @@ strings. Anything a client sends that cannot be decoded raises
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
+from .encoders import DefaultEncoder, base_default, make_default
 from .exceptions import HTTPException
 
 __all__ = [
     "JSON",
     "MSGPACK",
     "YAML",
+    "Encoders",
     "format_for_content_type",
     "json_dumps",
     "json_loads",
@@ -61,23 +64,8 @@ _ACCEPT_FORMATS: dict[str, tuple[str, str]] = {
     "application/vnd.msgpack": ("msgpack", MSGPACK),
 }
 
-def _default(obj: Any) -> Any:
-    """Fallback for objects orjson does not know (it handles dataclasses,
-    datetimes, UUIDs, enums and numpy arrays itself)."""
-    from decimal import Decimal
-
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, (set, frozenset)):
-        return list(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    model_dump = getattr(obj, "model_dump", None)  # pydantic v2 models
-    if callable(model_dump):
-        return model_dump(mode="json")
-    if isinstance(obj, bytes):
-        return obj.decode("utf-8", "replace")
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+#: The fallback for objects orjson does not know (see ``dyne.encoders``).
+_default = base_default
 
 
 _orjson: Any = None
@@ -95,18 +83,24 @@ def _load_orjson() -> Any:
     return orjson
 
 
-def json_dumps(obj: Any) -> bytes:
-    """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed)."""
+def json_dumps(obj: Any, default: Callable[[Any], Any] = _default) -> bytes:
+    """Serialize ``obj`` to JSON bytes (orjson, non-string keys allowed).
+    ``default`` encodes what orjson does not know (an app's ``json_encoders``
+    go there); an object nothing knows is a ``TypeError`` naming its type."""
     orjson = _orjson or _load_orjson()
     try:
-        return orjson.dumps(obj, default=_default, option=_dumps_option)
+        return orjson.dumps(obj, default=default, option=_dumps_option)
     except TypeError as exc:
         if "Integer exceeds" not in str(exc):
+            cause = exc.__cause__
+            # orjson's own message does not say how to fix it; the fallback's does.
+            if isinstance(cause, TypeError) and "json_encoders" in str(cause):
+                raise cause from None
             raise
     # orjson stops at 64-bit integers; the standard library does not.
     import json
 
-    return json.dumps(obj, default=_default, separators=(",", ":"),
+    return json.dumps(obj, default=default, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
 
 
@@ -164,16 +158,16 @@ def yaml_loads(data: bytes | str, max_nodes: int | None = None) -> Any:
         raise HTTPException(400, f"Malformed YAML body: {exc}") from None
 
 
-def _yaml_representable(obj: Any) -> Any:
+def _yaml_representable(obj: Any, default: Callable[[Any], Any] = _default) -> Any:
     """Reduce ``obj`` to plain types by a JSON round trip, so that everything
     JSON can encode (dataclasses, datetimes, pydantic models...) YAML can too."""
-    return json_loads(json_dumps(obj))
+    return json_loads(json_dumps(obj, default))
 
 
 _yaml_dumper: Any = None
 
 
-def yaml_dumps(obj: Any) -> bytes:
+def yaml_dumps(obj: Any, default: Callable[[Any], Any] = _default) -> bytes:
     global _yaml_dumper
     import yaml
 
@@ -185,7 +179,7 @@ def yaml_dumps(obj: Any) -> bytes:
     try:
         text = yaml.dump(obj, Dumper=_yaml_dumper, sort_keys=False, allow_unicode=True)
     except yaml.representer.RepresenterError:
-        text = yaml.dump(_yaml_representable(obj), Dumper=_yaml_dumper, sort_keys=False,
+        text = yaml.dump(_yaml_representable(obj, default), Dumper=_yaml_dumper, sort_keys=False,
                          allow_unicode=True)
     return text.encode("utf-8")
 
@@ -204,17 +198,20 @@ def msgpack_loads(data: bytes, **options: Any) -> Any:
         raise HTTPException(400, f"Malformed MessagePack body: {exc}") from None
 
 
-def msgpack_dumps(obj: Any) -> bytes:
+def msgpack_default(value: Any, default: Callable[[Any], Any] = _default) -> Any:
+    """MessagePack's fallback: dataclasses as maps, the rest as JSON would encode it."""
     import dataclasses
 
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return json_loads(json_dumps(value, default))
+
+
+def msgpack_dumps(obj: Any, hook: Callable[[Any], Any] = msgpack_default) -> bytes:
+    """MessagePack bytes; ``hook`` encodes what msgpack does not know."""
     import msgpack
 
-    def default(value: Any) -> Any:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return dataclasses.asdict(value)
-        return json_loads(json_dumps(value))
-
-    return msgpack.packb(obj, default=default, use_bin_type=True)
+    return msgpack.packb(obj, default=hook, use_bin_type=True)
 
 
 #: Decoders for the raw-body formats (form and files are parsed from the stream).
@@ -230,6 +227,27 @@ ENCODERS: dict[str, Callable[[Any], bytes]] = {
     "yaml": yaml_dumps,
     "msgpack": msgpack_dumps,
 }
+
+class Encoders:
+    """The body encoders of one app, by format (``"json"``, ``"yaml"``,
+    ``"msgpack"``), all with the same fallback ``default``."""
+
+    __slots__ = ("by_format", "default", "json")
+
+    def __init__(self, json_encoders: Mapping[type, Callable[[Any], Any]] | None = None) -> None:
+        self.default: DefaultEncoder = make_default(json_encoders)
+        if self.default is base_default:
+            self.json: Callable[[Any], bytes] = json_dumps
+            self.by_format: dict[str, Callable[[Any], bytes]] = ENCODERS
+        else:
+            self.json = partial(json_dumps, default=self.default)
+            self.by_format = {
+                "json": self.json,
+                "yaml": partial(yaml_dumps, default=self.default),
+                "msgpack": partial(msgpack_dumps,
+                                   hook=partial(msgpack_default, default=self.default)),
+            }
+
 
 FORMATS = ("json", "yaml", "msgpack", "form", "files")
 

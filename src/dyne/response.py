@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .datastructures import CaseInsensitiveDict
+from .encoders import model_kind
 from .exceptions import HTTPException
 from .formats import ENCODERS, format_for_content_type, json_dumps, negotiate
 
@@ -87,10 +88,10 @@ def _sse_line_safe(value: Any) -> str:
     return str(value).replace("\r", " ").replace("\n", " ")
 
 
-def format_sse(item: Any) -> bytes:
+def format_sse(item: Any, dumps: Callable[[Any], bytes] = json_dumps) -> bytes:
     """Encode one event: a string (its data), a ``ServerSentEvent``, a dict of
     SSE fields (``data``, ``event``, ``id``, ``retry``, ``comment``) or any
-    other JSON-serializable value (sent as JSON data)."""
+    other JSON-serializable value (sent as JSON data, with ``dumps``)."""
     if isinstance(item, ServerSentEvent):
         event = item
     elif isinstance(item, Mapping) and item and set(item) <= _SSE_FIELDS:
@@ -111,7 +112,7 @@ def format_sse(item: Any) -> bytes:
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         elif not isinstance(data, str):
-            data = json_dumps(data).decode("utf-8")
+            data = dumps(data).decode("utf-8")
         lines.extend(f"data: {line}" for line in data.splitlines() or [""])
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
@@ -329,7 +330,7 @@ class Response:
         if instance is not None:
             document["instance"] = instance
         document.update(extra)
-        self._set_body(_CONTENT, json_dumps(document), "application/problem+json")
+        self._set_body(_CONTENT, self._encoders()["json"](document), "application/problem+json")
 
     # -- bodies ------------------------------------------------------------------
 
@@ -585,6 +586,13 @@ class Response:
 
     # -- rendering ---------------------------------------------------------------
 
+    def _encoders(self) -> Mapping[str, Callable[[Any], bytes]]:
+        """The app's body encoders by format (its ``json_encoders`` included)."""
+        req = self.req
+        app = req.app if req is not None else None
+        encoders = getattr(app, "encoders", None)
+        return encoders.by_format if encoders is not None else ENCODERS
+
     def _render_body(self) -> tuple[bytes, str | None]:
         """The body bytes and default content type, for in-memory bodies."""
         kind = self._kind
@@ -594,12 +602,13 @@ class Response:
                 # An explicit resp.mimetype wins over negotiation; the body is
                 # encoded in the format that content type names (JSON otherwise).
                 fmt = format_for_content_type(mimetype.split(";", 1)[0].strip().lower())
-                encoder = ENCODERS.get(fmt or "json", ENCODERS["json"])
+                encoders = self._encoders()
+                encoder = encoders.get(fmt or "json", encoders["json"])
                 return encoder(self._body), mimetype
             req = self.req
             accept = req.raw_header(b"accept") if req is not None else None
             fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
-            return ENCODERS[fmt](self._body), content_type
+            return self._encoders()[fmt](self._body), content_type
         if kind == _TEXT:
             body = self._body if self._body is not None else ""
             return body.encode(self.encoding), f"{self._mimetype}; charset={self.encoding}"
@@ -822,14 +831,15 @@ class Response:
         func, args, kwargs = source
         iterable = func(*args, **kwargs) if callable(func) else func
         encoding = self.encoding
+        dumps = self._encoders()["json"]
         if isinstance(iterable, AsyncIterable):
             async for item in iterable:
-                yield format_sse(item) if kind == _SSE else _chunk_bytes(item, encoding)
+                yield format_sse(item, dumps) if kind == _SSE else _chunk_bytes(item, encoding)
         elif isinstance(iterable, Iterable):
             from .concurrency import iterate_in_threadpool
 
             async for item in iterate_in_threadpool(iter(iterable)):
-                yield format_sse(item) if kind == _SSE else _chunk_bytes(item, encoding)
+                yield format_sse(item, dumps) if kind == _SSE else _chunk_bytes(item, encoding)
         else:
             raise TypeError(f"Cannot stream a {type(iterable).__name__}: give an async "
                             "generator function, an async iterable or an iterable")
@@ -859,11 +869,12 @@ def _inside_root(root: str | os.PathLike[str], path: str) -> str:
 
 
 def _is_model(value: Any) -> bool:
-    """A pydantic model or dataclass instance (what ``resp.media`` can encode)."""
-    cls = type(value)
-    if callable(getattr(cls, "model_dump", None)):
-        return True
-    return hasattr(cls, "__dataclass_fields__")
+    """An instance of a model class (pydantic, msgspec, attrs, dataclass):
+    what ``resp.media`` can encode."""
+    return model_kind(value) in _VALUE_MODEL_KINDS
+
+
+_VALUE_MODEL_KINDS = frozenset({"pydantic", "msgspec", "attrs", "dataclass"})
 
 
 def _check_stream_source(source: Any) -> None:

@@ -24,6 +24,34 @@ if TYPE_CHECKING:
 
 __all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
 
+_websocket_class: Any = None
+
+
+def websocket_class() -> Any:
+    """The class of the connections dyne hands to websocket views: Starlette's
+    ``WebSocket`` whose ``send_json`` writes JSON as the rest of the app does
+    (orjson, the app's ``json_encoders``; the app sets ``ws.json_dumps``)."""
+    global _websocket_class
+    if _websocket_class is None:
+        from starlette.websockets import WebSocket
+
+        from .formats import json_dumps as dumps
+
+        class DyneWebSocket(WebSocket):
+            json_dumps = staticmethod(dumps)
+
+            async def send_json(self, data: Any, mode: str = "text") -> None:
+                if mode not in {"text", "binary"}:
+                    raise RuntimeError('The "mode" argument should be "text" or "binary".')
+                payload = self.json_dumps(data)
+                if mode == "text":
+                    await self.send({"type": "websocket.send", "text": payload.decode("utf-8")})
+                else:
+                    await self.send({"type": "websocket.send", "bytes": payload})
+
+        _websocket_class = DyneWebSocket
+    return _websocket_class
+
 
 def __getattr__(name: str) -> Any:
     if name in __all__:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from dyne.encoders import ModelKind, base_default, model_kind
 from dyne.endpoints import PHASE_INPUT, PHASE_OUTPUT, Metadata, get_endpoint_spec
 from dyne.exceptions import HTTPException
 
@@ -39,6 +41,7 @@ __all__ = [
     "InputFields",
     "InputInvalid",
     "InputMeta",
+    "ModelKind",
     "OutputMeta",
     "SchemaAdapter",
     "SerializationError",
@@ -46,6 +49,8 @@ __all__ = [
     "WebhookMeta",
     "expect",
     "input",
+    "library_of",
+    "model_kind",
     "output",
     "webhook",
 ]
@@ -220,13 +225,20 @@ class SchemaAdapter(Protocol):
 
     def dumper(self, schema: Any) -> Dumper:
         """``dump(obj) -> JSON-ready data`` for one object or a collection;
-        raises ``SerializationError``."""
+        raises ``SerializationError``. A dumper that also takes ``default``
+        (``dump(obj, default)``) is given the app's fallback encoder
+        (``json_encoders``) for values its library cannot encode."""
 
 
 _ADAPTER_MODULES = {
     "pydantic": "dyne.ext.io.pydantic.adapter",
     "marshmallow": "dyne.ext.io.marshmallow.adapter",
+    "msgspec": "dyne.ext.io.msgspec.adapter",
 }
+#: Which adapter validates each kind of model (``model_kind``). Dataclasses and
+#: TypedDicts are left to the decorator's own library (both validate them).
+_KIND_LIBRARY = {"pydantic": "pydantic", "marshmallow": "marshmallow",
+                 "msgspec": "msgspec", "attrs": "msgspec"}
 
 
 def _defined_in(schema: Any, library: str) -> bool:
@@ -235,14 +247,26 @@ def _defined_in(schema: Any, library: str) -> bool:
 
 
 def library_of(schema: Any) -> str | None:
-    """``"pydantic"`` or ``"marshmallow"`` when ``schema`` visibly belongs to one
-    of them (checked without importing either)."""
-    for library in _ADAPTER_MODULES:
-        if library in sys.modules and _defined_in(schema, library):
-            return library
-    if isinstance(schema, Mapping) and schema and all(
-            _defined_in(field, "marshmallow") for field in schema.values()):
-        return "marshmallow"
+    """The library that validates ``schema`` when it visibly belongs to one:
+    ``"pydantic"``, ``"marshmallow"``, or ``"msgspec"`` (msgspec Structs and
+    attrs classes, also inside a type expression such as ``list[Item]``);
+    ``None`` for anything else (plain types, dataclasses, TypedDicts). The
+    kind of a model is ``model_kind``'s to tell."""
+    library = _KIND_LIBRARY.get(model_kind(schema) or "")
+    if library is not None:
+        return library
+    for name in ("pydantic", "marshmallow"):  # other types of theirs (EmailStr...)
+        if name in sys.modules and _defined_in(schema, name):
+            return name
+    if isinstance(schema, Mapping):
+        if schema and all(_defined_in(field, "marshmallow") for field in schema.values()):
+            return "marshmallow"
+        return None
+    for arg in typing.get_args(schema):  # list[Item], Item | None, dict[str, Item]...
+        if arg is not schema:
+            found = library_of(arg)
+            if found == "msgspec":
+                return found
     return None
 
 
@@ -256,7 +280,8 @@ def resolve_adapter(schema: Any, preferred: SchemaAdapter) -> SchemaAdapter:
         adapter = importlib.import_module(_ADAPTER_MODULES[library]).ADAPTER
     if not adapter.accepts(schema):
         raise TypeError(f"{schema!r} is not a schema dyne can use with {preferred.library}: give a "
-                        f"pydantic model (or type) or a marshmallow Schema class or instance")
+                        f"pydantic model (or type), a marshmallow Schema class or instance, "
+                        f"a msgspec Struct or an attrs class")
     return adapter
 
 
@@ -497,10 +522,18 @@ def output(adapter: SchemaAdapter, schema: Any, status_code: int = 200, header: 
         header_library = header_adapter.library
         check_headers = _header_checker(header_adapter, header)
 
+    takes_default = _takes_default(dump)
+    dump_with_default: Callable[..., Any] = dump
+
     async def serialize_output(req: Request, resp: Response) -> None:
         obj = resp.obj
         if obj is not None:
-            resp.media = dump(obj)
+            if takes_default:
+                encoders = getattr(req.app, "encoders", None)
+                resp.media = dump_with_default(
+                    obj, encoders.default if encoders is not None else base_default)
+            else:
+                resp.media = dump(obj)
             if resp.status_code == 200:
                 resp.status_code = status
         elif not resp.is_set:
@@ -520,6 +553,15 @@ def output(adapter: SchemaAdapter, schema: Any, status_code: int = 200, header: 
         return view
 
     return decorator
+
+
+def _takes_default(dump: Dumper) -> bool:
+    """Whether a dumper takes ``default`` (the app's encoder for types its
+    library does not know); dyne's adapters do, a third party's may not."""
+    try:
+        return "default" in inspect.signature(dump).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _header_checker(adapter: SchemaAdapter, schema: Any) -> Callable[[Mapping[str, str]], None]:

@@ -40,7 +40,7 @@ import inspect
 import itertools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +113,42 @@ REQUEST_MODEL_ERRORS_SCHEMA: dict[str, Any] = {
     },
     "required": ["detail"],
 }
+
+PROBLEM = "application/problem+json"
+#: What ``App(problem_details=True)`` sends for an error (``dyne.error_handlers.problem_document``).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "ProblemDetails",
+    "description": "An RFC 9457 problem document. Extension members (the members of a dict "
+                   "given as an error's detail) may follow.",
+    "properties": {
+        "type": {"type": "string", "description": "A URI reference naming the problem type.",
+                 "default": "about:blank"},
+        "title": {"type": "string", "description": "The status' reason phrase, unless set."},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong this time."},
+        "instance": {"type": "string", "description": "A URI reference to this occurrence."},
+    },
+    "required": ["type", "title", "status"],
+    "additionalProperties": True,
+}
+#: The 400 of ``@input`` as a problem document: the messages per field in ``errors``.
+VALIDATION_PROBLEM_NAME = "ValidationProblemDetails"
+#: ``request_model=``'s 422 as a problem document: FastAPI-style details in ``detail``.
+REQUEST_MODEL_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "RequestModelValidationProblemDetails",
+    "properties": {
+        "type": PROBLEM_SCHEMA["properties"]["type"],
+        "title": {"type": "string"},
+        "status": {"type": "integer", "enum": [422]},
+        "detail": REQUEST_MODEL_ERRORS_SCHEMA["properties"]["detail"],
+        "instance": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}
+TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
 
 # -- Collecting ----------------------------------------------------------------------------
@@ -298,6 +334,8 @@ class DocumentOptions:
     external_docs: dict[str, Any] | None = None
     #: Schemas registered by name (``api.add_schema``): ``(name, schema)`` pairs.
     schemas: tuple[tuple[str, Any], ...] = ()
+    #: The app answers errors with RFC 9457 problem documents (``App(problem_details=True)``).
+    problem_details: bool = False
 
 
 def split_docstring(doc: str | None) -> tuple[str | None, str | None]:
@@ -357,6 +395,18 @@ def _roles_sentence(alternatives: list[list[str]]) -> str:
     wrapped = [f"({part})" if len(group) > 1 else part
                for part, group in zip(parts, alternatives, strict=True)]
     return f"Requires one of the roles {', '.join(wrapped[:-1])} or {wrapped[-1]}."
+
+
+@dataclass(frozen=True)
+class _ErrorContent:
+    """The ``content`` of the error responses dyne documents by itself."""
+
+    #: ``invalid_input(has_body)``: the 400 of ``@input``.
+    invalid_input: Callable[[bool], dict[str, Any]]
+    #: Any other error (malformed body, 401, 403, 404, 415).
+    general: Callable[[], dict[str, Any]]
+    #: The 422 of ``request_model=``.
+    request_model: Callable[[], dict[str, Any]]
 
 
 class _Builder:
@@ -674,26 +724,71 @@ class _Builder:
                     {k: v for k, v in headers.items() if k not in response.get("headers", {})})
 
         inputs = meta.inputs
+        errors = self._problem_errors() if self.options.problem_details else self._plain_errors()
         if inputs:
-            content = self._json(self.registry.add_component("InputValidationError", INPUT_ERRORS_SCHEMA))
-            if has_body:
-                content["text/plain"] = {"schema": {"type": "string"}}
-            framework("400", "Invalid input", content)
+            framework("400", "Invalid input", errors.invalid_input(has_body))
         elif has_body:
-            framework("400", "Malformed request body", {"text/plain": {"schema": {"type": "string"}}})
+            framework("400", "Malformed request body", errors.general())
         if meta.request_model is not None and draft.method not in _BODYLESS:
-            framework("422", "Validation error", self._json(
-                self.registry.add_component("RequestModelValidationError", REQUEST_MODEL_ERRORS_SCHEMA)))
+            framework("422", "Validation error", errors.request_model())
         if has_body and (any(i.location == "media" for i in inputs) or meta.request_model is not None):
-            framework("415", "Unsupported Media Type")
+            framework("415", "Unsupported Media Type", errors.general())
         if secured:
-            framework("401", "Unauthorized", headers={"WWW-Authenticate": {
+            framework("401", "Unauthorized", errors.general(), headers={"WWW-Authenticate": {
                 "description": "The authentication scheme(s) to use", "schema": {"type": "string"}}})
         if roles:
-            framework("403", "Forbidden")
+            framework("403", "Forbidden", errors.general())
         if has_path_params:
-            framework("404", "Not Found")
+            framework("404", "Not Found", errors.general())
         return dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
+
+    def _plain_errors(self) -> _ErrorContent:
+        """Error bodies as dyne sends them by default: the messages of ``@input``
+        as JSON, ``request_model=``'s details as JSON, other errors as text."""
+        registry = self.registry
+
+        def invalid_input(has_body: bool) -> dict[str, Any]:
+            content = self._json(registry.add_component("InputValidationError", INPUT_ERRORS_SCHEMA))
+            if has_body:  # a body that cannot be decoded is a message
+                content.update(copy.deepcopy(TEXT))
+            return content
+
+        return _ErrorContent(
+            invalid_input=invalid_input,
+            general=lambda: copy.deepcopy(TEXT),
+            request_model=lambda: self._json(registry.add_component(
+                "RequestModelValidationError", REQUEST_MODEL_ERRORS_SCHEMA)))
+
+    def _problem_errors(self) -> _ErrorContent:
+        """Error bodies with ``problem_details=True``: RFC 9457 documents, the
+        field messages of ``@input`` in their ``errors`` member."""
+        registry = self.registry
+
+        def problem() -> dict[str, Any]:
+            return registry.add_component("ProblemDetails", PROBLEM_SCHEMA)
+
+        def validation_problem() -> dict[str, Any]:
+            return registry.add_component(VALIDATION_PROBLEM_NAME, {
+                "title": VALIDATION_PROBLEM_NAME,
+                "description": "The input did not validate: messages per field in `errors` "
+                               "(dotted paths for nested fields, `_schema` for the input as a whole).",
+                "allOf": [problem(), {
+                    "type": "object",
+                    "properties": {"errors": INPUT_ERRORS_SCHEMA["properties"]["errors"]},
+                    "required": ["errors"],
+                }],
+            })
+
+        def invalid_input(has_body: bool) -> dict[str, Any]:
+            # A body that cannot be decoded is a problem with a detail, not field errors.
+            schema = {"anyOf": [validation_problem(), problem()]} if has_body else validation_problem()
+            return {PROBLEM: {"schema": schema}}
+
+        return _ErrorContent(
+            invalid_input=invalid_input,
+            general=lambda: {PROBLEM: {"schema": problem()}},
+            request_model=lambda: {PROBLEM: {"schema": registry.add_component(
+                "RequestModelValidationProblemDetails", REQUEST_MODEL_PROBLEM_SCHEMA)}})
 
     def _headers(self, schema: Any, library: str) -> dict[str, Any]:
         fields = self.registry.object_fields(schema, library)

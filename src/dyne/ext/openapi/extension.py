@@ -252,8 +252,8 @@ class OpenAPI(Extension):
         from dyne.ext.io.core import library_of
 
         if library_of(schema) is None:
-            raise TypeError(f"add_schema() takes a pydantic model or a marshmallow schema, "
-                            f"got {schema!r}")
+            raise TypeError(f"add_schema() takes a pydantic model, a marshmallow schema, a msgspec "
+                            f"Struct or an attrs class, got {schema!r}")
         self.schemas[name] = schema
 
     def schema(self, name: str, **options: Any) -> Callable[[T], T]:
@@ -287,7 +287,8 @@ class OpenAPI(Extension):
         return DocumentOptions(openapi=check_openapi_version(self._option("openapi", DEFAULT_VERSION)),
                                info=info, servers=servers, tags=[dict(t) for t in self.tags],
                                external_docs=self.external_docs,
-                               schemas=tuple(self.schemas.items()))
+                               schemas=tuple(self.schemas.items()),
+                               problem_details=bool(getattr(self._app(), "problem_details", False)))
 
     def _current(self, root_path: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
         drafts: list[Draft] = collect(self._app())

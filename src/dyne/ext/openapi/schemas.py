@@ -1,4 +1,4 @@
-"""Component schemas from pydantic and marshmallow, in one namespace.
+"""Component schemas from pydantic, marshmallow and msgspec, in one namespace.
 
 The builder first *adds* every schema it will use (``add``), then the
 registry *resolves* them all at once (``resolve``), then the builder asks for
@@ -16,6 +16,8 @@ what gives good, unique component names:
   schemas differ into ``Model-Input`` and ``Model-Output``, and qualifies
   clashing names with their module. A name already taken by a marshmallow
   schema gets a number.
+* msgspec Structs and attrs classes go through one call of
+  ``msgspec.json.schema_components``; names already taken get a number.
 
 Every ``$ref`` points into ``#/components/schemas``. ``finish`` converts the
 schemas to the dialect of the document: JSON Schema 2020-12 for OpenAPI
@@ -36,6 +38,7 @@ REF_PREFIX = "#/components/schemas/"
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]")
 
 logger = logging.getLogger("dyne.openapi")
+_ONE_WAY_LIBRARIES = frozenset({"marshmallow", "msgspec"})
 
 
 def component_name(text: str) -> str:
@@ -83,11 +86,12 @@ class SchemaRegistry:
 
     def _key(self, schema: Any, library: str, mode: str) -> tuple[Any, str, str]:
         # marshmallow has one schema for both directions (readOnly/writeOnly).
-        return (_identity(schema), library, "both" if library == "marshmallow" else mode)
+        # marshmallow and msgspec have one schema for both directions.
+        return (_identity(schema), library, "both" if library in _ONE_WAY_LIBRARIES else mode)
 
     def add(self, schema: Any, library: str, mode: str = "validation") -> None:
-        """Declare that ``schema`` (of ``library``: ``"pydantic"`` or
-        ``"marshmallow"``) is used for input (``"validation"``) or output
+        """Declare that ``schema`` (of ``library``: ``"pydantic"``,
+        ``"marshmallow"`` or ``"msgspec"``) is used for input (``"validation"``) or output
         (``"serialization"``)."""
         if self._resolved_once:
             raise RuntimeError("SchemaRegistry.add() after resolve()")
@@ -107,6 +111,9 @@ class SchemaRegistry:
             self._resolve_marshmallow(marshmallow)
         if pydantic:
             self._resolve_pydantic(pydantic)
+        msgspec_uses = [(k, u) for k, u in self._uses.items() if u.library == "msgspec"]
+        if msgspec_uses:
+            self._resolve_msgspec(msgspec_uses)
 
     def _resolve_marshmallow(self, uses: list[tuple[tuple[Any, str, str], _Use]]) -> None:
         try:
@@ -179,6 +186,39 @@ class SchemaRegistry:
                                           or c in renames.values())
         for (index, _mode), schema in mapping.items():
             self._resolved[uses[index][0]] = _rename_refs(schema, renames)
+        for name, schema in defs.items():
+            self.components[renames.get(name, name)] = _rename_refs(schema, renames)
+
+    def _resolve_msgspec(self, uses: list[tuple[tuple[Any, str, str], _Use]]) -> None:
+        """msgspec Structs and attrs classes, with ``msgspec.json.schema_components``
+        (components named after the classes; a name taken by another
+        library's schema gets a number)."""
+        import msgspec
+
+        from dyne.ext.io.msgspec.adapter import model_class
+
+        documented: list[tuple[tuple[Any, str, str], Any]] = []
+        for key, use in uses:
+            target = model_class(use.schema)
+            try:
+                msgspec.json.schema(target)
+            except Exception as exc:
+                logger.warning("%r cannot be documented as JSON schema (%s); documented as any value",
+                               use.schema, exc)
+                self._resolved[key] = {}
+                continue
+            documented.append((key, target))
+        if not documented:
+            return
+        schemas, defs = msgspec.json.schema_components([target for _, target in documented],
+                                                       ref_template=REF_PREFIX + "{name}")
+        renames: dict[str, str] = {}
+        for name in defs:
+            if name in self.components:
+                renames[name] = _numbered(name, lambda c: c in self.components or c in defs
+                                          or c in renames.values())
+        for (key, _target), schema in zip(documented, schemas, strict=True):
+            self._resolved[key] = _rename_refs(schema, renames)
         for name, schema in defs.items():
             self.components[renames.get(name, name)] = _rename_refs(schema, renames)
 

@@ -161,11 +161,12 @@ class PydanticAdapter:
         validate_one, dump_one = self._bound(target)
         if not isinstance(target, type):
             # A type expression such as list[Book]: used as given.
-            def dump_as_given(obj: Any) -> Any:
+            def dump_as_given(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
                 if not isinstance(obj, (list, dict, BaseModel)) and is_collection(obj):
                     obj = as_list(obj)
                 try:
-                    return dump_one(validate_one(obj, from_attributes=True), mode="json")
+                    return dump_one(validate_one(obj, from_attributes=True), mode="json",
+                                    fallback=default)
                 except ValidationError as exc:
                     raise SerializationError(f"resp.obj does not match {name}: "
                                              f"{format_errors(exc)}") from None
@@ -175,13 +176,16 @@ class PydanticAdapter:
         validate_many, dump_many = self._bound(list[target])  # type: ignore[valid-type]
         model = target if issubclass(target, BaseModel) else None
 
-        def dump(obj: Any) -> Any:
+        def dump(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
+            # ``default``: the app's encoder for types pydantic does not know.
             try:
                 if model is not None and isinstance(obj, model):
-                    return dump_one(obj, mode="json")
+                    return dump_one(obj, mode="json", fallback=default)
                 if not isinstance(obj, BaseModel) and is_collection(obj):
-                    return dump_many(validate_many(as_list(obj), from_attributes=True), mode="json")
-                return dump_one(validate_one(obj, from_attributes=True), mode="json")
+                    return dump_many(validate_many(as_list(obj), from_attributes=True), mode="json",
+                                     fallback=default)
+                return dump_one(validate_one(obj, from_attributes=True), mode="json",
+                                fallback=default)
             except ValidationError as exc:
                 raise SerializationError(f"resp.obj does not match {name}: {format_errors(exc)}") from None
 
