@@ -501,7 +501,30 @@ class _Builder:
             operation["x-roles"] = alternatives
         if extra.get("deprecated"):
             operation["deprecated"] = True
+        self._examples(draft, operation, extra)
+        for key, value in (extra.get("extra") or {}).items():
+            operation[key] = copy.deepcopy(value)
         return operation
+
+    def _examples(self, draft: Draft, operation: dict[str, Any], extra: Mapping[str, Any]) -> None:
+        """``@doc(examples=..., response_examples=...)``: on every media type of
+        the request body, and of each response named."""
+        where = f"{draft.method.upper()} {draft.path}"
+        examples = extra.get("examples")
+        if examples:
+            body = operation.get("requestBody")
+            if body is None:
+                raise ValueError(f"@doc(examples=...) on {where}: the operation has no request body "
+                                 "(declare it with @input or request_model=)")
+            for media in body["content"].values():
+                media["examples"] = copy.deepcopy(examples)
+        for status, entries in (extra.get("response_examples") or {}).items():
+            response = operation["responses"].get(status)
+            if response is None or not response.get("content"):
+                raise ValueError(f"@doc(response_examples=...) on {where}: no response {status} with a "
+                                 "body is documented (declare it with @output or @expect)")
+            for media in response["content"].values():
+                media["examples"] = copy.deepcopy(entries)
 
     def _operation_id(self, draft: Draft, explicit: str | None) -> str:
         if explicit is not None:
