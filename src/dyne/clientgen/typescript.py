@@ -13,7 +13,14 @@ from .model import ANY, ClientModel, Model, Operation, TypeRef, camel, unique
 
 __all__ = ["render_typescript"]
 
-RESERVED = frozenset(["break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "as", "implements", "interface", "let", "package", "private", "protected", "public", "static", "yield", "any", "boolean", "number", "string", "symbol", "unknown", "never", "object", "undefined", "await", "async", "type", "of"])
+RESERVED = frozenset([
+    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
+    "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
+    "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true", "try",
+    "typeof", "var", "void", "while", "with", "as", "implements", "interface", "let", "package",
+    "private", "protected", "public", "static", "yield", "any", "boolean", "number", "string",
+    "symbol", "unknown", "never", "object", "undefined", "await", "async", "type", "of",
+])
 IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 RUNTIME = '''
