@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import keyword
 
-from .model import ANY, ClientModel, Model, Operation, TypeRef, python_identifier, snake, unique
+from .model import ANY, NULL, ClientModel, Model, Operation, TypeRef, python_identifier, snake, unique
 
 __all__ = ["render_python"]
 
@@ -154,6 +154,13 @@ class _Renderer:
             return " | ".join(self.type(item) for item in ref.items)
         return "Any"
 
+    def optional(self, ref: TypeRef) -> str:
+        """``ref`` or None."""
+        text = self.type(ref)
+        if ref.kind == "any" or ref.kind == "null" or (ref.kind == "union" and NULL in ref.items):
+            return text
+        return f"{text} | None"
+
     def model(self, item: Model) -> list[str]:
         name = self.names[item.name]
         doc = _docstring(item.description, "    ")
@@ -172,7 +179,10 @@ class _Renderer:
                 lines.append(doc)
             lines += [f"    {wire}: {annotation}" for wire, annotation in entries]
             return lines
-        body = ", ".join(f"{wire!r}: {annotation!r}" for wire, annotation in entries)
+        # Functional syntax (keys that are not identifiers); forward references
+        # quoted, NotRequired outside the quotes so that it counts at run time too.
+        body = ", ".join(f"{f.wire!r}: {self.type(f.type)!r}" if f.required
+                         else f"{f.wire!r}: NotRequired[{self.type(f.type)!r}]" for f in item.fields)
         return [f"{name} = TypedDict({name!r}, {{{body}}})"]
 
     def operation(self, op: Operation) -> list[str]:
@@ -201,7 +211,7 @@ class _Renderer:
             if parameter.required:
                 required.append(f"{name}: {annotation}")
             else:
-                optional.append(f"{name}: {annotation} | None = None")
+                optional.append(f"{name}: {self.optional(parameter.type)} = None")
             target = {"query": query, "header": headers, "cookie": cookies}[parameter.location]
             target.append((parameter.wire, name))
         body_name = None
@@ -211,7 +221,8 @@ class _Renderer:
             if op.body_required:
                 required.insert(len(path_args), f"{body_name}: {annotation}")
             else:
-                optional.insert(0, f"{body_name}: {annotation} | None = None")
+                optional.insert(0, f"{body_name}: {annotation} | None = None"
+                                if op.body_kind == "raw" else f"{body_name}: {self.optional(op.body_type)} = None")
         if path_args:
             pieces = op.path
             for wire, name in path_args.items():
