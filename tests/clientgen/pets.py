@@ -5,7 +5,7 @@ tests under uvicorn."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,7 @@ api = OpenAPI(app, title="Pets", version="3.2")
 SEEN: list[dict] = []
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     cat = "cat"
     dog = "dog"
     bird_of_prey = "bird-of-prey"

@@ -138,7 +138,8 @@ async function main(baseUrl: string): Promise<void> {
   const everyone = await client.listPets({ "x-trace-id": "trace-2" });
   const one = await client.getPet(tom.id);
   const photo = await client.putPhoto(rex.id, {
-    caption: "smile", photo: new File([new TextEncoder().encode("woof")], "rex.txt", { type: "text/plain" }) });
+    caption: "smile",
+    photo: new File([new TextEncoder().encode("woof")], "rex.txt", { type: "text/plain" }) });
   await client.deletePet(tom.id);
   let missing: unknown = null;
   try {
@@ -164,7 +165,8 @@ main(process.argv[2]);
 
 def check_results(results: dict) -> None:
     rex = results["rex"]
-    assert rex == {"name": "Rex", "kind": "dog", "owner_email": None, "address": {"city": "Lyon", "zip": None},
+    assert rex == {"name": "Rex", "kind": "dog", "owner_email": None,
+                   "address": {"city": "Lyon", "zip": None},
                    "tags": ["big"], "id": rex["id"]}
     assert results["dogs"] == [rex]
     assert results["everyone"] == 2

@@ -67,7 +67,8 @@ async function main(base: string): Promise<void> {
   const errors = [await failure(() => client.noteGet(created.id)),
                   await failure(() => client.createNote({ title: "" })),
                   await failure(() => client.admin())];
-  const admin = new Client({ baseUrl: base, headers: { Authorization: "Basic " + btoa("admin:admin-password") } });
+  const basic = "Basic " + btoa("admin:admin-password");
+  const admin = new Client({ baseUrl: base, headers: { Authorization: basic } });
   const figures = await admin.admin();
   console.log(JSON.stringify({ created, patched, fetched, listed, attached, errors, figures }));
 }

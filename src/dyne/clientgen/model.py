@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["ANY", "NULL", "ClientModel", "Field", "Model", "Operation", "Parameter", "TypeRef", "read_document"]
+__all__ = ["ANY", "NULL", "ClientModel", "Field", "Model", "Operation", "Parameter", "TypeRef",
+           "read_document"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA = re.compile(r"^application/([\w.+-]*\+)?json(;.*)?$|^\*/\*$")

@@ -221,8 +221,8 @@ class _Renderer:
             if op.body_required:
                 required.insert(len(path_args), f"{body_name}: {annotation}")
             else:
-                optional.insert(0, f"{body_name}: {annotation} | None = None"
-                                if op.body_kind == "raw" else f"{body_name}: {self.optional(op.body_type)} = None")
+                kind = f"{annotation} | None" if op.body_kind == "raw" else self.optional(op.body_type)
+                optional.insert(0, f"{body_name}: {kind} = None")
         if path_args:
             pieces = op.path
             for wire, name in path_args.items():

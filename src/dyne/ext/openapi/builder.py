@@ -204,6 +204,16 @@ def openapi_path(path: str) -> str:
     return _PARAM.sub(lambda found: "{" + found.group(1) + "}", path)
 
 
+def merge_doc(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> dict[str, Any]:
+    """Two ``@doc`` records (a class's and its method's, or stacked ones):
+    inner values win; ``extra`` fields and ``response_examples`` statuses add up."""
+    merged = {**outer, **inner}
+    for key in ("extra", "response_examples"):
+        if key in outer and key in inner:
+            merged[key] = {**outer[key], **inner[key]}
+    return merged
+
+
 def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
     """The metadata of several specs, outer (route, class) to inner (method):
     lists (``io.inputs``, ``auth``) add up, ``io.expect`` and ``openapi``
@@ -215,7 +225,9 @@ def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
         for key, value in spec.meta.items():
             if isinstance(value, list):
                 merged[key] = [*merged.get(key, []), *value]
-            elif isinstance(value, dict) and key in ("io.expect", "openapi"):
+            elif isinstance(value, dict) and key == "openapi":
+                merged[key] = merge_doc(merged.get(key, {}), value)
+            elif isinstance(value, dict) and key == "io.expect":
                 merged[key] = {**merged.get(key, {}), **value}
             else:
                 merged[key] = value

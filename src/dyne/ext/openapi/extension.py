@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dyne.extensions import Extension
 
-from .builder import DocumentOptions, Draft, build, collect
+from .builder import DocumentOptions, Draft, build, collect, merge_doc
 from .ui import CONTENT_SECURITY_POLICY, THEMES, add_assets_route, docs_page
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def doc(*, summary: str | None = None, description: str | None = None,
         # A class-based view's spec is the class's own, not its bases'.
         spec = get_endpoint_spec(view)
         assert spec is not None
-        spec.meta.setdefault("openapi", {}).update(values)
+        spec.meta["openapi"] = merge_doc(spec.meta.get("openapi", {}), values)
         return view
 
     return decorator
