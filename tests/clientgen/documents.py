@@ -60,6 +60,18 @@ def tricky(openapi: str = "3.0.3") -> dict[str, Any]:
                             "next": nullable({"type": "string"})}, "required": ["items"]}}}}},
                 },
             },
+            "/shadows/{text}/{cast}": {
+                "get": {
+                    "operationId": "shadows",
+                    "parameters": [
+                        {"name": "text", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "cast", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "httpx", "in": "query", "schema": {"type": "boolean"}},
+                    ],
+                    "responses": {"200": {"description": "OK", "content": {"application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Level"}}}}}},
+                },
+            },
             "/upload": {
                 "put": {
                     "operationId": "upload",

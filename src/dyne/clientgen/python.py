@@ -186,7 +186,9 @@ class _Renderer:
         return [f"{name} = TypedDict({name!r}, {{{body}}})"]
 
     def operation(self, op: Operation) -> list[str]:
-        taken = {"self", "query", "headers", "cookies", "response", "multipart", "form", "json"}
+        # Names the method's body uses, which a parameter must not shadow.
+        taken = {"self", "query", "headers", "cookies", "response", "multipart", "form", "json",
+                 "cast", "httpx", "quote", "Any"}
         method_name = snake(op.operation_id)
         if not python_identifier(method_name) or method_name.startswith("_") \
                 or method_name in ("close", "request"):

@@ -213,7 +213,9 @@ class _Renderer:
         return lines
 
     def operation(self, op: Operation) -> list[str]:
-        taken = {"query", "options", "parts"}
+        # Names the method's body uses, which a parameter must not shadow.
+        taken = {"query", "options", "parts", "text", "encodeURIComponent", "fetch", "append",
+                 "decode", "ApiError"}
         method_name = camel(op.operation_id)
         if method_name in ("request", "constructor", "baseUrl", "headers", "fetcher"):
             method_name = f"{method_name}Operation"
