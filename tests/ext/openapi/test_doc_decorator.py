@@ -126,8 +126,8 @@ def test_stacked_docs_add_up():
     async def add(req, resp, *, data):
         resp.obj = data
 
-    add = operation(api.to_dict(), "/books", "post")
-    assert (add["summary"], add["x-a"], add["x-b"]) == ("Add", 1, 2)
+    documented = operation(api.to_dict(), "/books", "post")
+    assert (documented["summary"], documented["x-a"], documented["x-b"]) == ("Add", 1, 2)
 
 
 def test_an_example_object_is_recognised_only_by_its_fields():
