@@ -192,11 +192,15 @@ FEATURES = [
     {"id": "chat", "title": "AI chat", "href": "/chat",
      "text": "An assistant on any OpenAI-compatible server, streamed as Server-Sent Events.",
      "try": "GET /chat"},
+    {"id": "clients", "title": "Generated API clients", "href": "/clients/python.py",
+     "text": "Typed Python (httpx) and TypeScript (fetch) clients, generated from the OpenAPI "
+             "document: `dyne client --lang python`.",
+     "try": "GET /clients/python.py · GET /clients/typescript.ts"},
     {"id": "health", "title": "Health check", "href": "/health",
      "text": "What a load balancer or orchestrator polls.", "try": "GET /health"},
 ]
 DOCS_THEMES = [("swaggerui", "Swagger UI"), ("redoc", "ReDoc"), ("rapidoc", "RapiDoc"),
-               ("elements", "Stoplight Elements")]
+               ("elements", "Stoplight Elements"), ("scalar", "Scalar")]
 
 
 @app.route("/", methods=["GET"])
@@ -215,6 +219,34 @@ def docs_theme(req, resp, *, theme):
     if theme not in dict(DOCS_THEMES):
         dyne.abort(404, f"No documentation theme {theme!r}")
     resp.html = docs_page(theme, "dyne showcase", "/schema.json")
+
+
+# The API's clients, generated from its OpenAPI document when first asked for
+# (dyne.clientgen; `dyne client` does the same from the command line), and
+# again only when the document changes.
+CLIENT_DOWNLOADS = {"python.py": ("python", "text/x-python; charset=utf-8"),
+                    "typescript.ts": ("typescript", "text/plain; charset=utf-8")}
+_generated_clients: dict[tuple[str, str], bytes] = {}
+
+
+@app.route("/clients/{filename}", methods=["GET"], include_in_schema=False)
+def download_client(req, resp, *, filename):
+    """The generated Python or TypeScript client, as a file to save."""
+    import hashlib
+
+    from dyne.clientgen import generate
+
+    if filename not in CLIENT_DOWNLOADS:
+        dyne.abort(404, f"No client {filename!r}: try /clients/python.py or /clients/typescript.ts")
+    lang, content_type = CLIENT_DOWNLOADS[filename]
+    key = (lang, hashlib.sha256(api.to_json().encode()).hexdigest())
+    if key not in _generated_clients:
+        for stale in [k for k in _generated_clients if k[1] != key[1]]:
+            del _generated_clients[stale]
+        _generated_clients[key] = generate(api.to_dict(), lang).encode()
+    resp.content = _generated_clients[key]
+    resp.headers["Content-Type"] = content_type
+    resp.headers["Content-Disposition"] = f'attachment; filename="showcase_client.{filename.split(".")[1]}"'
 
 
 @app.get("/health")

@@ -443,3 +443,101 @@ def main() -> None:
 
 # CLI controllers (PyJolt's idiom): ``from dyne.cli import CLIController, command, argument``.
 from .cli_controllers import CLIController, argument, command  # noqa: E402
+
+# -- the OpenAPI document and generated clients ------------------------------------------
+
+def openapi_document(app: Any, app_path: str) -> dict[str, Any]:
+    """The OpenAPI document of ``app``, from its ``dyne.ext.openapi.OpenAPI``
+    extension; a clear error when it has none."""
+    from .app import App
+
+    if not isinstance(app, App):
+        raise click.ClickException(f"{app_path} is {app!r}, not a dyne.App")
+    from .ext.openapi import OpenAPI
+
+    extension = app.extensions.get("openapi")
+    if not isinstance(extension, OpenAPI):
+        raise click.ClickException(
+            f"The app {app_path} has no OpenAPI documentation: add `api = OpenAPI(app)` "
+            "(from dyne.ext.openapi import OpenAPI; see docs/openapi.md)")
+    try:
+        return extension.to_dict()
+    except (ValueError, TypeError, ImportError) as exc:
+        raise click.ClickException(f"Could not build the OpenAPI document of {app_path}: {exc}") from None
+
+
+def _write(text: str, output: str | None, what: str) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from pathlib import Path
+
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise click.ClickException(f"Cannot write {output}: no directory {target.parent}")
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {what} to {output}", err=True)
+
+
+@cli.group()
+def openapi() -> None:
+    """The application's OpenAPI document (dyne.ext.openapi)."""
+
+
+@openapi.command("export")
+@click.option("--output", "-o", default=None, metavar="FILE",
+              help="Where to write it [default: standard output].")
+@click.option("--format", "-f", "format_", type=click.Choice(["json", "yaml"]), default=None,
+              help="[default: yaml for a .yaml/.yml FILE, else json]")
+@click.pass_obj
+def openapi_export(obj: CLIContext, output: str | None, format_: str | None) -> None:
+    """Write the application's OpenAPI document, as /schema.json or
+    /schema.yml serve it: "dyne --app myapp openapi export -o openapi.json"."""
+    document = openapi_document(obj.load_app(), obj.app_path)
+    if format_ is None:
+        format_ = "yaml" if output and output.lower().endswith((".yaml", ".yml")) else "json"
+    if format_ == "yaml":
+        from .ext.openapi.extension import _yaml
+
+        text = _yaml(document).decode("utf-8")
+    else:
+        import json
+
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    _write(text, output, "the OpenAPI document")
+
+
+@cli.command("client")
+@click.option("--lang", "-l", type=click.Choice(["python", "typescript"]), required=True,
+              help="The client's language.")
+@click.option("--output", "-o", default=None, metavar="PATH",
+              help="The file to write [default: standard output]; in a directory, "
+                   "client.py or client.ts.")
+@click.option("--schema", "-s", "schema_file", default=None, metavar="FILE",
+              help="Generate from this OpenAPI document (JSON or YAML) instead of the app's.")
+@click.pass_obj
+def client(obj: CLIContext, lang: str, output: str | None, schema_file: str | None) -> None:
+    """Generate a typed client for the application's API, from its OpenAPI
+    document: Python (httpx) or TypeScript (fetch), with no dyne dependency."""
+    from pathlib import Path
+
+    from .clientgen import LANGUAGES, generate
+
+    if schema_file is not None:
+        import yaml
+
+        try:
+            document = yaml.safe_load(Path(schema_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"Cannot read {schema_file}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise click.ClickException(f"{schema_file} is neither JSON nor YAML: {exc}") from None
+    else:
+        document = openapi_document(obj.load_app(), obj.app_path)
+    try:
+        source = generate(document, lang)
+    except ValueError as exc:
+        raise click.ClickException(f"{schema_file or obj.app_path}: {exc}") from None
+    if output is not None and Path(output).is_dir():
+        output = str(Path(output) / f"client{LANGUAGES[lang]}")
+    _write(source, output, f"the {lang} client")

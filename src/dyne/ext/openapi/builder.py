@@ -240,6 +240,16 @@ def openapi_path(path: str) -> str:
     return _PARAM.sub(lambda found: "{" + found.group(1) + "}", path)
 
 
+def merge_doc(outer: Mapping[str, Any], inner: Mapping[str, Any]) -> dict[str, Any]:
+    """Two ``@doc`` records (a class's and its method's, or stacked ones):
+    inner values win; ``extra`` fields and ``response_examples`` statuses add up."""
+    merged = {**outer, **inner}
+    for key in ("extra", "response_examples"):
+        if key in outer and key in inner:
+            merged[key] = {**outer[key], **inner[key]}
+    return merged
+
+
 def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
     """The metadata of several specs, outer (route, class) to inner (method):
     lists (``io.inputs``, ``auth``) add up, ``io.expect`` and ``openapi``
@@ -251,7 +261,9 @@ def merge_meta(specs: Iterable[EndpointSpec | None]) -> dict[str, Any]:
         for key, value in spec.meta.items():
             if isinstance(value, list):
                 merged[key] = [*merged.get(key, []), *value]
-            elif isinstance(value, dict) and key in ("io.expect", "openapi"):
+            elif isinstance(value, dict) and key == "openapi":
+                merged[key] = merge_doc(merged.get(key, {}), value)
+            elif isinstance(value, dict) and key == "io.expect":
                 merged[key] = {**merged.get(key, {}), **value}
             else:
                 merged[key] = value
@@ -551,7 +563,30 @@ class _Builder:
             operation["x-roles"] = alternatives
         if extra.get("deprecated"):
             operation["deprecated"] = True
+        self._examples(draft, operation, extra)
+        for key, value in (extra.get("extra") or {}).items():
+            operation[key] = copy.deepcopy(value)
         return operation
+
+    def _examples(self, draft: Draft, operation: dict[str, Any], extra: Mapping[str, Any]) -> None:
+        """``@doc(examples=..., response_examples=...)``: on every media type of
+        the request body, and of each response named."""
+        where = f"{draft.method.upper()} {draft.path}"
+        examples = extra.get("examples")
+        if examples:
+            body = operation.get("requestBody")
+            if body is None:
+                raise ValueError(f"@doc(examples=...) on {where}: the operation has no request body "
+                                 "(declare it with @input or request_model=)")
+            for media in body["content"].values():
+                media["examples"] = copy.deepcopy(examples)
+        for status, entries in (extra.get("response_examples") or {}).items():
+            response = operation["responses"].get(status)
+            if response is None or not response.get("content"):
+                raise ValueError(f"@doc(response_examples=...) on {where}: no response {status} with a "
+                                 "body is documented (declare it with @output or @expect)")
+            for media in response["content"].values():
+                media["examples"] = copy.deepcopy(entries)
 
     def _operation_id(self, draft: Draft, explicit: str | None) -> str:
         if explicit is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dyne.extensions import Extension
 
-from .builder import DocumentOptions, Draft, build, collect
+from .builder import DocumentOptions, Draft, build, collect, merge_doc
 from .ui import CONTENT_SECURITY_POLICY, THEMES, add_assets_route, docs_page
 
 if TYPE_CHECKING:
@@ -89,22 +89,81 @@ def _object(name: str, value: Any, fields: Sequence[str]) -> dict[str, Any] | No
     raise TypeError(f"{name}= must be a dict or a string, got {value!r}")
 
 
+#: Operation fields ``@doc(extra=...)`` may set besides ``x-`` extensions (dyne
+#: writes the others itself, from the decorators and ``@doc``'s own arguments).
+EXTRA_FIELDS = frozenset({"externalDocs", "callbacks", "servers"})
+_EXAMPLE_FIELDS = frozenset({"summary", "description", "value", "externalValue"})
+
+
+def _example_objects(where: str, examples: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"name": value}`` -> ``{"name": {"value": value}}``; a dict with a
+    ``value`` (or ``externalValue``) and only Example Object fields is kept
+    as the Example Object it is."""
+    if not isinstance(examples, Mapping) or not examples:
+        raise TypeError(f"@doc({where}=...) takes a non-empty dict of example name -> value, "
+                        f"got {examples!r}")
+    objects: dict[str, Any] = {}
+    for name, value in examples.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"@doc({where}=...): example names are non-empty strings, got {name!r}")
+        if (isinstance(value, Mapping) and value and set(value) <= _EXAMPLE_FIELDS
+                and ("value" in value or "externalValue" in value)):
+            objects[name] = dict(value)
+        else:
+            objects[name] = {"value": value}
+    return objects
+
+
 def doc(*, summary: str | None = None, description: str | None = None,
         tags: Sequence[str] | None = None, operation_id: str | None = None,
-        deprecated: bool | None = None, hidden: bool = False) -> Callable[[F], F]:
+        deprecated: bool | None = None, hidden: bool = False,
+        examples: Mapping[str, Any] | None = None,
+        response_examples: Mapping[int | str, Mapping[str, Any]] | None = None,
+        extra: Mapping[str, Any] | None = None) -> Callable[[F], F]:
     """Document an endpoint beyond what its docstring and decorators say:
     ``summary`` and ``description`` (instead of the docstring's), ``tags``,
     an explicit ``operation_id``, ``deprecated=True``, or ``hidden=True`` to
     leave it out of the document. Goes below ``@app.route``, like ``@input``;
-    on a class-based view's method or on the class (for every method)."""
+    on a class-based view's method or on the class (for every method).
+
+    ``examples`` are request-body examples, ``{"name": value}`` (or
+    ``{"name": {"summary": ..., "value": ...}}``, an OpenAPI Example
+    Object); ``response_examples`` the same per status code
+    (``{200: {"name": value}}``). ``extra`` adds fields to the operation
+    object: ``x-`` extensions, ``externalDocs``, ``callbacks``, ``servers``."""
     if tags is not None and (isinstance(tags, str) or not all(isinstance(t, str) for t in tags)):
         raise TypeError(f"@doc(tags=...) takes a list of tag names, got {tags!r}")
     if operation_id is not None and (not isinstance(operation_id, str) or not operation_id):
         raise ValueError(f"@doc(operation_id=...) must be a non-empty string, got {operation_id!r}")
+    body_examples = _example_objects("examples", examples) if examples is not None else None
+    per_status: dict[str, Any] | None = None
+    if response_examples is not None:
+        if not isinstance(response_examples, Mapping) or not response_examples:
+            raise TypeError("@doc(response_examples=...) takes a dict of status code -> examples, "
+                            f"got {response_examples!r}")
+        per_status = {}
+        for status, entries in response_examples.items():
+            key = str(status)
+            if not (key.isdigit() and 100 <= int(key) <= 599) and key not in (
+                    "default", "1XX", "2XX", "3XX", "4XX", "5XX"):
+                raise ValueError(f"@doc(response_examples=...): {status!r} is not a status code")
+            per_status[key] = _example_objects(f"response_examples[{status!r}]", entries)
+    fields: dict[str, Any] | None = None
+    if extra is not None:
+        if not isinstance(extra, Mapping):
+            raise TypeError(f"@doc(extra=...) takes a dict of operation fields, got {extra!r}")
+        unknown = [key for key in extra
+                   if not (isinstance(key, str) and key.startswith("x-")) and key not in EXTRA_FIELDS]
+        if unknown:
+            raise ValueError(f"@doc(extra=...) may set x- extensions and {', '.join(sorted(EXTRA_FIELDS))}; "
+                             f"not {', '.join(map(repr, unknown))} (use @doc's own arguments, or the "
+                             "decorators that document it)")
+        fields = dict(extra)
     values: dict[str, Any] = {"summary": summary, "description": description,
                               "tags": list(tags) if tags is not None else None,
                               "operation_id": operation_id, "deprecated": deprecated,
-                              "hidden": hidden or None}
+                              "hidden": hidden or None, "examples": body_examples,
+                              "response_examples": per_status, "extra": fields}
     values = {key: value for key, value in values.items() if value is not None}
 
     def decorator(view: F) -> F:
@@ -115,7 +174,7 @@ def doc(*, summary: str | None = None, description: str | None = None,
         # A class-based view's spec is the class's own, not its bases'.
         spec = get_endpoint_spec(view)
         assert spec is not None
-        spec.meta.setdefault("openapi", {}).update(values)
+        spec.meta["openapi"] = merge_doc(spec.meta.get("openapi", {}), values)
         return view
 
     return decorator

@@ -1,4 +1,4 @@
-"""The documentation pages (Swagger UI, ReDoc, RapiDoc, Stoplight Elements)
+"""The documentation pages (Swagger UI, ReDoc, RapiDoc, Stoplight Elements, Scalar)
 and the route that serves their JavaScript and CSS.
 
 Each UI's browser build ships inside the package (``assets/``, one directory
@@ -31,6 +31,7 @@ SWAGGER_UI = "swagger-ui-dist-5.35.0"
 REDOC = "redoc-2.5.2"
 RAPIDOC = "rapidoc-9.3.8"
 ELEMENTS = "stoplight-elements-9.0.25"
+SCALAR = "scalar-api-reference-1.76.0"
 
 #: Every file the asset route serves: package directory -> file names. Nothing
 #: outside this table is reachable.
@@ -41,12 +42,13 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     RAPIDOC: ("rapidoc-min.js", "LICENSE.txt", "rapidoc-min.js.LICENSE.txt"),
     ELEMENTS: ("web-components.min.js", "styles.min.css", "LICENSE",
                "web-components.min.js.LICENSE.txt"),
+    SCALAR: ("standalone.js", "LICENSE"),
 }
 _CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 #: The URLs change with every version, so a cached copy never goes stale.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
-THEMES = ("swaggerui", "redoc", "rapidoc", "elements")
+THEMES = ("swaggerui", "redoc", "rapidoc", "elements", "scalar")
 
 #: The docs page may load scripts, styles, images, fonts and workers from the
 #: app only (``data:`` and ``blob:`` URLs included): a UI that would fetch a
@@ -132,7 +134,20 @@ def _elements(assets: str, spec_url: str) -> tuple[str, str]:
     return head, body
 
 
-_RENDERERS = {"swaggerui": _swaggerui, "redoc": _redoc, "rapidoc": _rapidoc, "elements": _elements}
+def _scalar(assets: str, spec_url: str) -> tuple[str, str]:
+    # Offline: no fonts from fonts.scalar.com, no telemetry, no developer
+    # toolbar (which it shows on localhost by default).
+    config = {"url": spec_url, "withDefaultFonts": False, "telemetry": False,
+              "showDeveloperTools": "never"}
+    head = "  <style>body { margin: 0; }</style>"
+    body = (f'<div id="app"></div>\n'
+            f'<script src="{assets}/{SCALAR}/standalone.js"></script>\n'
+            f"<script>\nScalar.createApiReference('#app', {json_for_script(config)});\n</script>")
+    return head, body
+
+
+_RENDERERS = {"swaggerui": _swaggerui, "redoc": _redoc, "rapidoc": _rapidoc, "elements": _elements,
+              "scalar": _scalar}
 
 
 def docs_page(theme: str, title: str, spec_url: str, root_path: str = "") -> str:
