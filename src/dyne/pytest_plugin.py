@@ -28,8 +28,8 @@ import pytest
 def dyne_app() -> Any:
     """The app ``live_server`` serves: override this fixture."""
     raise pytest.UsageError(
-        "The live_server fixture serves the app returned by a `dyne_app` fixture: define one "
-        "in your conftest.py (`@pytest.fixture\\ndef dyne_app(): return app`).")
+        "The live_server fixture serves the app a `dyne_app` fixture returns: define that "
+        "fixture in your conftest.py, returning your app.")
 
 
 @pytest.fixture

@@ -281,7 +281,13 @@ def live_server(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: fl
     options.setdefault("lifespan", "on")
     config = uvicorn.Config(app, host=host, port=port, **options)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="dyne-live-server", daemon=True)
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when start-up fails; reported below
+            pass
+
+    thread = threading.Thread(target=run, name="dyne-live-server", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + timeout
