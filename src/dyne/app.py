@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 
     from loguru import Logger as LoguruLogger
 
+    from .background import TaskHandle
+    from .events import EventBus
     from .logging import AppLogging
     from .sessions import SessionBackend
     from .templates import Templates
@@ -267,6 +269,7 @@ class App(Scaffold, AppCompat, AppRegistration):
         self.errors = ErrorHandlers(self)
         self.state = State()
         self.background = BackgroundQueue()
+        self._events: EventBus | None = None
         #: Extensions register themselves here by name (``app.extensions["db"]``).
         self.extensions: dict[str, Any] = {}
         #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
@@ -400,8 +403,12 @@ class App(Scaffold, AppCompat, AppRegistration):
         schema = None if include_in_schema else False
         route: BaseRoute
         if websocket:
+            from .websockets import route_limits
+
+            limits = route_limits(options)  # idle_timeout=, max_message_size=
             if methods is not None or options or hooks:
-                raise TypeError("websocket routes take no methods=, before_request= or route options")
+                raise TypeError("websocket routes take no methods=, before_request= or route "
+                                "options other than idle_timeout= and max_message_size=")
             declared = get_endpoint_spec(endpoint, False)
             if declared is not None and (declared.steps or declared.after):
                 # Pipelines are for HTTP: refusing beats silently skipping a
@@ -411,6 +418,7 @@ class App(Scaffold, AppCompat, AppRegistration):
                                 "check the websocket's credentials inside the handler")
             route = WebSocketRoute(path, endpoint, name=name, include_in_schema=schema,
                                    convertors=self.router.convertors)
+            route.limits = limits
         else:
             route = Route(path, endpoint, methods=methods, name=name, before=hooks,
                           include_in_schema=schema, convertors=self.router.convertors)
@@ -491,9 +499,11 @@ class App(Scaffold, AppCompat, AppRegistration):
         """The app's ``dyne.templates.Templates`` (Jinja2, from ``templates_dir``),
         with ``url_for`` available in every template."""
         if self._templates is None:
+            from .flash import get_flashed_messages
             from .templates import Templates
 
-            context: dict[str, Any] = {"url_for": self.url_for}
+            context: dict[str, Any] = {"url_for": self.url_for,
+                                       "get_flashed_messages": get_flashed_messages}
             if self.csrf is not None:
                 context["csrf_token"] = self.csrf.token
                 context["csrf_input"] = self.csrf.input_tag
@@ -608,6 +618,28 @@ class App(Scaffold, AppCompat, AppRegistration):
         from .controllers import register_exception_handler
 
         return register_exception_handler(self, handler)
+
+    # -- events ----------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventBus:
+        """The app's event bus (``dyne.events.EventBus``): ``emit`` and ``listener``."""
+        if self._events is None:
+            from .events import EventBus
+
+            self._events = EventBus(self.background)
+        return self._events
+
+    def listener(self, event: str) -> Callable[[F], F]:
+        """``@app.listener("user.created")``: call the function (sync or async)
+        with what ``app.emit("user.created", ...)`` is given. See ``dyne.events``."""
+        return self.events.listener(event)
+
+    def emit(self, event: str, /, *args: Any, **kwargs: Any) -> TaskHandle | None:
+        """Call ``event``'s listeners with ``*args, **kwargs``: once the response
+        has been sent when called during a request, at once (in the background)
+        otherwise. Errors in listeners are logged on ``dyne.events``."""
+        return self.events.emit(event, *args, **kwargs)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -787,7 +819,11 @@ class App(Scaffold, AppCompat, AppRegistration):
                     await mount(scope, receive, send, self.max_body_size)
                     return
         if kind == "http":
-            await self._handle_http(scope, receive, send)
+            events = self._events
+            if events is not None and events.listeners:
+                await events.handle_http(self._handle_http, scope, receive, send)
+            else:
+                await self._handle_http(scope, receive, send)
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
@@ -825,6 +861,8 @@ class App(Scaffold, AppCompat, AppRegistration):
                     and not await self.errors.handle(req, resp, failure)):
                 unhandled = failure
         if unhandled is not None:
+            if resp._after is not None:
+                self.background.run_after(resp._after)
             raise unhandled
         try:
             rendered = resp.render()
@@ -847,7 +885,11 @@ class App(Scaffold, AppCompat, AppRegistration):
                 add_missing(rendered[1], extra)
             else:
                 rendered[1].extend(extra)
-        await resp.send_rendered(rendered, send, receive, head=scope["method"] == "HEAD")
+        try:
+            await resp.send_rendered(rendered, send, receive, head=scope["method"] == "HEAD")
+        finally:
+            if resp._after is not None:  # resp.background(...): now the response is sent
+                self.background.run_after(resp._after)
         if req._form is not None:
             await req.close()
 
@@ -929,8 +971,18 @@ class App(Scaffold, AppCompat, AppRegistration):
     async def _handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-        from .websockets import websocket_class
+        from .websockets import WebSocketGuard, websocket_class
 
+        config = self.config
+        guard = None
+        idle = config.get("WEBSOCKET_IDLE_TIMEOUT")
+        size = config.get("WEBSOCKET_MAX_MESSAGE_SIZE")
+        if idle is not None or size is not None or self.router.websocket_limits:
+            from .websockets import check_limit
+
+            guard = WebSocketGuard(receive, send, check_limit("idle_timeout", idle),
+                                   check_limit("max_message_size", size))  # type: ignore[arg-type]
+            receive, send = guard.receive, guard.send
         ws = websocket_class()(scope, receive=receive, send=send)
         ws.json_dumps = self.encoders.json
         scope["path_params"] = {}
@@ -947,6 +999,8 @@ class App(Scaffold, AppCompat, AppRegistration):
                 return
             route, params = found
             scope["path_params"] = params
+            if guard is not None and route.limits:
+                guard.configure(route.limits)
             if route.groups and not await _run_websocket_hooks(route.before_hooks(), ws):
                 return
             if is_async_callable(route.endpoint):
@@ -964,6 +1018,9 @@ class App(Scaffold, AppCompat, AppRegistration):
                     pass
             if self.debug:
                 raise
+        finally:
+            if guard is not None:
+                await guard.finish()
 
     # -- conveniences ------------------------------------------------------------------
 

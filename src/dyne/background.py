@@ -98,6 +98,35 @@ class BackgroundQueue:
 
     __call__ = run
 
+    def run_after(self, calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
+                  ) -> TaskHandle:
+        """Run ``(func, args, kwargs)`` calls one after another in one
+        background task (what ``resp.background`` schedules once the response
+        is sent). One that raises is logged; the next still runs."""
+        return self.run(_run_in_order, list(calls))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no task is pending (tasks started by pending tasks
+        included); ``True`` if that happened within ``timeout`` seconds. For
+        synchronous code such as tests: ``app.client.get(...)`` returns as soon
+        as the response is sent, before work scheduled after it has run."""
+        import asyncio
+        import time
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("background.wait() blocks; on the event loop use "
+                               "`await app.background.drain()`")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
     def _finished(self, handle: Any) -> None:
         self._pending.discard(handle)
         if handle.cancelled():
@@ -136,3 +165,20 @@ class BackgroundQueue:
         if self._executor is not None:
             self._executor.shutdown(wait=wait)
             self._executor = None
+
+
+async def _run_in_order(calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]) -> None:
+    from .concurrency import run_sync
+
+    for func, args, kwargs in calls:
+        try:
+            if is_async_callable(func):
+                await func(*args, **kwargs)
+            else:
+                await run_sync(func, *args, **kwargs)
+        except Exception:
+            import logging
+
+            logging.getLogger("dyne.background").exception(
+                "Task %s, run after the response, failed",
+                getattr(func, "__qualname__", None) or repr(func))

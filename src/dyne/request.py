@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from starlette.datastructures import URL, FormData
 
     from .app import App
+    from .htmx import HtmxDetails
     from .sessions import Session
     from .types import Receive, Scope
 
@@ -208,6 +209,24 @@ class Request:
             if key == name:
                 return value
         return None
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The ``Last-Event-ID`` header a reconnecting Server-Sent Events client
+        sends (the ``id`` of the last event it got), or ``None``. A 400 when it
+        is malformed (over 1024 bytes, not UTF-8, control characters)."""
+        from .sse import last_event_id
+
+        return last_event_id(self)
+
+    @property
+    def htmx(self) -> HtmxDetails:
+        """What htmx says about this request (``dyne.htmx.HtmxDetails``):
+        false for a request htmx did not send; ``.target``, ``.trigger``,
+        ``.current_url``, ``.boosted``..."""
+        from .htmx import HtmxDetails
+
+        return HtmxDetails(self)
 
     @property
     def params(self) -> QueryDict:

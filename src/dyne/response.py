@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from http.cookies import SimpleCookie
 
+    from .htmx import HtmxResponse
     from .request import Request
     from .sessions import Session
 
@@ -150,6 +151,7 @@ class Response:
     """What a view sends back. Created by the application for each request."""
 
     __slots__ = (
+        "_after",
         "_body",
         "_cookies",
         "_file_path",
@@ -183,6 +185,7 @@ class Response:
         self._stream_source: Any = None
         self._file_path: str | None = None
         self._ranged = False
+        self._after: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] | None = None
         #: Charset for ``str`` bodies.
         self.encoding = "utf-8"
         #: An object for ``@output`` to serialize.
@@ -331,6 +334,30 @@ class Response:
             document["instance"] = instance
         document.update(extra)
         self._set_body(_CONTENT, self._encoders()["json"](document), "application/problem+json")
+
+    @property
+    def htmx(self) -> HtmxResponse:
+        """Setters for htmx's ``HX-*`` response headers (``dyne.htmx.HtmxResponse``):
+        ``resp.htmx.redirect(url)``, ``trigger(event, detail)``, ``retarget``..."""
+        from .htmx import HtmxResponse
+
+        return HtmxResponse(self)
+
+    # -- after the response ------------------------------------------------------
+
+    def background(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        """Run ``func(*args, **kwargs)`` (sync or async) once this response has
+        been sent, its last body byte included (``app.background.run`` starts
+        at once instead). Calls run in the order they were added, on
+        ``app.background``; one that raises is logged on ``dyne.background``.
+        They run whatever the status, and also when the client went away
+        mid-stream. Usable as a decorator; returns ``func``."""
+        if not callable(func):
+            raise TypeError(f"resp.background() needs a callable, got {func!r}")
+        if self._after is None:
+            self._after = []
+        self._after.append((func, args, kwargs))
+        return func
 
     # -- bodies ------------------------------------------------------------------
 
@@ -574,14 +601,29 @@ class Response:
         self._stream_source = (source, args, kwargs)
         return source
 
-    def sse(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+    def sse(self, source: Any = None, *args: Any, heartbeat: float | None = None,
+            **kwargs: Any) -> Any:
         """Send Server-Sent Events from an async generator function, an async
         iterable or an iterable. Each item is a string (the data), a
         ``ServerSentEvent``, a dict of SSE fields or any JSON-serializable value.
-        Usable as a decorator; returns ``source``."""
+        Usable as a decorator (``@resp.sse``, or ``@resp.sse(heartbeat=15)``);
+        returns ``source``.
+
+        ``heartbeat``: seconds; whenever the source yields nothing for that
+        long, a comment line ``: ping`` is sent, so idle connections are not
+        dropped by proxies."""
+        if source is None:
+            if args or kwargs:
+                raise TypeError("resp.sse() without a source takes only heartbeat=")
+            return lambda func: self.sse(func, heartbeat=heartbeat)
         _check_stream_source(source)
         self._set_body(_SSE, None, "text/event-stream")
-        self._stream_source = (source, args, kwargs)
+        if heartbeat is not None:
+            from .sse import check_heartbeat, with_heartbeat
+
+            self._stream_source = (with_heartbeat, (source, args, kwargs, check_heartbeat(heartbeat)), {})
+        else:
+            self._stream_source = (source, args, kwargs)
         return source
 
     # -- rendering ---------------------------------------------------------------

@@ -489,6 +489,8 @@ class WebSocketRoute(BaseRoute):
     """A websocket route."""
 
     websocket = True
+    #: ``idle_timeout`` / ``max_message_size`` given to the route (``dyne.websockets``).
+    limits: dict[str, Any] = {}  # replaced per route, never mutated
 
     def before_hooks(self) -> list[Callable[..., Any]]:
         """The groups' websocket hooks, outermost first, each ``hook(ws)``."""
@@ -685,6 +687,8 @@ class Router:
         self.app: Any = None
         self._http = _Tree()
         self._ws = _Tree()
+        #: Whether a websocket route has limits of its own (``dyne.websockets``).
+        self.websocket_limits = False
         self._by_name: dict[str, BaseRoute] = {}
         self._by_endpoint: dict[Any, BaseRoute] = {}
 
@@ -708,6 +712,8 @@ class Router:
             if route_set.websocket is not None:
                 raise ValueError(f"A websocket route is already registered on {route.path!r}")
             route_set.websocket = route
+            if getattr(route, "limits", None):
+                self.websocket_limits = True
         else:
             assert isinstance(route, Route)
             self._http.route_set(route.template).add(route)

@@ -11,13 +11,24 @@ TestClient(app)`` gives one too (PyJolt's test client is used that way)::
 
     async with TestClient(app) as client:     # or AsyncTestClient(app)
         r = await client.get("/")
+
+``live_server(app)`` runs the app under uvicorn on a free loopback port, for
+tests that need a real server (browsers, websocket and SSE clients)::
+
+    with live_server(app) as server:
+        httpx.get(server.url + "/")
+
+The pytest plugin (``dyne.pytest_plugin``, loaded automatically) offers it as
+the ``live_server`` fixture, serving the app of your ``dyne_app`` fixture.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -33,7 +44,7 @@ from starlette.testclient import TestClient as StarletteTestClient
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["AsyncTestClient", "TestClient"]
+__all__ = ["AsyncTestClient", "LiveServer", "TestClient", "live_server"]
 
 DEFAULT_BASE_URL = "http://;"
 
@@ -253,3 +264,62 @@ class AsyncTestClient(httpx.AsyncClient):
                 await context.__aexit__(*exc_info)
         finally:
             await super().__aexit__(*exc_info)
+
+
+class LiveServer:
+    """A running server: ``url`` (``http://127.0.0.1:PORT``), ``host``, ``port``;
+    ``str(server)`` is the URL; ``server.url_for("/path")`` an absolute URL."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        #: The websocket URL prefix (``ws://127.0.0.1:PORT``).
+        self.ws_url = f"ws://{host}:{port}"
+
+    def url_for(self, path: str) -> str:
+        return self.url + (path if path.startswith("/") else "/" + path)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"<LiveServer {self.url}>"
+
+
+@contextlib.contextmanager
+def live_server(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0,
+                **options: Any) -> Iterator[LiveServer]:
+    """Serve ``app`` (any ASGI app) with uvicorn in a background thread, on
+    ``host`` (loopback by default) and a free port, for the ``with`` block;
+    start-up and shutdown events run as under a real deployment. ``options``
+    go to ``uvicorn.Config`` (``ws_max_size=``, ``timeout_keep_alive=``...)."""
+    import time
+
+    import uvicorn
+
+    options.setdefault("log_level", "warning")
+    options.setdefault("lifespan", "on")
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    server = uvicorn.Server(config)
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when start-up fails; reported below
+            pass
+
+    thread = threading.Thread(target=run, name="dyne-live-server", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("The live server stopped while starting (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"The live server did not start within {timeout} s")
+            time.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()
+        yield LiveServer(host, bound[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)
