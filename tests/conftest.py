@@ -293,9 +293,12 @@ def _forget_models_defined_during_the_test() -> Iterator[None]:
         forget_models(base, snapshot)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium driven by Playwright (the system browser; nothing downloaded)."""
+@contextlib.contextmanager
+def launch_browser() -> Iterator[Any]:
+    """A headless Chromium driven by Playwright (the system browser; nothing
+    downloaded). Playwright's sync API keeps an event loop running on this
+    thread while the browser is open, so ``asyncio.run`` fails meanwhile: keep
+    it open only as long as needed."""
     if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
         service_unavailable("Chromium", f"no browser at {CHROMIUM} (set DYNE_CHROMIUM)")
     try:
@@ -310,6 +313,14 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """``launch_browser()`` for a whole module (its other tests must not call
+    ``asyncio.run``: use ``launch_browser()`` in the test itself there)."""
+    with launch_browser() as browser:
+        yield browser
 
 
 # -- Redis, and servers that fail ---------------------------------------------------------

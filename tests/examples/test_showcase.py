@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port, require_tool, serve_in_subprocess
+from tests.conftest import ROOT, free_port, launch_browser, require_tool, serve_in_subprocess
 from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 
@@ -297,13 +297,13 @@ def test_showcase_websocket_and_static_over_loopback():
         assert asyncio.run(talk()) == "echo: over the wire"
 
 
-def test_showcase_page_in_headless_chromium(browser):
+def test_showcase_page_in_headless_chromium():
     """A real browser loads the template page, its stylesheet, and talks to the
     websocket echo from the page's script (waited for, not timed: a loaded
     machine only makes it slower)."""
     port = free_port()
     with serve_in_subprocess([sys.executable, "examples/showcase/app.py"], port,
-                             env={"PORT": str(port)}):
+                             env={"PORT": str(port)}), launch_browser() as browser:
         page = browser.new_page()
         try:
             page.goto(f"http://127.0.0.1:{port}/hello/browser")
