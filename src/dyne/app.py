@@ -44,6 +44,7 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
+from .injection import CLEANUP_KEY, attach_route_plan, run_cleanup
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -250,6 +251,8 @@ class App(Scaffold, AppCompat):
         self.errors = ErrorHandlers(self)
         self.state = State()
         self.background = BackgroundQueue()
+        #: ``Depends`` providers replaced in this app (tests): provider -> replacement.
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         #: Extensions register themselves here by name (``app.extensions["db"]``).
         self.extensions: dict[str, Any] = {}
         #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
@@ -391,6 +394,8 @@ class App(Scaffold, AppCompat):
             self._check_route(route)
             if options:
                 self.route_options.apply(route, options)
+            if not (route.is_class or route.is_view_object):
+                attach_route_plan(route)
         return self.router.add(route)
 
     def _check_route(self, route: Route) -> None:
@@ -729,7 +734,11 @@ class App(Scaffold, AppCompat):
                     await mount(scope, receive, send, self.max_body_size)
                     return
         if kind == "http":
-            await self._handle_http(scope, receive, send)
+            try:
+                await self._handle_http(scope, receive, send)
+            finally:
+                if CLEANUP_KEY in scope:  # generator providers of Depends()
+                    await run_cleanup(scope)
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":
