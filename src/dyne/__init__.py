@@ -17,13 +17,17 @@ from .__version__ import __version__
 from .app import App
 from .exceptions import HTTPException, abort
 from .groups import RouteGroup
+from .injection import Body, Cookie, Depends, File, Form, Header, Path, Query
 from .request import Request
 from .response import Response
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocketDisconnect
 
-__all__ = ["App", "HTTPException", "Request", "Response", "RouteGroup", "WebSocketDisconnect",
+    from .ext.io.files import File as UploadFile
+
+__all__ = ["App", "Body", "Cookie", "Depends", "File", "Form", "HTTPException", "Header", "Path",
+           "Query", "Request", "Response", "RouteGroup", "UploadFile", "WebSocketDisconnect",
            "__version__", "abort"]
 
 
@@ -33,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from starlette.websockets import WebSocketDisconnect
 
         return WebSocketDisconnect
+    if name == "UploadFile":
+        from .ext.io.files import File as UploadFile
+
+        return UploadFile
     raise AttributeError(f"module 'dyne' has no attribute {name!r}")

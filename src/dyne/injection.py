@@ -257,6 +257,8 @@ def is_model(annotation: Any) -> bool:
         return False
     if dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation):
         return True
+    if issubclass(annotation, dict) and hasattr(annotation, "__required_keys__"):
+        return True  # typing_extensions.TypedDict
     if callable(getattr(annotation, "model_validate", None)) and hasattr(annotation, "model_fields"):
         return True
     return any(detector(annotation) for detector in _MODEL_DETECTORS)
@@ -609,7 +611,9 @@ _PLAIN_PATH_TYPES: tuple[Any, ...] = (str, Any, inspect.Parameter.empty)
 
 
 class _Compiler:
-    def __init__(self, route_params: Collection[str], view_name: str) -> None:
+    def __init__(self, route_params: Collection[str], view_name: str,
+                 other_steps: bool = False) -> None:
+        self.other_steps = other_steps
         self.route_params = frozenset(route_params)
         self.view_name = view_name
         self.leaves: dict[tuple[str, str], _Leaf] = {}
@@ -701,8 +705,10 @@ class _Compiler:
                 return ARG_VALUE, self.leaf("path", name, Any, None, REQUIRED, name, where)
             return ARG_VALUE, self.leaf("path", name, annotation, None, REQUIRED, name, where)
         if annotation is empty:
-            if default is not empty:
-                return None  # left to its default, as always
+            if default is not empty or self.other_steps:
+                # Left to its default, as always; or filled by a pipeline step
+                # (a decorator's ``kwargs[name] = ...``) this plan cannot see.
+                return None
             raise TypeError(f"{where} has a keyword parameter {name!r} that nothing fills: it is "
                             f"not a path parameter of the route, has no default, no annotation and "
                             f"no marker. Give it a default, a type (a query parameter: "
@@ -823,7 +829,7 @@ def _file_annotation(annotation: Any) -> Any:
 
 def compile_signature(func: Callable[..., Any], route_params: Collection[str] = (), *,
                       skip: int = 2, injected: Collection[str] = (), provider: bool = False,
-                      name: str | None = None) -> Plan | None:
+                      other_steps: bool = False, name: str | None = None) -> Plan | None:
     """Compile ``func``'s signature into a ``Plan``, or ``None`` when it
     declares nothing to fill (then call it as dyne always has).
 
@@ -831,12 +837,14 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
     positional parameters the caller passes itself (``req, resp`` = 2; a
     bound method's ``self`` is not counted); ``injected``: keyword arguments
     something else fills (``@input``'s keys); ``provider``: compile a
-    dependency provider (``req``/``resp`` are then requested by name).
+    dependency provider (``req``/``resp`` are then requested by name);
+    ``other_steps``: pipeline steps that may add keyword arguments run before
+    the handler (an unannotated parameter without default is then theirs).
     Raises ``TypeError`` naming the handler and parameter when a keyword
     parameter cannot be filled.
     """
     view_name = name or _name_of(func)
-    compiler = _Compiler(route_params, view_name)
+    compiler = _Compiler(route_params, view_name, other_steps)
     arguments = compiler.arguments(func, skip, provider, injected)
     plan = Plan(view_name)
     plan.arguments = arguments or []
@@ -869,7 +877,9 @@ def attach_route_plan(route: Route) -> Plan | None:
     own = get_endpoint_spec(view, False)
     injected = {item.key for spec in (own, route.spec) if spec is not None
                 for item in spec.meta.get("io.inputs", ())}
-    plan = compile_signature(view, route.param_names, injected=injected)
+    specs = [spec for spec in (own, route.spec) if spec is not None]
+    other_steps = sum(len(spec.steps) for spec in specs) > len(injected)
+    plan = compile_signature(view, route.param_names, injected=injected, other_steps=other_steps)
     if plan is None:
         return None
     spec = route.spec
