@@ -561,3 +561,18 @@ def test_over_http_with_a_real_server_and_client():
             "Input should be a valid integer, unable to parse string as an integer"],
             "price": ["Field required"]}}
     assert log == ["open", "closed"]
+
+
+def test_an_override_no_longer_reads_what_the_replaced_provider_read(app):
+    def real_auth(token: str = Header(alias="Authorization")) -> str:
+        return token
+
+    @app.route("/")
+    async def view(req, resp, *, who=Depends(real_auth)):
+        return {"who": who}
+
+    assert app.client.get("/").status_code == 400  # the header is required
+    app.dependency_overrides[real_auth] = lambda: "tester"
+    assert app.client.get("/").json() == {"who": "tester"}
+    app.dependency_overrides[real_auth] = lambda: "other"  # another replacement: compiled again
+    assert app.client.get("/").json() == {"who": "other"}

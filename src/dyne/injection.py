@@ -151,31 +151,31 @@ class FileMarker(Marker):
     location = "files"
 
 
-def Query(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802 - a marker
+def Query(default: Any = REQUIRED, *, alias: str | None = None,
           description: str | None = None, **constraints: Any) -> Any:
     """A query-string parameter: ``limit: int = Query(10, ge=1, le=100)``."""
     return QueryMarker(default, alias=alias, description=description, **constraints)
 
 
-def Header(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def Header(default: Any = REQUIRED, *, alias: str | None = None,
            description: str | None = None, **constraints: Any) -> Any:
     """A request header, case-insensitive; ``x_token`` also reads ``X-Token``."""
     return HeaderMarker(default, alias=alias, description=description, **constraints)
 
 
-def Cookie(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def Cookie(default: Any = REQUIRED, *, alias: str | None = None,
            description: str | None = None, **constraints: Any) -> Any:
     """A cookie sent by the client."""
     return CookieMarker(default, alias=alias, description=description, **constraints)
 
 
-def Path(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def Path(default: Any = REQUIRED, *, alias: str | None = None,
          description: str | None = None, **constraints: Any) -> Any:
     """A path parameter of the route, validated (``item_id: int = Path(ge=1)``)."""
     return PathMarker(default, alias=alias, description=description, **constraints)
 
 
-def Body(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def Body(default: Any = REQUIRED, *, alias: str | None = None,
          description: str | None = None, **constraints: Any) -> Any:
     """The request body (JSON, YAML, MessagePack or a form), validated by the
     annotation. With several ``Body`` parameters, each is a member of a JSON
@@ -183,13 +183,13 @@ def Body(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
     return BodyMarker(default, alias=alias, description=description, **constraints)
 
 
-def Form(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def Form(default: Any = REQUIRED, *, alias: str | None = None,
          description: str | None = None, **constraints: Any) -> Any:
     """A field of an HTML form (urlencoded or multipart)."""
     return FormMarker(default, alias=alias, description=description, **constraints)
 
 
-def File(default: Any = REQUIRED, *, alias: str | None = None,  # noqa: N802
+def File(default: Any = REQUIRED, *, alias: str | None = None,
          description: str | None = None, **constraints: Any) -> Any:
     """An uploaded file of a multipart form (``photo: UploadFile = File()``); a
     ``list[UploadFile]`` takes every file sent under the name."""
@@ -341,21 +341,24 @@ def _field_info(wire: str, marker: Marker | None, default: Any) -> Any:
 class _Dependency:
     """A provider to call, and where each of its arguments comes from."""
 
-    __slots__ = ("arguments", "kind", "provider", "use_cache")
+    __slots__ = ("arguments", "kind", "provider", "target", "use_cache")
 
-    def __init__(self, provider: Callable[..., Any], use_cache: bool) -> None:
+    def __init__(self, provider: Callable[..., Any], use_cache: bool,
+                 target: Callable[..., Any] | None = None) -> None:
+        #: The provider as written in ``Depends`` (the key of the per-request cache).
         self.provider = provider
+        #: What is called: the provider, or its replacement in ``dependency_overrides``.
+        self.target = target if target is not None else provider
         self.use_cache = use_cache
-        self.kind = _provider_kind(provider)
+        self.kind = _provider_kind(self.target)
         self.arguments: list[tuple[str, int, Any]] = []
 
 
 def _provider_kind(provider: Callable[..., Any]) -> str:
-    target = provider
-    call = getattr(type(provider), "__call__", None)
-    if not (inspect.isfunction(provider) or inspect.ismethod(provider)) and call is not None \
-            and not isinstance(provider, type):
-        target = call
+    target: Any = provider
+    if not (inspect.isfunction(provider) or inspect.ismethod(provider)
+            or isinstance(provider, type)) and callable(provider):
+        target = type(provider).__call__
     if inspect.isasyncgenfunction(target):
         return "asyncgen"
     if inspect.isgeneratorfunction(target):
@@ -383,10 +386,17 @@ class Plan:
     ``compile_signature``. ``await plan.resolve(req, resp, kwargs)`` fills in
     the handler's keyword arguments."""
 
-    __slots__ = ("arguments", "groups", "inputs", "name", "output", "path_group", "single_body")
+    __slots__ = ("arguments", "groups", "inputs", "name", "output", "overridden", "path_group",
+                 "providers", "recompile", "single_body")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        #: Every provider the plan calls (as written in ``Depends``).
+        self.providers: frozenset[Any] = frozenset()
+        #: ``recompile(overrides) -> Plan``: the plan with providers replaced.
+        self.recompile: Callable[[Mapping[Any, Any]], Plan] | None = None
+        #: Plans compiled for ``app.dependency_overrides``, by the overrides that apply.
+        self.overridden: dict[tuple[tuple[int, Any], ...], Plan] = {}
         #: ``(parameter, source kind, source)`` of the handler itself.
         self.arguments: list[tuple[str, int, Any]] = []
         self.groups: list[_Group] = []
@@ -407,6 +417,12 @@ class Plan:
     async def resolve(self, req: Request, resp: Response, kwargs: dict[str, Any],
                       context: _Context | None = None) -> None:
         if context is None:
+            providers = self.providers
+            if providers:
+                overrides = getattr(req.app, "dependency_overrides", None)
+                if overrides and not providers.isdisjoint(overrides):
+                    await self._with_overrides(overrides).resolve(req, resp, kwargs, _Context(req, resp))
+                    return
             context = _Context(req, resp)
         values = context.values
         errors: dict[str, list[str]] = {}
@@ -425,6 +441,17 @@ class Plan:
             raise _input_error(errors)
         for name, kind, source in self.arguments:
             kwargs[name] = await context.value(kind, source)
+
+    def _with_overrides(self, overrides: Mapping[Any, Any]) -> Plan:
+        """The plan with ``overrides`` applied (their own parameters read, the
+        replaced providers' not), compiled once per set of overrides."""
+        applying = {provider: overrides[provider] for provider in self.providers if provider in overrides}
+        key = tuple(sorted(((id(p), r) for p, r in applying.items()), key=lambda item: item[0]))
+        plan = self.overridden.get(key)
+        if plan is None:
+            assert self.recompile is not None
+            plan = self.overridden[key] = self.recompile(applying)
+        return plan
 
     @staticmethod
     def _validate(group: _Group, raw: Any, values: dict[Any, Any], errors: dict[str, list[str]]) -> None:
@@ -452,14 +479,13 @@ def _input_error(errors: dict[str, list[str]]) -> HTTPException:
 class _Context:
     """One request's validated values and provider results."""
 
-    __slots__ = ("cache", "overrides", "req", "resp", "values")
+    __slots__ = ("cache", "req", "resp", "values")
 
     def __init__(self, req: Request, resp: Response) -> None:
         self.req = req
         self.resp = resp
         self.values: dict[Any, Any] = {}
         self.cache: dict[Any, Any] = {}
-        self.overrides: Mapping[Any, Any] = getattr(req.app, "dependency_overrides", None) or {}
 
     async def value(self, kind: int, source: Any) -> Any:
         if kind == ARG_VALUE:
@@ -475,17 +501,10 @@ class _Context:
         cache = self.cache
         if dependency.use_cache and provider in cache:
             return cache[provider]
-        override = self.overrides.get(provider) if self.overrides else None
         kwargs: dict[str, Any] = {}
-        if override is not None:
-            plan = _override_plan(override)
-            if plan is not None:
-                await plan.resolve(self.req, self.resp, kwargs, self)
-            target, kind = override, _provider_kind(override)
-        else:
-            for name, arg_kind, source in dependency.arguments:
-                kwargs[name] = await self.value(arg_kind, source)
-            target, kind = provider, dependency.kind
+        for name, arg_kind, source in dependency.arguments:
+            kwargs[name] = await self.value(arg_kind, source)
+        target, kind = dependency.target, dependency.kind
         if kind == "async":
             result = await target(**kwargs)
         elif kind == "sync":
@@ -526,22 +545,6 @@ async def run_cleanup(scope: Mapping[str, Any]) -> None:
         logging.getLogger("dyne").exception("A dependency's cleanup (after yield) failed")
 
 
-_OVERRIDE_PLANS: dict[Any, Plan | None] = {}
-
-
-def _override_plan(override: Callable[..., Any]) -> Plan | None:
-    try:
-        return _OVERRIDE_PLANS[override]
-    except (KeyError, TypeError):
-        pass
-    plan = compile_signature(override, (), skip=0, provider=True)
-    try:
-        _OVERRIDE_PLANS[override] = plan
-    except TypeError:  # unhashable callable
-        pass
-    return plan
-
-
 # -- Compiling ------------------------------------------------------------------------
 
 def _name_of(func: Any) -> str:
@@ -563,11 +566,7 @@ def _hints(func: Callable[..., Any], name: str) -> dict[str, Any]:
     an ``_Unresolved`` (an error only if the parameter needs its type)."""
     target: Any = func
     if not (inspect.isfunction(func) or inspect.ismethod(func)):
-        call = getattr(type(func), "__call__", None)
-        if isinstance(func, type):
-            target = func.__init__
-        elif call is not None:
-            target = call
+        target = vars(func).get("__init__", func) if isinstance(func, type) else type(func).__call__
     try:
         return typing.get_type_hints(target, include_extras=True)
     except Exception:
@@ -578,7 +577,7 @@ def _hints(func: Callable[..., Any], name: str) -> dict[str, Any]:
     for key, value in raw.items():
         if isinstance(value, str):
             try:
-                value = eval(value, namespace)  # noqa: S307 - the function's own annotation
+                value = eval(value, namespace)  # the function's own annotation
             except Exception as exc:
                 value = _Unresolved(value, exc)
         resolved[key] = value
@@ -612,7 +611,8 @@ _PLAIN_PATH_TYPES: tuple[Any, ...] = (str, Any, inspect.Parameter.empty)
 
 class _Compiler:
     def __init__(self, route_params: Collection[str], view_name: str,
-                 other_steps: bool = False) -> None:
+                 other_steps: bool = False, overrides: Mapping[Any, Any] | None = None) -> None:
+        self.overrides = overrides or {}
         self.other_steps = other_steps
         self.route_params = frozenset(route_params)
         self.view_name = view_name
@@ -629,7 +629,8 @@ class _Compiler:
                   injected: Collection[str] = ()) -> list[tuple[str, int, Any]] | None:
         """The sources of ``func``'s parameters; ``None`` when there is
         nothing to fill (the handler is called as today)."""
-        where = f"View {self.view_name}" if not provider else f"Provider {_name_of(func)} (used by {self.view_name})"
+        where = (f"Provider {_name_of(func)} (used by {self.view_name})" if provider
+                 else f"View {self.view_name}")
         try:
             signature = inspect.signature(func, follow_wrapped=False)
         except (TypeError, ValueError):
@@ -721,10 +722,10 @@ class _Compiler:
 
     def leaf(self, location: str, wire: str, annotation: Any, marker: Marker | None,
              default: Any, name: str, where: str) -> _Leaf:
-        if location == "media" and marker is None:
-            if any(existing.marker is None for existing in self.body):
-                raise self.fail(where, name, "is a second body model; a request has one body "
-                                             "(use Body() on each part to send them as one object)")
+        if location == "media" and marker is None and any(
+                existing.marker is None for existing in self.body):
+            raise self.fail(where, name, "is a second body model; a request has one body "
+                                         "(use Body() on each part to send them as one object)")
         key = (location, wire.lower() if location in ("headers",) else wire)
         existing = self.leaves.get(key)
         if existing is not None:
@@ -747,10 +748,11 @@ class _Compiler:
         if provider in self.active:
             chain = " -> ".join(_name_of(p) for p in [*self.active, provider])
             raise TypeError(f"Dependency cycle in {self.view_name}: {chain}")
-        dependency = _Dependency(provider, use_cache)
+        target = self.overrides.get(provider, provider)
+        dependency = _Dependency(provider, use_cache, target)
         self.active.append(provider)
         try:
-            dependency.arguments = self.arguments(provider, 0, provider=True) or []
+            dependency.arguments = self.arguments(target, 0, provider=True) or []
         finally:
             self.active.pop()
         self.dependencies[key] = dependency
@@ -766,12 +768,12 @@ class _Compiler:
         for leaf in self.leaves.values():
             by_location.setdefault(leaf.location, []).append(leaf)
         body = by_location.pop("media", [])
-        if len(body) == 1 and body[0].marker is None or (
-                len(body) == 1 and body[0].marker is not None and body[0].marker.alias is None
-                and body[0].marker.required):
+        if len(body) == 1 and (body[0].marker is None or body[0].marker.alias is None):
+            # One body parameter is the whole body (Body(alias=...): a member of it).
             leaf = body[0]
             validate = ADAPTER.validator(leaf.annotation)
-            plan.single_body = (leaf, validate, location_reader("media", ADAPTER.input_fields(leaf.annotation)))
+            read = location_reader("media", ADAPTER.input_fields(leaf.annotation))
+            plan.single_body = (leaf, validate, read)
             plan.inputs.append(InputMeta(schema=leaf.annotation, location="media", key=leaf.name,
                                          library="pydantic"))
         elif body:
@@ -829,7 +831,8 @@ def _file_annotation(annotation: Any) -> Any:
 
 def compile_signature(func: Callable[..., Any], route_params: Collection[str] = (), *,
                       skip: int = 2, injected: Collection[str] = (), provider: bool = False,
-                      other_steps: bool = False, name: str | None = None) -> Plan | None:
+                      other_steps: bool = False, name: str | None = None,
+                      overrides: Mapping[Any, Any] | None = None) -> Plan | None:
     """Compile ``func``'s signature into a ``Plan``, or ``None`` when it
     declares nothing to fill (then call it as dyne always has).
 
@@ -839,15 +842,28 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
     something else fills (``@input``'s keys); ``provider``: compile a
     dependency provider (``req``/``resp`` are then requested by name);
     ``other_steps``: pipeline steps that may add keyword arguments run before
-    the handler (an unannotated parameter without default is then theirs).
+    the handler (an unannotated parameter without default is then theirs);
+    ``overrides``: providers to replace (``app.dependency_overrides`` is
+    applied at request time without it).
     Raises ``TypeError`` naming the handler and parameter when a keyword
     parameter cannot be filled.
     """
     view_name = name or _name_of(func)
-    compiler = _Compiler(route_params, view_name, other_steps)
+    compiler = _Compiler(route_params, view_name, other_steps, overrides)
     arguments = compiler.arguments(func, skip, provider, injected)
     plan = Plan(view_name)
     plan.arguments = arguments or []
+    if overrides is None and compiler.dependencies:
+        plan.providers = frozenset(dependency.provider for dependency in compiler.dependencies.values())
+
+        def recompile(applying: Mapping[Any, Any]) -> Plan:
+            compiled = compile_signature(func, route_params, skip=skip, injected=injected,
+                                         provider=provider, other_steps=other_steps, name=name,
+                                         overrides=applying)
+            assert compiled is not None  # it has dependencies
+            return compiled
+
+        plan.recompile = recompile
     if not provider:
         plan.output = _return_annotation(func, view_name)
     compiler.build(plan)
