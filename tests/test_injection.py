@@ -576,3 +576,29 @@ def test_an_override_no_longer_reads_what_the_replaced_provider_read(app):
     assert app.client.get("/").json() == {"who": "tester"}
     app.dependency_overrides[real_auth] = lambda: "other"  # another replacement: compiled again
     assert app.client.get("/").json() == {"who": "other"}
+
+
+def test_an_annotation_no_query_parameter_can_have_is_an_error_at_registration(app):
+    class Session:
+        pass
+
+    async def view(req, resp, *, db: Session):
+        pass
+
+    with pytest.raises(TypeError, match=r"view.*'db'.*not a type a query parameter can have"):
+        app.add_route("/", view)
+
+
+def test_body_members_are_one_documented_object():
+    app = dyne.App()
+
+    @app.route("/orders", methods=["POST"])
+    async def create_order(req, resp, *, item: Item = Body(), quantity: int = Body(1, ge=1)):
+        return {"name": item.name, "quantity": quantity}
+
+    document = _document(app)
+    body = document["paths"]["/orders"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/CreateOrderBody"}
+    members = document["components"]["schemas"]["CreateOrderBody"]["properties"]
+    assert set(members) == {"item", "quantity"}

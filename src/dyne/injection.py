@@ -611,7 +611,9 @@ _PLAIN_PATH_TYPES: tuple[Any, ...] = (str, Any, inspect.Parameter.empty)
 
 class _Compiler:
     def __init__(self, route_params: Collection[str], view_name: str,
-                 other_steps: bool = False, overrides: Mapping[Any, Any] | None = None) -> None:
+                 other_steps: bool = False, overrides: Mapping[Any, Any] | None = None,
+                 model_name: str = "") -> None:
+        self.model_name = model_name or view_name.rsplit(".", 1)[-1]
         self.overrides = overrides or {}
         self.other_steps = other_steps
         self.route_params = frozenset(route_params)
@@ -718,6 +720,13 @@ class _Compiler:
             return ARG_VALUE, self.leaf("media", name, annotation, None, value_default, name, where)
         if _is_upload(annotation):
             return ARG_VALUE, self.leaf("files", name, annotation, None, value_default, name, where)
+        problem = _unreadable(annotation)
+        if problem is not None:
+            if self.other_steps:
+                return None  # an object a pipeline step injects, not a query parameter
+            raise self.fail(where, name, f"is annotated {annotation!r}, which is not a type a query "
+                                         f"parameter can have ({problem}); give it a marker, "
+                                         f"Depends(provider) or a default")
         return ARG_VALUE, self.leaf("query", name, annotation, None, value_default, name, where)
 
     def leaf(self, location: str, wire: str, annotation: Any, marker: Marker | None,
@@ -779,7 +788,7 @@ class _Compiler:
         elif body:
             by_location["media"] = body
         for location, leaves in by_location.items():
-            model = _group_model(f"{self.view_name}.{location}", leaves)
+            model = _group_model(self.model_name, location, leaves)
             fields = tuple((f"p{index}", leaf) for index, leaf in enumerate(leaves))
             group = _Group(location, location_reader(location, ADAPTER.input_fields(model))
                            if location != "path" else _no_reader, ADAPTER.validator(model), fields)
@@ -792,17 +801,35 @@ class _Compiler:
                                          library="pydantic"))
 
 
+def _unreadable(annotation: Any) -> str | None:
+    """Why pydantic cannot validate ``annotation`` (``None`` when it can)."""
+    from pydantic import TypeAdapter
+
+    try:
+        TypeAdapter(annotation)
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 async def _no_reader(req: Request) -> Any:  # pragma: no cover - path values come from the route
     return req.path_params
 
 
-def _group_model(name: str, leaves: list[_Leaf]) -> Any:
+_LOCATION_NAMES = {"query": "Query", "headers": "Headers", "cookies": "Cookies", "path": "Path",
+                   "media": "Body", "form": "Form", "files": "Files"}
+
+
+def _group_model(view: str, location: str, leaves: list[_Leaf]) -> Any:
+    """The model of one location's parameters, named after the view
+    (``create_item`` -> ``CreateItemBody``, as OpenAPI shows a body's)."""
     from pydantic import ConfigDict, create_model
 
-    safe = "".join(ch if ch.isalnum() else "_" for ch in name.title())
+    words = "".join(ch if ch.isalnum() else " " for ch in view).split()
+    name = "".join(word[:1].upper() + word[1:] for word in words) + _LOCATION_NAMES[location]
     fields: dict[str, Any] = {f"p{index}": (_field_annotation(leaf), leaf.field)
                               for index, leaf in enumerate(leaves)}
-    return create_model(safe, __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
+    return create_model(name, __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
 
 
 def _field_annotation(leaf: _Leaf) -> Any:
@@ -849,7 +876,8 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
     parameter cannot be filled.
     """
     view_name = name or _name_of(func)
-    compiler = _Compiler(route_params, view_name, other_steps, overrides)
+    compiler = _Compiler(route_params, view_name, other_steps, overrides,
+                         getattr(func, "__name__", "") or view_name)
     arguments = compiler.arguments(func, skip, provider, injected)
     plan = Plan(view_name)
     plan.arguments = arguments or []
