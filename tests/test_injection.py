@@ -247,6 +247,20 @@ def test_a_model_return_annotation_serializes_like_output(app):
     assert response.status_code == 201 and response.json() == {"name": "n", "price": 1.0}
 
 
+def test_an_error_the_view_answers_itself_is_not_serialized_through_the_annotation(app):
+    @app.route("/items/{name}")
+    async def show(req, resp, *, name) -> Item:
+        if name != "lamp":
+            resp.status_code = 404
+            resp.media = {"error": f"no item {name}"}
+            return None
+        return Item(name="lamp", price=3)
+
+    assert app.client.get("/items/lamp").json() == {"name": "lamp", "price": 3.0}
+    missing = app.client.get("/items/desk")
+    assert (missing.status_code, missing.json()) == (404, {"error": "no item desk"})
+
+
 def test_output_wins_over_the_return_annotation(app):
     @app.route("/")
     @output(PublicUser)

@@ -944,8 +944,10 @@ def attach_route_plan(route: Route) -> Plan | None:
         dump = ADAPTER.dumper(plan.output)
 
         async def serialize_return(req: Request, resp: Response) -> None:
+            # The success body only: a view may answer an error its own way
+            # (resp.status_code = 404; resp.media = {...}).
             body = resp.media
-            if body is not None:
+            if body is not None and 200 <= resp.status_code < 300:
                 resp.media = dump(body)
 
         spec.meta["io.output"] = OutputMeta(schema=plan.output, status_code=200, header=None,
