@@ -96,7 +96,22 @@ CONTROLLER_SCENARIOS: tuple[Scenario, ...] = (
              target="controlled", frameworks=("dyne",), baseline="post",
              negative=(("POST", "/items", BAD_ITEM_BODY, {"Content-Type": "application/json"}, (422,)),)),
 )
-SCENARIOS = SCENARIOS + CACHE_SCENARIOS + CONTROLLER_SCENARIOS
+
+#: dyne only: the query and POST scenarios written in the signature style
+#: (``limit: int = 10``, ``item: Item`` parameters, ``-> Item``), compared with
+#: dyne's own query (read by hand) and POST (``@input``/``@output``) views.
+SIGNATURE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("query_sig", "query string, signature parameters (vs dyne query)",
+             "/signature/search?q=python&limit=10&offset=20",
+             {"q": "python", "limit": 10, "offset": 20}, frameworks=("dyne",), baseline="query",
+             negative=(("GET", "/signature/search?q=python&limit=ten", b"", {}, (400,)),)),
+    Scenario("post_sig", "validated JSON POST, signature style (vs dyne post)", "/signature/items",
+             ITEM, method="POST", body=ITEM_BODY, headers={"Content-Type": "application/json"},
+             frameworks=("dyne",), baseline="post",
+             negative=(("POST", "/signature/items", BAD_ITEM_BODY,
+                        {"Content-Type": "application/json"}, (400,)),)),
+)
+SCENARIOS = SCENARIOS + CACHE_SCENARIOS + CONTROLLER_SCENARIOS + SIGNATURE_SCENARIOS
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

@@ -63,6 +63,18 @@ else:
         resp.obj = data
 
 
+# The signature style (scenarios "query_sig" and "post_sig"): parameters and
+# the body read from the view's signature, the return annotation serialized.
+if hasattr(dyne, "Query"):
+    @app.get("/signature/search")
+    async def search_signature(req, resp, *, q: str, limit: int = 10, offset: int = 0):
+        return {"q": q, "limit": limit, "offset": offset}
+
+    @app.post("/signature/items")
+    async def create_item_signature(req, resp, *, item: Item) -> Item:
+        return item
+
+
 many = dyne.App()
 
 

@@ -17,6 +17,7 @@ from .__version__ import __version__
 from .app import App
 from .exceptions import HTTPException, abort
 from .groups import RouteGroup
+from .injection import Body, Cookie, Depends, File, Form, Header, Path, Query
 from .request import Request
 from .response import Response
 
@@ -24,9 +25,11 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocketDisconnect
 
     from .controllers import Controller, ExceptionHandler, HttpStatus, MediaType, cors, no_cors
+    from .ext.io.files import File as UploadFile
 
-__all__ = ["App", "Controller", "ExceptionHandler", "HTTPException", "HttpStatus", "MediaType",
-           "Request", "Response", "RouteGroup", "WebSocketDisconnect", "__version__", "abort",
+__all__ = ["App", "Body", "Controller", "Cookie", "Depends", "ExceptionHandler", "File", "Form",
+           "HTTPException", "Header", "HttpStatus", "MediaType", "Path", "Query", "Request",
+           "Response", "RouteGroup", "UploadFile", "WebSocketDisconnect", "__version__", "abort",
            "cors", "no_cors"]
 
 #: Names of ``dyne.controllers`` also offered here (imported on first use).
@@ -44,4 +47,8 @@ def __getattr__(name: str) -> Any:
         from . import controllers
 
         return getattr(controllers, name)
+    if name == "UploadFile":
+        from .ext.io.files import File as UploadFile
+
+        return UploadFile
     raise AttributeError(f"module 'dyne' has no attribute {name!r}")

@@ -44,6 +44,7 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
+from .injection import CLEANUP_KEY, attach_route_plan, run_cleanup
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -270,6 +271,8 @@ class App(Scaffold, AppCompat, AppRegistration):
         self.state = State()
         self.background = BackgroundQueue()
         self._events: EventBus | None = None
+        #: ``Depends`` providers replaced in this app (tests): provider -> replacement.
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         #: Extensions register themselves here by name (``app.extensions["db"]``).
         self.extensions: dict[str, Any] = {}
         #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
@@ -425,6 +428,8 @@ class App(Scaffold, AppCompat, AppRegistration):
             self._check_route(route)
             if options:
                 self.route_options.apply(route, options)
+            if not (route.is_class or route.is_view_object):
+                attach_route_plan(route)
         return self.router.add(route)
 
     def _check_route(self, route: Route) -> None:
@@ -819,11 +824,15 @@ class App(Scaffold, AppCompat, AppRegistration):
                     await mount(scope, receive, send, self.max_body_size)
                     return
         if kind == "http":
-            events = self._events
-            if events is not None and events.listeners:
-                await events.handle_http(self._handle_http, scope, receive, send)
-            else:
-                await self._handle_http(scope, receive, send)
+            try:
+                events = self._events
+                if events is not None and events.listeners:
+                    await events.handle_http(self._handle_http, scope, receive, send)
+                else:
+                    await self._handle_http(scope, receive, send)
+            finally:
+                if CLEANUP_KEY in scope:  # generator providers of Depends()
+                    await run_cleanup(scope)
         elif kind == "websocket":
             await self._handle_websocket(scope, receive, send)
         elif kind == "lifespan":

@@ -49,6 +49,7 @@ __all__ = [
     "WebhookMeta",
     "expect",
     "input",
+    "input_error",
     "library_of",
     "model_kind",
     "output",
@@ -166,6 +167,12 @@ class InputInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__(errors)
         self.errors = errors
+
+
+def input_error(errors: dict[str, list[str]]) -> HTTPException:
+    """The 400 answer to invalid input: ``{"errors": {"field": ["message", ...]}}``
+    (``@input`` and signature parameters alike)."""
+    return HTTPException(400, {"errors": errors})
 
 
 class SerializationError(RuntimeError):
@@ -471,7 +478,7 @@ def input(adapter: SchemaAdapter, schema: Any, location: str = "media",
         try:
             value = load(raw)
         except InputInvalid as invalid:
-            raise HTTPException(400, {"errors": invalid.errors}) from None
+            raise input_error(invalid.errors) from None
         kwargs[injected] = ValidatedData(value) if type(value) is dict else value
 
     def decorator(view: F) -> F:

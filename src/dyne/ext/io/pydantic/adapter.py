@@ -155,6 +155,19 @@ class PydanticAdapter:
 
         return load
 
+    def validator(self, schema: Any) -> Loader:
+        """``validate(raw) -> value`` as the schema builds it (a model instance,
+        not dumped); raises ``InputInvalid``."""
+        validate, _ = self._bound(schema)
+
+        def validate_raw(raw: Any) -> Any:
+            try:
+                return validate(raw)
+            except ValidationError as exc:
+                raise InputInvalid(format_errors(exc)) from None
+
+        return validate_raw
+
     def dumper(self, schema: Any) -> Dumper:
         target = _model_class(schema)
         name = getattr(target, "__name__", repr(target))
