@@ -539,8 +539,13 @@ def staff_roles(user):
     return STAFF_ROLES[user]
 
 
-@app.route("/admin", methods=["GET"])
-@authenticate(staff_auth, role="admin")
+# Declared once for the whole staff area: every route of the group needs the
+# admin role (a route could opt out with @public).
+staff_area = app.group("/admin")
+authenticate(staff_auth, role="admin")(staff_area)
+
+
+@staff_area.get("/")
 async def admin(req, resp):
     session = await req.db
     total = await session.scalar(select(func.count()).select_from(NoteRecord))

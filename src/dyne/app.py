@@ -40,6 +40,7 @@ from .endpoints import (
     compile_route,
     get_endpoint_spec,
     hook_step,
+    websocket_guards,
 )
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
@@ -59,7 +60,6 @@ from .routing import (
     Route,
     Router,
     WebSocketRoute,
-    endpoint_name,
 )
 from .scaffold import Hook, Scaffold, route_hooks
 from .staticfiles import StaticSite
@@ -122,6 +122,8 @@ class App(Scaffold, AppCompat, AppRegistration):
     :param secret_key: signs the session cookie. Defaults to the ``SECRET_KEY``
         config value; without one, a random key is made per process (sessions
         then do not survive a restart or span workers) and a warning is logged.
+    :param secret_key_fallbacks: older keys still accepted for what they signed
+        (key rotation; see ``dyne.keys``). Defaults to ``SECRET_KEY_FALLBACKS``.
     :param env_file: a dotenv file to load instead of ``./.env``.
     :param env_prefix: prefix for environment lookups (``DYNE_`` -> ``DYNE_DEBUG``).
     :param encoding: encoding of the env file.
@@ -194,6 +196,7 @@ class App(Scaffold, AppCompat, AppRegistration):
         *,
         debug: bool | None = None,
         secret_key: str | None = None,
+        secret_key_fallbacks: Iterable[str] | None = None,
         env_file: str | os.PathLike[str] | None = None,
         env_prefix: str = "",
         encoding: str = "utf-8",
@@ -252,6 +255,8 @@ class App(Scaffold, AppCompat, AppRegistration):
         self._mounts: list[Mount] = []
         self._debug = debug
         self._secret_key = secret_key
+        self._secret_key_fallbacks: list[str] | None = None
+        self.secret_key_fallbacks = secret_key_fallbacks
         self.max_body_size = max_body_size
         from . import bodies
 
@@ -347,6 +352,22 @@ class App(Scaffold, AppCompat, AppRegistration):
         self._secret_key = value
 
     @property
+    def secret_key_fallbacks(self) -> list[str]:
+        """Older keys still accepted when verifying what was signed with them
+        (``SECRET_KEY_FALLBACKS``), newest first; see ``dyne.keys``."""
+        from .keys import key_list
+
+        if self._secret_key_fallbacks is not None:
+            return list(self._secret_key_fallbacks)
+        return key_list(self.config.get("SECRET_KEY_FALLBACKS", default=None))
+
+    @secret_key_fallbacks.setter
+    def secret_key_fallbacks(self, value: Iterable[str] | str | None) -> None:
+        from .keys import key_list
+
+        self._secret_key_fallbacks = None if value is None else key_list(value)
+
+    @property
     def static_dir(self) -> Path | None:
         """The directory served under ``static_route`` (``None``: no static files)."""
         return self.static.directory
@@ -412,16 +433,12 @@ class App(Scaffold, AppCompat, AppRegistration):
             if methods is not None or options or hooks:
                 raise TypeError("websocket routes take no methods=, before_request= or route "
                                 "options other than idle_timeout= and max_message_size=")
-            declared = get_endpoint_spec(endpoint, False)
-            if declared is not None and (declared.steps or declared.after):
-                # Pipelines are for HTTP: refusing beats silently skipping a
-                # step such as @authenticate on a websocket.
-                raise TypeError(f"{endpoint_name(endpoint)!r} declares request steps (such as "
-                                "@authenticate or @input) that do not run for websocket routes; "
-                                "check the websocket's credentials inside the handler")
             route = WebSocketRoute(path, endpoint, name=name, include_in_schema=schema,
                                    convertors=self.router.convertors)
             route.limits = limits
+            # Pipelines are for HTTP: refusing beats silently skipping a step
+            # such as @input on a websocket (@authenticate has a websocket guard).
+            websocket_guards([get_endpoint_spec(endpoint, False)], path)
         else:
             route = Route(path, endpoint, methods=methods, name=name, before=hooks,
                           include_in_schema=schema, convertors=self.router.convertors)
@@ -430,6 +447,7 @@ class App(Scaffold, AppCompat, AppRegistration):
                 self.route_options.apply(route, options)
             if not (route.is_class or route.is_view_object):
                 attach_route_plan(route)
+        route.app = self
         return self.router.add(route)
 
     def _check_route(self, route: Route) -> None:
@@ -703,7 +721,7 @@ class App(Scaffold, AppCompat, AppRegistration):
                 _logger().warning("No secret_key (or SECRET_KEY config) set: sessions are signed "
                                "with a random per-process key and will not survive a restart.")
                 key = self.secret_key = secrets.token_urlsafe(32)
-            self._session_backend = CookieSessionBackend(key)
+            self._session_backend = CookieSessionBackend(key, fallbacks=self.secret_key_fallbacks)
         return self._session_backend
 
     @session_backend.setter
@@ -1010,7 +1028,10 @@ class App(Scaffold, AppCompat, AppRegistration):
             scope["path_params"] = params
             if guard is not None and route.limits:
                 guard.configure(route.limits)
-            if route.groups and not await _run_websocket_hooks(route.before_hooks(), ws):
+            hooks = route.hooks
+            if hooks is None:
+                hooks = route.hooks = route.before_hooks()
+            if hooks and not await _run_websocket_hooks(hooks, ws):
                 return
             if is_async_callable(route.endpoint):
                 await route.endpoint(ws, **params)

@@ -45,8 +45,11 @@ __all__ = [
     "Metadata",
     "Operation",
     "get_endpoint_spec",
+    "inherited_specs",
     "register_route_option",
     "route_operations",
+    "websocket_guards",
+    "with_inherited",
 ]
 
 Step = Callable[["Request", "Response", dict[str, Any]], Awaitable[None]]
@@ -148,15 +151,25 @@ class Metadata:
         return f"{type(self).__name__}({values})"
 
 
-def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
+def get_endpoint_spec(view: Any, create: bool = True, *, scope: bool = False) -> EndpointSpec | None:
     """The ``EndpointSpec`` of a view function (created on first use).
 
     Decorators call this to record what they need. ``functools.wraps`` copies
     the spec to a wrapper, so decorators that do wrap keep the metadata.
     A decorator applied to a class-based view (the class itself) declares for
     every method of that class and of its subclasses.
+
+    A route group or an application (``dyne.RouteGroup``, ``dyne.App``) has
+    a spec too, inherited by each of its routes (``inherited_specs``); only
+    decorators that make sense there (``@authenticate``, ``@public``,
+    ``@doc(tags=...)``) pass ``scope=True``: any other raises ``TypeError``
+    rather than being accepted and doing nothing.
     """
     target = getattr(view, "__func__", view)  # a bound method's function
+    if create and not scope and getattr(target, "_dyne_scope", False) is True:
+        raise TypeError(f"This decorator applies to views, not to {view!r}: only @authenticate, "
+                        "@public, @auth.login_required and @doc(tags=...) can be declared once "
+                        "on a route group or an app")
     # The object's own spec only: a class must not share (and extend) its base
     # class's spec, nor an instance its class's. Class-based views gather the
     # specs along the class's MRO when their route is compiled.
@@ -168,6 +181,66 @@ def get_endpoint_spec(view: Any, create: bool = True) -> EndpointSpec | None:
         except (AttributeError, TypeError):
             raise TypeError(f"Cannot attach endpoint metadata to {view!r}") from None
     return spec
+
+
+#: ``meta`` key set by ``@public`` (``dyne.ext.auth``): the view opts out of
+#: the authentication its route group or app declares.
+PUBLIC_KEY = "auth.public"
+
+
+def inherited_specs(route: Any) -> list[EndpointSpec | None]:
+    """The specs a route inherits: its app's, then its route groups'
+    (outermost first). Read when the route is compiled or documented, so a
+    group may be decorated before or after its routes are declared."""
+    owner = getattr(route, "app", None)
+    groups = getattr(route, "groups", ())
+    if owner is None and not groups:
+        return []
+    return [get_endpoint_spec(scope, False) for scope in (owner, *groups) if scope is not None]
+
+
+def _without_auth(spec: EndpointSpec) -> EndpointSpec:
+    copy = EndpointSpec()
+    copy.steps = [step for step in spec.steps if step[0] != PHASE_AUTH]
+    copy.after = list(spec.after)
+    copy.meta = {key: value for key, value in spec.meta.items() if key != "auth"}
+    return copy
+
+
+def with_inherited(route: Any, specs: Iterable[EndpointSpec | None]) -> list[EndpointSpec | None]:
+    """``specs`` (a view's own) preceded by those its route inherits; when
+    one of ``specs`` is marked ``@public``, the inherited ones lose their
+    authentication (``PHASE_AUTH`` steps and ``meta["auth"]``)."""
+    own = list(specs)
+    inherited = [spec for spec in inherited_specs(route) if spec]
+    if not inherited:
+        return own
+    if any(spec is not None and spec.meta.get(PUBLIC_KEY) for spec in own):
+        inherited = [_without_auth(spec) for spec in inherited]
+    return [*inherited, *own]
+
+
+def websocket_guards(specs: Iterable[EndpointSpec | None], path: str) -> list[Callable[..., Any]]:
+    """The ``guard(ws)`` hooks of the authentication declared in ``specs``
+    (``meta["auth"]`` entries with a ``websocket_guard``), for a websocket
+    route. ``TypeError`` for anything else declared there (an ``@input``, a
+    backend without websocket support...): it would never run."""
+    guards: list[Callable[..., Any]] = []
+    for spec in specs:
+        if spec is None:
+            continue
+        entries = spec.meta.get("auth", ())
+        guarded = {id(getattr(entry, "step", None)) for entry in entries}
+        if spec.after or any(id(step) not in guarded for _, _, step in spec.steps):
+            raise TypeError(f"The websocket route {path!r} declares request steps (such as @input "
+                            "or a rate limit) that do not run for websocket routes")
+        for entry in entries:
+            guard = getattr(entry, "websocket_guard", None)
+            if guard is None:
+                raise TypeError(f"{entry.backend!r} cannot authenticate the websocket route {path!r}; "
+                                "use @authenticate with a stateless backend (TokenAuth...)")
+            guards.append(guard)
+    return guards
 
 
 # -- Route options -------------------------------------------------------------------
@@ -428,7 +501,7 @@ def route_operations(route: Route) -> list[Operation]:
     endpoint = route.endpoint
     allowed = route.methods
     if not (route.is_class or route.is_view_object):
-        specs = _present([route.spec, get_endpoint_spec(endpoint, False)])
+        specs = _present(with_inherited(route, [route.spec, get_endpoint_spec(endpoint, False)]))
         if allowed is None:
             return [Operation(None, endpoint, specs)]
         return [Operation(method, endpoint, specs) for method in METHOD_ORDER
@@ -445,9 +518,10 @@ def route_operations(route: Route) -> list[Operation]:
             continue
         if method == "HEAD" and callable(getattr(owner, "on_get", None)):
             continue
-        found.append(Operation(method, handler, _present([*outer, get_endpoint_spec(handler, False)])))
+        found.append(Operation(method, handler, _present(
+            with_inherited(route, [*outer, get_endpoint_spec(handler, False)]))))
     if not found and callable(on_request):
-        found.append(Operation(None, on_request, _present(outer)))
+        found.append(Operation(None, on_request, _present(with_inherited(route, outer))))
     return found
 
 
@@ -459,7 +533,8 @@ def compile_route(route: Route) -> Handler:
         handler = _class_view_handler(route)
     else:
         handler = build_pipeline(route.endpoint,
-                                 [route.spec, get_endpoint_spec(route.endpoint, False)],
+                                 with_inherited(route, [route.spec,
+                                                        get_endpoint_spec(route.endpoint, False)]),
                                  route.before_hooks())
     timeout = route.spec.meta.get("timeout")
     if timeout is not None:
@@ -521,10 +596,10 @@ def _class_view_handler(route: Route) -> Handler:
         handler: Handler | None = None
         if callable(function):
             route_level = name == "on_request" or not has_on_request
+            own = [*(whole_view if route_level else ()), get_endpoint_spec(function, False)]
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
-                [*(whole_view if route_level else ()),
-                 get_endpoint_spec(function, False)],
+                with_inherited(route, own) if route_level else own,
                 route.before_hooks() if route_level else (),
             )
         compiled[name] = handler

@@ -87,7 +87,8 @@ class RouteGroup(Scaffold):
     def setup_finished(self) -> bool:
         """Whether a route of this group (or of a group nested in it) has
         served a request: it compiled the group's hooks then."""
-        return any(getattr(route, "handler", None) is not None for route in self._all_routes())
+        return any(getattr(route, "handler", None) is not None or getattr(route, "hooks", None) is not None
+                   for route in self._all_routes())
 
     def _all_routes(self) -> list[BaseRoute]:
         return [*self._routes, *(route for child, _ in self._children for route in child._all_routes())]

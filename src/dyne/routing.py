@@ -382,6 +382,9 @@ class BaseRoute:
         #: The ``RouteGroup``s the route was declared in, outermost first: their
         #: hooks run for it (read when the route is compiled, on first use).
         self.groups: tuple[HookScope, ...] = ()
+        #: The application the route was registered on (set by ``App.add_route``):
+        #: what it declares for all its routes (``@authenticate(...)(app)``) applies.
+        self.app: Any = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -492,9 +495,23 @@ class WebSocketRoute(BaseRoute):
     #: ``idle_timeout`` / ``max_message_size`` given to the route (``dyne.websockets``).
     limits: dict[str, Any] = {}  # replaced per route, never mutated
 
+    def __init__(self, path: str, endpoint: Any, *, name: str | None = None,
+                 include_in_schema: bool | None = None,
+                 convertors: Mapping[str, Convertor] | None = None) -> None:
+        super().__init__(path, endpoint, name=name, include_in_schema=include_in_schema,
+                         convertors=convertors)
+        #: The hooks run before the endpoint, compiled on first use (``None``: not yet).
+        self.hooks: list[Callable[..., Any]] | None = None
+
     def before_hooks(self) -> list[Callable[..., Any]]:
-        """The groups' websocket hooks, outermost first, each ``hook(ws)``."""
-        return [hook for group in self.groups for hook in group.websocket_hooks]
+        """The groups' websocket hooks (outermost first), then the
+        websocket guards of the authentication declared on the app, the
+        groups and the endpoint (``@authenticate``), each ``hook(ws)``."""
+        from .endpoints import get_endpoint_spec, websocket_guards, with_inherited
+
+        hooks = [hook for group in self.groups for hook in group.websocket_hooks]
+        specs = with_inherited(self, [get_endpoint_spec(self.endpoint, False)])
+        return [*hooks, *websocket_guards(specs, self.path)]
 
 
 # -- The lookup tree ---------------------------------------------------------------

@@ -67,6 +67,10 @@ class Scaffold:
     ``setup_finished``, and may extend ``add_hook``; the rest is here.
     """
 
+    #: Marks the objects decorators may declare on for all their routes
+    #: (``@authenticate(...)(group)``; see ``dyne.endpoints.get_endpoint_spec``).
+    _dyne_scope = True
+
     def __init__(self) -> None:
         #: ``hook(req, resp)`` run before the routes (all of the app's, or the group's).
         self.before_hooks: list[Hook] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -91,13 +92,17 @@ class CookieSessionBackend:
     the request came over HTTPS".
     """
 
-    def __init__(self, secret_key: str, *, cookie_name: str = "dyne-Session",
+    def __init__(self, secret_key: str, *, fallbacks: Iterable[str] = (),
+                 cookie_name: str = "dyne-Session",
                  max_age: int | None = 14 * 24 * 3600, persistent: bool = False,
                  path: str = "/", domain: str | None = None, secure: bool | None = None,
                  httponly: bool = True, samesite: str = "lax") -> None:
         from itsdangerous import TimestampSigner
 
-        self.signer = TimestampSigner(secret_key, salt="dyne.session")
+        from .keys import oldest_first
+
+        # Signed with ``secret_key``; cookies signed with a fallback still load.
+        self.signer = TimestampSigner(oldest_first(secret_key, fallbacks), salt="dyne.session")
         self.cookie_name = cookie_name
         self.max_age = max_age
         self.persistent = persistent

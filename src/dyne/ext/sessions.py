@@ -219,7 +219,10 @@ class ServerSideSessions(Extension):
             if not secret:
                 raise RuntimeError("ServerSideSessions needs the app's secret_key (SECRET_KEY), "
                                    "the same on every worker, to sign session ids")
-            self._signer = TimestampSigner(secret, salt="dyne.server-session")
+            from dyne.keys import oldest_first
+
+            fallbacks = self.require_app().secret_key_fallbacks
+            self._signer = TimestampSigner(oldest_first(secret, fallbacks), salt="dyne.server-session")
         return self._signer
 
     # -- the SessionBackend interface (what req.session calls) ----------------------

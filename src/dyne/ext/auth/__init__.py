@@ -30,8 +30,10 @@ from .stateless import (
     MemoryNonceStore,
     MultiAuth,
     NonceStore,
+    OAuth2Bearer,
     TokenAuth,
     authenticate,
+    public,
 )
 from .urls import is_safe_url
 
@@ -46,6 +48,7 @@ __all__ = [
     "MemoryNonceStore",
     "MultiAuth",
     "NonceStore",
+    "OAuth2Bearer",
     "PasswordHasher",
     "RedisNonceStore",
     "Signer",
@@ -55,6 +58,7 @@ __all__ = [
     "create_jwt_token",
     "hash_password",
     "is_safe_url",
+    "public",
     "validate_jwt_token",
 ]
 

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from dyne.endpoints import PHASE_AUTH, Metadata, get_endpoint_spec
 
-__all__ = ["AuthMeta", "RoleRequirement", "declare_auth", "normalize_roles", "roles_allow",
-           "user_role_set"]
+__all__ = ["AuthMeta", "RoleRequirement", "check_scope_setup", "declare_auth", "normalize_roles",
+           "roles_allow", "user_role_set"]
 
 V = TypeVar("V")
 
@@ -97,6 +97,17 @@ class AuthMeta(Metadata):
     #: when not given.
     roles: list[list[str]] | None = None
 
+    # Set by ``declare_auth`` on the record (not fields: the record still
+    # equals the dict of its three fields).
+    #: ``optional=True``: a request without credentials passes (the user is
+    #: ``None``); OpenAPI lists the empty requirement ``{}`` as an alternative.
+    optional = False
+    #: The pipeline step checking a request (``None`` for a record made by hand).
+    step = None
+    #: ``guard(ws)`` checking a websocket before it is accepted, or ``None``
+    #: when the backend cannot authenticate websockets.
+    websocket_guard = None
+
     def __post_init__(self) -> None:
         if self.roles is None and self.role is not None:
             requirement = normalize_roles(self.role)
@@ -108,15 +119,38 @@ def _sorted_alternatives(requirement: RoleRequirement) -> list[list[str]]:
     return [sorted(map(str, group)) for group in requirement]
 
 
+def check_scope_setup(target: Any, what: str) -> None:
+    """When ``target`` is a route group or an app, refuse to declare ``what``
+    on it once its routes have compiled (they would never apply it)."""
+    if getattr(target, "_dyne_scope", False) is not True:
+        return
+    router = getattr(target, "router", None)
+    if router is not None:  # an App: its routes compile one by one
+        if any(getattr(route, "handler", None) is not None or getattr(route, "hooks", None) is not None
+               for route in router.routes):
+            from dyne.scaffold import SetupFinishedError
+
+            raise SetupFinishedError(f"Cannot {what} on {target!r}: its routes have already served "
+                                     "requests. Declare it before the application serves.")
+    else:
+        target.check_setup(what)
+
+
 def declare_auth(target: V, step: Callable[..., Any], owner: Any, role: Any,
-                 requirement: RoleRequirement | None) -> V:
+                 requirement: RoleRequirement | None, *, optional: bool = False,
+                 websocket_guard: Callable[..., Any] | None = None) -> V:
     """Add an authentication ``step`` to ``target``'s endpoint spec (at
     ``PHASE_AUTH``) and record it in ``meta["auth"]`` for documentation tools
-    as an ``AuthMeta``."""
-    spec = get_endpoint_spec(target)
+    as an ``AuthMeta``. ``target`` is a view, or a route group or app (for
+    all their routes)."""
+    check_scope_setup(target, "declare authentication")
+    spec = get_endpoint_spec(target, scope=True)
     assert spec is not None
     spec.add_step(step, PHASE_AUTH)
-    spec.meta.setdefault("auth", []).append(AuthMeta(
-        backend=owner, role=role,
-        roles=None if requirement is None else _sorted_alternatives(requirement)))
+    record = AuthMeta(backend=owner, role=role,
+                      roles=None if requirement is None else _sorted_alternatives(requirement))
+    object.__setattr__(record, "optional", optional)
+    object.__setattr__(record, "step", step)
+    object.__setattr__(record, "websocket_guard", websocket_guard)
+    spec.meta.setdefault("auth", []).append(record)
     return target

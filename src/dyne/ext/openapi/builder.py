@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dyne.endpoints import EndpointSpec, route_operations
+from dyne.endpoints import PUBLIC_KEY, EndpointSpec, route_operations
 from dyne.exceptions import status_phrase
 from dyne.routing import (
     FloatConvertor,
@@ -555,7 +555,7 @@ class _Builder:
         if body is not None:
             operation["requestBody"] = body
         operation["responses"] = self._responses(draft, has_path_params=bool(draft.route.param_names),
-                                                 has_body=body is not None, secured=security is not None,
+                                                 has_body=body is not None, secured=bool(security),
                                                  roles=bool(alternatives))
         if security is not None:
             operation["security"] = security
@@ -848,13 +848,16 @@ class _Builder:
         auth) and the role alternatives it needs (empty without roles)."""
         entries = Meta(draft.meta).auth
         if not entries:
-            return None, []
+            # ``@public`` in a protected group or app: say so explicitly.
+            return ([] if draft.meta.get(PUBLIC_KEY) else None), []
         combined: list[dict[str, list[str]]] = [{}]
         role_alternatives: list[list[str]] | None = None
         for entry, (schemes, requirements) in zip(entries, draft.security, strict=True):
             names = self._register_schemes(schemes)
             options = [{names.get(name, name): list(scopes) for name, scopes in requirement.items()}
                        for requirement in requirements]
+            if options and entry.optional:
+                options.append({})  # optional auth: no credentials is an alternative too
             if options:
                 combined = [{**left, **right} for left in combined for right in options]
             roles = entry.roles
@@ -863,8 +866,13 @@ class _Builder:
                     role_alternatives = [sorted(set(group)) for group in roles]
                 else:
                     role_alternatives = [sorted(set(a) | set(b)) for a in role_alternatives for b in roles]
-        security = [requirement for requirement in combined if requirement] or None
-        return security, role_alternatives or []
+        optional = any(entry.optional for entry in entries)
+        security: list[dict[str, list[str]]] | None = []
+        assert security is not None
+        for requirement in combined:
+            if (requirement or optional) and requirement not in security:
+                security.append(requirement)
+        return security or None, role_alternatives or []
 
     def _register_schemes(self, schemes: dict[str, dict[str, Any]]) -> dict[str, str]:
         """Add a backend's security schemes to the components; the name each

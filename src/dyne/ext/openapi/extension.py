@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dyne.extensions import Extension
+from dyne.routing import BaseRoute, Route
 
 from .builder import DocumentOptions, Draft, build, collect, merge_doc
 from .ui import CONTENT_SECURITY_POLICY, THEMES, add_assets_route, docs_page
@@ -169,10 +170,17 @@ def doc(*, summary: str | None = None, description: str | None = None,
     def decorator(view: F) -> F:
         from dyne.endpoints import get_endpoint_spec
 
-        if not callable(view):
+        scope = getattr(view, "_dyne_scope", False) is True
+        if scope:
+            # On a route group or the app: what applies to every route.
+            misplaced = sorted(set(values) - {"tags", "deprecated", "hidden"})
+            if misplaced:
+                raise TypeError(f"@doc({', '.join(misplaced)}=...) describes one operation; on a "
+                                f"route group or an app only tags=, deprecated= and hidden= apply")
+        elif not callable(view):
             raise TypeError(f"@doc must decorate a view, got {view!r}")
         # A class-based view's spec is the class's own, not its bases'.
-        spec = get_endpoint_spec(view)
+        spec = get_endpoint_spec(view, scope=scope)
         assert spec is not None
         spec.meta["openapi"] = merge_doc(spec.meta.get("openapi", {}), values)
         return view
@@ -272,17 +280,25 @@ class OpenAPI(Extension):
         return True
 
     def setup(self, app: App) -> None:
+        from dyne.endpoints import PUBLIC_KEY
+
+        routes: list[BaseRoute] = []
         if not any(route.name == "dyne.openapi_asset" for route in app.router.routes):
-            add_assets_route(app)
+            routes.append(add_assets_route(app))
         if self.docs_route is not None:
-            app.add_route(self.docs_route, self._docs, methods=["GET"], name="dyne.openapi_docs",
-                          include_in_schema=False)
+            routes.append(app.add_route(self.docs_route, self._docs, methods=["GET"],
+                                        name="dyne.openapi_docs", include_in_schema=False))
         if self.schema_route is not None:
-            app.add_route(self.schema_route, self._yaml, methods=["GET"], name="dyne.openapi_yaml",
-                          include_in_schema=False)
+            routes.append(app.add_route(self.schema_route, self._yaml, methods=["GET"],
+                                        name="dyne.openapi_yaml", include_in_schema=False))
         if self.schema_json_route is not None:
-            app.add_route(self.schema_json_route, self._json, methods=["GET"], name="dyne.openapi_json",
-                          include_in_schema=False)
+            routes.append(app.add_route(self.schema_json_route, self._json, methods=["GET"],
+                                        name="dyne.openapi_json", include_in_schema=False))
+        # The documentation stays readable when the app requires auth for all
+        # its routes (``authenticate(backend)(app)``), as its own routes are.
+        for route in routes:
+            if isinstance(route, Route):
+                route.spec.meta[PUBLIC_KEY] = True
         # Fail now, not on the first request, for a bad value in the configuration.
         check_openapi_version(self._option("openapi", DEFAULT_VERSION))
         check_theme(self._option("theme", "swaggerui"))

@@ -457,11 +457,16 @@ def test_backends_authenticate_websockets_by_hand():
     assert refused.value.code == 4401
 
 
-def test_authenticate_on_a_websocket_route_is_refused():
-    app = dyne.App()
+def test_authenticate_on_a_websocket_route_with_a_session_backend_is_refused():
+    # Stateless backends guard websockets (tests/ext/auth/stateless/test_websockets.py);
+    # a backend without a websocket guard is refused at registration.
+    from dyne.ext.auth import LoginManager
+
+    app = dyne.App(secret_key="k" * 32)
+    login = LoginManager(app)
     with pytest.raises(TypeError, match="websocket"):
         @app.route("/ws", websocket=True)
-        @authenticate(token_backend())
+        @login.login_required
         async def ws_view(ws):
             pass
 

@@ -13,22 +13,31 @@ accepted for another.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["Signer", "create_signed_value", "decode_signed_value"]
 
 
 class Signer:
-    """Signs JSON-serializable values with a secret key and a timestamp."""
+    """Signs JSON-serializable values with a secret key and a timestamp.
+
+    ``fallbacks`` are older keys (newest first) whose signatures are still
+    accepted, for key rotation (``Signer(app.secret_key,
+    fallbacks=app.secret_key_fallbacks)``); new values are signed with
+    ``secret_key``."""
 
     def __init__(self, secret_key: str | bytes, *, salt: str = "dyne.auth.signed-value",
-                 max_age: float | None = None) -> None:
+                 max_age: float | None = None, fallbacks: Iterable[str | bytes] = ()) -> None:
         from itsdangerous import URLSafeTimedSerializer
+
+        from dyne.keys import key_list, oldest_first
 
         if not secret_key:
             raise ValueError("Signer needs a secret key")
         self.max_age = max_age
-        self._serializer = URLSafeTimedSerializer(secret_key, salt=salt)
+        keys = oldest_first(secret_key, key_list(list(fallbacks), "fallbacks="))
+        self._serializer = URLSafeTimedSerializer(keys, salt=salt)
 
     def sign(self, value: Any) -> str:
         """``value`` serialized, timestamped and signed (URL- and cookie-safe)."""

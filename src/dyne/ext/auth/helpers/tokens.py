@@ -52,11 +52,14 @@ class JWT:
     :param issuer: set as ``iss`` and required on decoding, when given.
     :param audience: set as ``aud`` and required on decoding, when given.
     :param leeway: seconds of clock difference tolerated on ``exp``/``iat``.
+    :param fallbacks: older keys (newest first) whose tokens still verify, for
+        key rotation: new tokens are signed with ``secret`` (verified with
+        ``public_key``), old ones are tried against each fallback in turn.
     """
 
     def __init__(self, secret: Any, *, algorithm: str = "HS256", public_key: Any = None,
                  expires_in: int = 3600, issuer: str | None = None, audience: str | None = None,
-                 leeway: float = 0) -> None:
+                 leeway: float = 0, fallbacks: Sequence[Any] = ()) -> None:
         jwt = _pyjwt()
         if not secret:
             raise ValueError("JWT needs a secret (or a private key)")
@@ -74,6 +77,9 @@ class JWT:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        if isinstance(fallbacks, (str, bytes)):
+            raise TypeError("fallbacks= takes a list of keys")
+        self.fallbacks = list(fallbacks)
 
     def encode(self, payload: Mapping[str, Any], expires_in: int | None = None) -> str:
         """A signed token with ``payload``'s claims, plus ``iat`` and ``exp``
@@ -101,9 +107,15 @@ class JWT:
         if self.audience is not None:
             required.append("aud")
         try:
-            claims = jwt.decode(token, self.public_key, algorithms=[self.algorithm],
-                                audience=self.audience, issuer=self.issuer, leeway=self.leeway,
-                                options={"require": required})
+            for number, key in enumerate((self.public_key, *self.fallbacks)):
+                try:
+                    claims = jwt.decode(token, key, algorithms=[self.algorithm],
+                                        audience=self.audience, issuer=self.issuer,
+                                        leeway=self.leeway, options={"require": required})
+                    break
+                except jwt.InvalidSignatureError:
+                    if number == len(self.fallbacks):  # no key left to try
+                        raise
         except jwt.ExpiredSignatureError as exc:
             raise ExpiredTokenError("The token has expired") from exc
         except (jwt.InvalidTokenError, ValueError, TypeError) as exc:

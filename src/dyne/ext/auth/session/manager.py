@@ -115,6 +115,7 @@ class LoginManager(Extension):
         self.middleware = LoginMiddleware(self)
         self._serializer: Any = None
         self._secret_key: str = ""
+        self._fallbacks: list[str] = []
         self._user_loader: AsyncCallback | None = None
         self._get_user_roles: AsyncCallback | None = None
         self._on_login: list[AsyncCallback] = []
@@ -152,8 +153,13 @@ class LoginManager(Extension):
         ``LoginMiddleware``."""
         from itsdangerous import URLSafeTimedSerializer
 
+        from dyne.keys import oldest_first
+
         self._secret_key = str(app.secret_key)
-        self._serializer = URLSafeTimedSerializer(self._secret_key, salt="dyne.auth.remember-me")
+        # Signed with SECRET_KEY; cookies signed with a SECRET_KEY_FALLBACKS key still verify.
+        self._fallbacks = [str(key) for key in app.secret_key_fallbacks]
+        self._serializer = URLSafeTimedSerializer(oldest_first(self._secret_key, self._fallbacks),
+                                                  salt="dyne.auth.remember-me")
         app.before_request(self.middleware)
         csrf = getattr(app, "csrf", None)
         if csrf is not None:  # the remember-me cookie authenticates requests too
@@ -333,7 +339,7 @@ class LoginManager(Extension):
         ``@auth.login_required(role="admin")`` (a list means any of them, a
         list of lists all of one inner list). Failures go to ``on_failure``,
         else ``default_failure``."""
-        if view is not None and not callable(view):
+        if view is not None and not callable(view) and getattr(view, "_dyne_scope", False) is not True:
             raise TypeError("Use @auth.login_required(role=...) to require a role")
         requirement = normalize_roles(role)
 
@@ -439,7 +445,8 @@ class LoginManager(Extension):
         from ..helpers.signing import Signer
 
         self._bound()
-        return Signer(self._secret_key, salt="dyne.auth.signed-cookie").sign(value)
+        return Signer(self._secret_key, salt="dyne.auth.signed-cookie",
+                      fallbacks=self._fallbacks).sign(value)
 
     def decode_signed_cookie(self, cookie_value: str, max_age: float | None = None) -> Any:
         """The value signed by ``create_signed_cookie_value``, or ``None`` when
@@ -447,8 +454,8 @@ class LoginManager(Extension):
         from ..helpers.signing import Signer
 
         self._bound()
-        return Signer(self._secret_key, salt="dyne.auth.signed-cookie").unsign(cookie_value,
-                                                                               max_age=max_age)
+        return Signer(self._secret_key, salt="dyne.auth.signed-cookie",
+                      fallbacks=self._fallbacks).unsign(cookie_value, max_age=max_age)
 
     def create_jwt_token(self, payload: Mapping[str, Any], expires_in: int = 3600) -> str:
         """A JWT (HS256, signed with the app's secret key) expiring in ``expires_in`` s."""
@@ -463,7 +470,7 @@ class LoginManager(Extension):
         from ..helpers.tokens import JWT
 
         self._bound()
-        return JWT(self._secret_key).validate(token)
+        return JWT(self._secret_key, fallbacks=self._fallbacks).validate(token)
 
     @staticmethod
     def create_password_hash(password: str) -> str:

@@ -7,8 +7,9 @@
 """
 
 from .backends import DEFAULT_REALM, BasicAuth, DigestAuth, HTTPAuth, MultiAuth, TokenAuth, Verdict
-from .decorator import authenticate
+from .decorator import authenticate, public
 from .digest import MemoryNonceStore, NonceStore
+from .oauth2 import OAuth2Bearer
 
 __all__ = [
     "DEFAULT_REALM",
@@ -18,7 +19,9 @@ __all__ = [
     "MemoryNonceStore",
     "MultiAuth",
     "NonceStore",
+    "OAuth2Bearer",
     "TokenAuth",
     "Verdict",
     "authenticate",
+    "public",
 ]

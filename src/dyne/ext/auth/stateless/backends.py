@@ -20,6 +20,8 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from dyne.request import parse_cookie_header
+
 from .._callbacks import AsyncCallback, as_async
 from ..roles import user_role_set
 from .digest import MemoryNonceStore, NonceSigner, NonceState, NonceStore, digest_hasher
@@ -29,6 +31,7 @@ from .headers import (
     authorization,
     parse_auth_params,
     parse_basic,
+    query_value,
     quote,
     split_scheme,
     to_utf8,
@@ -259,23 +262,33 @@ class BasicAuth(HTTPAuth):
 class TokenAuth(HTTPAuth):
     """Token authentication: ``Authorization: Bearer <token>`` by default.
 
-    ``scheme`` changes the word before the token (``"Token"``...). ``header``
-    reads the token from another header instead (``header="X-API-Key"``), where
-    the whole value is the token. Register ``verify_token(token)`` returning
-    the user or ``None``/``False`` (``True`` makes the token the user).
+    ``scheme`` changes the word before the token (``"Token"``...). An API key
+    may come from elsewhere instead, the whole value being the token:
+    another header (``header="X-API-Key"``), a query parameter
+    (``query="api_key"``) or a cookie (``cookie="api_key"``); give at most
+    one of the three. Register ``verify_token(token)`` returning the user or
+    ``None``/``False`` (``True`` makes the token the user).
     """
 
     def __init__(self, scheme: str = "Bearer", header: str | None = None, *,
+                 query: str | None = None, cookie: str | None = None,
                  realm: str | None = None) -> None:
         super().__init__(realm=realm)
         if not isinstance(scheme, str) or not _TOKEN.match(scheme):
             raise ValueError(f"scheme must be a single word such as 'Bearer', got {scheme!r}")
-        if header is not None and (not isinstance(header, str) or not _TOKEN.match(header)):
-            raise ValueError(f"header must be a header name such as 'X-API-Key', got {header!r}")
+        for option, value in (("header", header), ("query", query), ("cookie", cookie)):
+            if value is not None and (not isinstance(value, str) or not _TOKEN.match(value)):
+                raise ValueError(f"{option} must be a {option} name such as 'X-API-Key', got {value!r}")
+        if sum(value is not None for value in (header, query, cookie)) > 1:
+            raise ValueError("TokenAuth reads the token from one place: give header=, query= or "
+                             "cookie=, not several (combine backends with MultiAuth)")
         self.scheme = scheme
         self._scheme_key = scheme.lower()
         self.header = header
+        self.query = query
+        self.cookie = cookie
         self._header_key = header.lower().encode("latin-1") if header else None
+        self._query_key = query.encode("latin-1") if query else None
         self._verify_token: AsyncCallback | None = None
 
     def verify_token(self, func: F) -> F:
@@ -284,6 +297,18 @@ class TokenAuth(HTTPAuth):
         return func
 
     def _token(self, scope: Scope) -> str | None:
+        """The token sent (``None``: none; ``""``: one that cannot be read)."""
+        if self._query_key is not None:
+            return query_value(scope.get("query_string", b""), self._query_key,
+                               self.max_header_length)
+        if self.cookie is not None:
+            header = authorization(scope, b"cookie", 4 * self.max_header_length)
+            if header is None:
+                return None
+            value = parse_cookie_header(header).get(self.cookie)
+            if value is None:
+                return None
+            return "" if len(value) > self.max_header_length else to_utf8(value) or ""
         if self._header_key is None:
             return self._scheme_credentials(scope)
         value = authorization(scope, self._header_key, self.max_header_length)
@@ -313,13 +338,17 @@ class TokenAuth(HTTPAuth):
         return value
 
     def security_schemes(self) -> dict[str, dict[str, Any]]:
-        if self.header is not None:
-            return {_scheme_name(self.header): {"type": "apiKey", "in": "header", "name": self.header}}
+        for place, name in (("header", self.header), ("query", self.query), ("cookie", self.cookie)):
+            if name is not None:
+                key = name if place == "header" else f"{name}_{place}"
+                return {_scheme_name(key): {"type": "apiKey", "in": place, "name": name}}
         scheme = self.scheme.lower()
         return {_scheme_name(f"{scheme}Auth"): {"type": "http", "scheme": scheme}}
 
     def __repr__(self) -> str:
-        return f"TokenAuth(scheme={self.scheme!r}, header={self.header!r})"
+        where = (f"query={self.query!r}" if self.query is not None
+                 else f"cookie={self.cookie!r}" if self.cookie is not None else f"header={self.header!r}")
+        return f"{type(self).__name__}(scheme={self.scheme!r}, {where})"
 
 
 class DigestAuth(HTTPAuth):

@@ -20,6 +20,7 @@ __all__ = [
     "header_value",
     "parse_auth_params",
     "parse_basic",
+    "query_value",
     "quote",
     "split_scheme",
     "to_utf8",
@@ -124,3 +125,23 @@ def parse_auth_params(text: str) -> dict[str, str] | None:
 def quote(value: str) -> str:
     """A quoted-string for a challenge parameter."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def query_value(query_string: bytes, name: bytes, limit: int = MAX_AUTHORIZATION_LENGTH) -> str | None:
+    """The first value of parameter ``name`` in a raw query string,
+    percent-decoded as UTF-8; ``None`` when absent, ``""`` when longer than
+    ``limit`` or unreadable. Only the parameter asked for is decoded."""
+    from urllib.parse import unquote_to_bytes
+
+    for pair in query_string.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if unquote_to_bytes(key.replace(b"+", b" ")) != name:
+            continue
+        if len(value) > 3 * limit:
+            return ""
+        try:
+            text = unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
+        return "" if len(text) > limit or _CONTROL.search(text) else text
+    return None
