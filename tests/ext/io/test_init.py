@@ -79,3 +79,25 @@ def test_each_library_works_without_the_other():
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'title': 'ok'}"
+
+
+def test_an_attrs_class_without_msgspec_names_the_extra_to_install():
+    code = BLOCK.format(blocked={"msgspec"}) + textwrap.dedent('''
+        import attrs
+        from dyne.ext.io.pydantic import input
+
+        @attrs.define
+        class Reader:
+            name: str
+
+        try:
+            input(Reader)
+        except ImportError as exc:
+            print(exc)
+        else:
+            print("accepted")
+    ''')
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ('dyne.ext.io.msgspec needs msgspec: pip install "dyne[msgspec]" '
+                                     '(or "dyne[attrs]" for attrs classes)')

@@ -158,3 +158,28 @@ def test_a_real_client_gets_the_documented_errors_over_http():
         document = client.get("/schema.json").json()
         for path, method, response in error_responses(client):
             assert check_documented(document, path, method, response) == "application/problem+json"
+
+
+def test_statuses_the_app_answers_itself_are_documented_without_a_body():
+    app = make_app(True)
+
+    @app.error_handler(404)
+    def not_found(req, resp, exc):
+        resp.media = {"error": "Not Found"}
+
+    document = served(app)
+    book = operation(document, "/books/{id}", "get")["responses"]
+    assert book["404"] == {"description": "Not Found"}  # the handler's body, not dyne's
+    assert "application/problem+json" in book["400"]["content"]
+    assert app.client.get("/books/2").json() == {"error": "Not Found"}
+
+    @app.error_handler(Exception)  # answers every HTTPException too
+    def everything(req, resp, exc):
+        resp.media = {"error": str(exc)}
+
+    document = served(app)
+    for path in document["paths"].values():
+        for op in path.values():
+            for status, response in op["responses"].items():
+                if status.startswith("4"):
+                    assert "content" not in response, (status, response)

@@ -348,6 +348,10 @@ class DocumentOptions:
     schemas: tuple[tuple[str, Any], ...] = ()
     #: The app answers errors with RFC 9457 problem documents (``App(problem_details=True)``).
     problem_details: bool = False
+    #: Error statuses the app answers with handlers of its own (``app.error_handler``),
+    #: whose bodies dyne cannot know; ``None``: every status (a handler for a base
+    #: class of ``HTTPException``).
+    handled_errors: frozenset[int] | None = frozenset()
 
 
 def split_docstring(doc: str | None) -> tuple[str | None, str | None]:
@@ -747,11 +751,15 @@ class _Builder:
         if not declared_success:
             responses["200"] = {"description": "Successful response"}
 
+        handled = self.options.handled_errors
+
         def framework(status: str, description: str, content: dict[str, Any] | None = None,
                       headers: dict[str, Any] | None = None) -> None:
             response = responses.get(status)
             if response is None:
                 response = responses[status] = {"description": description}
+            if handled is None or int(status) in handled:
+                content = None  # the app's own error handler writes this body
             if content and "content" not in response:
                 response["content"] = content
             if headers:

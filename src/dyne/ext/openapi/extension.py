@@ -51,6 +51,20 @@ CONFIG_KEYS = {
 }
 
 
+def _handled_errors(app: Any) -> frozenset[int] | None:
+    """The error statuses ``app`` answers with handlers of its own (their
+    bodies are not dyne's to document); ``None`` when a handler for a base
+    class of ``HTTPException`` (``Exception``...) answers them all."""
+    from dyne.exceptions import HTTPException
+
+    errors = getattr(app, "errors", None)
+    if errors is None:
+        return frozenset()
+    if any(issubclass(HTTPException, cls) for cls in errors.exception_handlers):
+        return None
+    return frozenset(errors.status_handlers)
+
+
 def _check_route(name: str, value: str | None) -> str | None:
     if value is not None and (not isinstance(value, str) or not value.startswith("/")):
         raise ValueError(f"{name} must be a path starting with '/' (or None to disable it), got {value!r}")
@@ -327,8 +341,8 @@ class OpenAPI(Extension):
         from dyne.ext.io.core import library_of
 
         if library_of(schema) is None:
-            raise TypeError(f"add_schema() takes a pydantic model, a marshmallow schema, a msgspec "
-                            f"Struct or an attrs class, got {schema!r}")
+            raise TypeError(f"add_schema() takes a pydantic model or a marshmallow schema (or a "
+                            f"msgspec Struct or an attrs class), got {schema!r}")
         self.schemas[name] = schema
 
     def schema(self, name: str, **options: Any) -> Callable[[T], T]:
@@ -344,6 +358,7 @@ class OpenAPI(Extension):
     # -- the document -------------------------------------------------------------------
 
     def _document_options(self, root_path: str = "") -> DocumentOptions:
+        app = self._app()
         info: dict[str, Any] = {"title": str(self._option("title", "API")),
                                 "version": str(self._option("version", "1.0"))}
         description = self._option("description", None)
@@ -363,7 +378,8 @@ class OpenAPI(Extension):
                                info=info, servers=servers, tags=[dict(t) for t in self.tags],
                                external_docs=self.external_docs,
                                schemas=tuple(self.schemas.items()),
-                               problem_details=bool(getattr(self._app(), "problem_details", False)))
+                               problem_details=bool(getattr(app, "problem_details", False)),
+                               handled_errors=_handled_errors(app))
 
     def _current(self, root_path: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
         drafts: list[Draft] = collect(self._app())
