@@ -634,3 +634,51 @@ def test_body_members_are_one_documented_object():
     assert schema == {"$ref": "#/components/schemas/CreateOrderBody"}
     members = document["components"]["schemas"]["CreateOrderBody"]["properties"]
     assert set(members) == {"item", "quantity"}
+
+
+def test_msgspec_and_attrs_bodies_and_returns_work_like_pydantic_ones():
+    """A msgspec Struct or an attrs class in the signature is the body, validated
+    by msgspec with @input's 400 shape, and a return annotation of one
+    serializes and documents the answer."""
+    import attrs
+    import msgspec
+    from openapi_spec_validator import validate
+
+    from dyne.ext.openapi import OpenAPI
+
+    app = dyne.App()
+    api = OpenAPI(app)
+
+    class Part(msgspec.Struct):
+        name: str
+        qty: int
+
+    @attrs.define
+    class Label:
+        text: str
+
+    @app.post("/parts")
+    async def create_part(req, resp, *, part: Part) -> Part:
+        resp.media = Part(name=part.name.upper(), qty=part.qty)
+
+    @app.post("/labels")
+    async def create_label(req, resp, *, label: Label) -> Label:
+        resp.media = label
+
+    client = app.client
+    assert client.post("/parts", json={"name": "bolt", "qty": 3}).json() == {"name": "BOLT", "qty": 3}
+    bad = client.post("/parts", json={"name": "bolt", "qty": "three"})
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["qty"]
+    assert client.post("/parts", content=b"{", headers={"content-type": "application/json"}
+                       ).status_code == 400
+    assert client.post("/labels", json={"text": "hi"}).json() == {"text": "hi"}
+    assert client.post("/labels", json={}).status_code == 400
+    document = client.get("/schema.json").json()
+    validate(document)
+    operation = document["paths"]["/parts"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Part"}
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Part"}
+    assert set(document["components"]["schemas"]) >= {"Part", "Label"}
+    assert api is app.extensions["openapi"]

@@ -261,6 +261,10 @@ def is_model(annotation: Any) -> bool:
         return True  # typing_extensions.TypedDict
     if callable(getattr(annotation, "model_validate", None)) and hasattr(annotation, "model_fields"):
         return True
+    from .encoders import model_kind
+
+    if model_kind(annotation) in ("msgspec", "attrs"):  # validated by dyne.ext.io.msgspec
+        return True
     return any(detector(annotation) for detector in _MODEL_DETECTORS)
 
 
@@ -770,7 +774,7 @@ class _Compiler:
     def build(self, plan: Plan) -> None:
         if not self.leaves:
             return
-        from .ext.io.core import InputMeta, location_reader
+        from .ext.io.core import InputMeta, location_reader, resolve_adapter
         from .ext.io.pydantic.adapter import ADAPTER
 
         by_location: dict[str, list[_Leaf]] = {}
@@ -780,11 +784,15 @@ class _Compiler:
         if len(body) == 1 and (body[0].marker is None or body[0].marker.alias is None):
             # One body parameter is the whole body (Body(alias=...): a member of it).
             leaf = body[0]
-            validate = ADAPTER.validator(leaf.annotation)
-            read = location_reader("media", ADAPTER.input_fields(leaf.annotation))
+            # The model's own library validates it (pydantic, or msgspec for
+            # Structs and attrs classes), as @input(Model) would.
+            adapter = resolve_adapter(leaf.annotation, ADAPTER)
+            validate = (ADAPTER.validator(leaf.annotation) if adapter is ADAPTER
+                        else adapter.loader(leaf.annotation, "media"))
+            read = location_reader("media", adapter.input_fields(leaf.annotation))
             plan.single_body = (leaf, validate, read)
             plan.inputs.append(InputMeta(schema=leaf.annotation, location="media", key=leaf.name,
-                                         library="pydantic"))
+                                         library=adapter.library))
         elif body:
             by_location["media"] = body
         for location, leaves in by_location.items():
@@ -938,10 +946,11 @@ def attach_route_plan(route: Route) -> Plan | None:
             spec.meta.setdefault("io.inputs", []).extend(plan.inputs)
     has_output = any(spec is not None and "io.output" in spec.meta for spec in (own, route.spec))
     if plan.output is not None and not has_output:
-        from .ext.io.core import OutputMeta
+        from .ext.io.core import OutputMeta, resolve_adapter
         from .ext.io.pydantic.adapter import ADAPTER
 
-        dump = ADAPTER.dumper(plan.output)
+        output_adapter = resolve_adapter(plan.output, ADAPTER)
+        dump = output_adapter.dumper(plan.output)
 
         async def serialize_return(req: Request, resp: Response) -> None:
             # The success body only: a view may answer an error its own way
@@ -951,7 +960,7 @@ def attach_route_plan(route: Route) -> Plan | None:
                 resp.media = dump(body)
 
         spec.meta["io.output"] = OutputMeta(schema=plan.output, status_code=200, header=None,
-                                            description=None, library="pydantic",
+                                            description=None, library=output_adapter.library,
                                             header_library=None)
         spec.add_after(serialize_return, PHASE_OUTPUT)
     return plan
