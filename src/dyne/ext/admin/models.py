@@ -94,6 +94,14 @@ class ColumnInfo:
         return not self.sensitive and (self.target is not None
                                        or isinstance(self.column.type, (types.Boolean, types.Enum)))
 
+    @property
+    def initial(self) -> Any:
+        """The column's scalar default (what a new form starts with), or ``None``."""
+        default = self.column.default
+        if default is not None and getattr(default, "is_scalar", False):
+            return default.arg
+        return None
+
     def enum_choices(self) -> list[str]:
         kind = self.column.type
         if not isinstance(kind, types.Enum):
