@@ -48,6 +48,8 @@ class Admin(Extension):
         never shown anyway.
     :param per_page: rows per list page.
     :param log_files: more log files to show besides the app's file sinks.
+    :param files_root: a directory (uploads, static files) to browse, download
+        from and delete in; no path outside it is ever served.
     :param title: the title shown in the header.
     :param create_audit_table: create the audit log's table at start-up if
         it is missing (off when migrations manage it).
@@ -59,7 +61,8 @@ class Admin(Extension):
                  role: Any = "admin", check: Callable[[Any], Any] | None = None,
                  models: Iterable[type] | None = None, exclude: Iterable[type] = (),
                  read_only: Iterable[type] = (), hidden_columns: Mapping[Any, Iterable[str]] | None = None,
-                 per_page: int = 25, log_files: Iterable[str | Path] = (), title: str = "dyne admin",
+                 per_page: int = 25, log_files: Iterable[str | Path] = (),
+                 files_root: str | Path | None = None, title: str = "dyne admin",
                  create_audit_table: bool = True) -> None:
         from dyne.ext.auth.roles import normalize_roles
 
@@ -82,6 +85,7 @@ class Admin(Extension):
         self.hidden_columns = dict(hidden_columns or {})
         self.per_page = int(per_page)
         self.log_files = [Path(path) for path in log_files]
+        self.files_root = Path(files_root) if files_root is not None else None
         self.title = title
         self.create_audit_table = create_audit_table
         self.errors = ErrorCounter()
@@ -117,6 +121,11 @@ class Admin(Extension):
             ("/jobs/{job_id}/{action}", self.job_action, ["POST"]),
             ("/tasks/{task_id}/retry", self.task_retry, ["POST"]),
             ("/logs", self.logs_view, ["GET"]),
+            ("/email", self.email_view, ["GET"]),
+            ("/email/test", self.email_test, ["POST"]),
+            ("/files", self.files_view, ["GET"]),
+            ("/files/download", self.file_download, ["GET"]),
+            ("/files/delete", self.file_delete, ["POST"]),
         ]
         for path, view, methods in routes:
             group.add_route(path, view, methods=methods, name=f"admin_{view.__name__}",
@@ -227,9 +236,10 @@ class Admin(Extension):
             self._templates = Templates(directory=str(HERE / "templates"))
         return self._templates
 
-    def link(self, path: str = "/", **params: Any) -> str:
+    def link(self, where: str = "/", /, **params: Any) -> str:
+        """An admin URL: ``where`` under the admin's prefix, with ``params`` as its query."""
         query = {key: value for key, value in params.items() if value not in (None, "")}
-        return self.url + path + (f"?{urlencode(query)}" if query else "")
+        return (self.url + where if where != "/" else self.url) + (f"?{urlencode(query)}" if query else "")
 
     def render(self, req: Request, resp: Response, name: str, status: int = 200, **context: Any) -> None:
         flash = req.session.pop(FLASH_KEY, None) if FLASH_KEY in req.session else None
@@ -593,3 +603,92 @@ class Admin(Extension):
         self.render(req, resp, "logs.html", records=records, paths=paths, levels=LEVELS, level=level,
                     q=text, request_id=request_id)
 
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _files_root(self) -> Path:
+        if self.files_root is None:
+            raise HTTPException(404, "No files root: Admin(files_root=...)")
+        if not self.files_root.is_dir():
+            raise HTTPException(404, f"The files root {self.files_root} is not a directory")
+        return self.files_root
+
+    async def files_view(self, req: Request, resp: Response) -> None:
+        from .files import list_directory, resolve_inside
+
+        root = self._files_root()
+        relative = str(req.params.get("path") or "")
+        directory = resolve_inside(root, relative)
+        if not directory.is_dir():
+            raise HTTPException(400, "Not a directory")
+        current = str(directory.relative_to(root.resolve())) if directory != root.resolve() else ""
+        parent = str(Path(current).parent) if current else ""
+        self.render(req, resp, "files.html", entries=list_directory(root, directory),
+                    current=current, parent="" if parent == "." else parent)
+
+    async def file_download(self, req: Request, resp: Response) -> None:
+        from urllib.parse import quote
+
+        from .files import resolve_inside
+
+        target = resolve_inside(self._files_root(), str(req.params.get("path") or ""))
+        if not target.is_file():
+            raise HTTPException(400, "Not a file")
+        resp.stream_file(target)
+        resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(target.name)}"
+
+    async def file_delete(self, req: Request, resp: Response) -> None:
+        from .files import resolve_inside
+
+        root = self._files_root()
+        form = await req.form()
+        relative = form.get("path")
+        target = resolve_inside(root, relative if isinstance(relative, str) else "")
+        if not target.is_file():
+            raise HTTPException(400, "Only files can be deleted")
+        size = target.stat().st_size
+        name = str(target.relative_to(root.resolve()))
+        target.unlink()
+        await self.audit(req, "file delete", "files", name, {"size": size}, None)
+        if self.db is not None:
+            await (await req.db).commit()  # type: ignore[attr-defined]
+        self.flash(req, f"{name} deleted.")
+        parent = str(Path(name).parent)
+        resp.redirect(self.link("/files", path="" if parent == "." else parent), status_code=303)
+
+    # -- e-mail ----------------------------------------------------------------------------
+
+    def _email(self) -> Any:
+        return self.require_app().extensions.get("email_client")
+
+    async def email_view(self, req: Request, resp: Response) -> None:
+        client = self._email()
+        outbox = None
+        if client is not None:
+            from dyne.ext.email import MemoryBackend
+
+            if isinstance(client.backend, MemoryBackend):
+                outbox = list(reversed(client.backend.outbox[-200:]))
+        dead = await self._dead_letters()
+        failed = [task for task in dead or () if "email" in str(task.get("task_name", ""))]
+        self.render(req, resp, "email.html", client=client, outbox=outbox, failed=failed)
+
+    async def email_test(self, req: Request, resp: Response) -> None:
+        client = self._email()
+        if client is None:
+            raise HTTPException(404, "No email extension on this app (dyne.ext.email.EmailClient)")
+        form = await req.form()
+        to = form.get("to")
+        if not isinstance(to, str) or "@" not in to or len(to) > 320:
+            raise HTTPException(400, "Give an e-mail address to send the test message to")
+        try:
+            await client.send_email(to.strip(), f"Test message from {self.title}",
+                                    "This test message was sent from the admin dashboard.")
+        except Exception as exc:
+            self.flash(req, f"Sending failed: {type(exc).__name__}: {exc}")
+        else:
+            await self.audit(req, "email test", "email", to.strip(), None, None)
+            if self.db is not None:
+                await (await req.db).commit()  # type: ignore[attr-defined]
+            self.flash(req, f"Test message sent to {to.strip()}.")
+        resp.redirect(self.link("/email"), status_code=303)
