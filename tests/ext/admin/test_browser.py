@@ -6,7 +6,6 @@ gets 403 everywhere and a cross-site form post is refused."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,8 @@ def postgres_url(postgres_database: tuple[str | None, str]) -> Iterator[str]:
         service_unavailable("PostgreSQL", reason)
     try:
         yield url  # type: ignore[misc]
-    finally:  # in a thread: Playwright's loop runs in this one
-        cleaner = threading.Thread(target=reset_postgres_schema, args=(url,))
-        cleaner.start()
-        cleaner.join()
+    finally:
+        reset_postgres_schema(url)  # type: ignore[arg-type]
 
 
 def test_admin_in_a_browser(browser: Any, postgres_url: str, tmp_path: Path, monkeypatch: Any) -> None:

@@ -69,6 +69,11 @@ def test_without_a_files_root(tmp_path: Path) -> None:
         log_in(client)
         assert client.get("/admin/files").status_code == 404
         assert ">Files<" not in client.get("/admin").text
+    app, _, _ = make_admin_app(f"sqlite:///{tmp_path / 'later.db'}", files_root=tmp_path / "later")
+    with app.client as client:
+        log_in(client)
+        assert "does not exist yet" in client.get("/admin/files").text
+        assert client.get("/admin/files/download", params={"path": "x"}).status_code == 404
 
 
 def test_email_page_sends_a_test_message(tmp_path: Path) -> None:

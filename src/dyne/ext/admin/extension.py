@@ -616,6 +616,9 @@ class Admin(Extension):
     async def files_view(self, req: Request, resp: Response) -> None:
         from .files import list_directory, resolve_inside
 
+        if self.files_root is not None and not self.files_root.exists():
+            self.render(req, resp, "files.html", entries=[], current="", parent="", missing=True)
+            return
         root = self._files_root()
         relative = str(req.params.get("path") or "")
         directory = resolve_inside(root, relative)
