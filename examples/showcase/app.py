@@ -25,6 +25,9 @@ through Redis, run by ``dyne --app examples.showcase.app:app worker``), to the
 SMTP server in ``EMAIL_CLIENT`` (127.0.0.1:1025 by default: try
 ``python -m aiosmtpd -n -l 127.0.0.1:1025`` to see the messages); a scheduled
 job purges old uploads every 10 minutes.
+
+The admin dashboard (``/console``, dyne.ext.admin) shows the notes table,
+jobs, logs, uploads and its audit log to the demo "admin" account.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.exceptions import abort
+from dyne.ext.admin import Admin
 from dyne.ext.ai import AiInterface, tool
 from dyne.ext.auth import BasicAuth, authenticate
 from dyne.ext.cache import Cache
@@ -556,6 +560,13 @@ async def admin(req, resp):
         resp.html = app.template("admin.html", app_name=app.config.APP_NAME, **figures)
     else:
         resp.media = figures
+
+
+# The admin dashboard (dyne.ext.admin) at /console: the notes table, jobs, logs,
+# uploads and an audit log, for the same "admin" account (demo password
+# "admin-password": loopback only).
+Admin(app, url="/console", auth=staff_auth, role="admin", files_root=app.config.UPLOAD_DIR,
+      title="dyne showcase admin")
 
 
 # -- jobs: a welcome email through a durable task, and a scheduled job ------------------

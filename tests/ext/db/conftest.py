@@ -46,8 +46,17 @@ async def _execute(url: str, *statements: str) -> None:
 
 
 def postgres_execute(url: str, *statements: str) -> None:
-    """Run SQL statements with a short-lived admin connection."""
-    asyncio.run(_execute(url, *statements))
+    """Run SQL statements with a short-lived admin connection (in a thread of
+    its own when this one runs an event loop: Playwright's sync API does)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_execute(url, *statements))
+        return
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _execute(url, *statements)).result()
 
 
 @pytest.fixture(scope="session")
