@@ -37,6 +37,40 @@ def test_listeners_run_after_the_response_in_registration_order(app):
     assert order == ["view done", ("first", "ada", "signup"), ("second", "ada", True)]
 
 
+def test_emit_from_a_sync_view_and_a_hook_is_deferred_too(app):
+    order = []
+    app.listener("seen")(order.append)
+
+    @app.before_request
+    def hook(req, resp):
+        assert app.emit("seen", "hook") is None
+
+    @app.route("/")
+    def index(req, resp):  # runs in the thread pool: the context goes with it
+        assert app.emit("seen", "view") is None
+        order.append("view done")
+
+    app.client.get("/")
+    assert app.background.wait(5)
+    assert order == ["view done", "hook", "view"]
+
+
+def test_another_apps_event_emitted_during_a_request_runs_that_apps_listeners(app):
+    other = dyne.App()
+    got = []
+    app.listener("mine")(lambda: got.append("app"))
+    other.listener("theirs")(lambda: got.append("other"))
+
+    @app.route("/")
+    def index(req, resp):
+        assert other.emit("theirs") is None  # deferred with this request's events
+        app.emit("mine")
+
+    app.client.get("/")
+    assert app.background.wait(5)
+    assert got == ["other", "app"]
+
+
 def test_emit_outside_a_request_runs_at_once_and_returns_the_task(app):
     got = []
 

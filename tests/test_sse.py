@@ -179,3 +179,46 @@ def test_a_client_going_away_stops_a_heartbeating_source():
         while not closed and time.monotonic() < deadline:
             time.sleep(0.02)
     assert closed == [True]
+
+
+@pytest.mark.server
+def test_a_browser_eventsource_resumes_with_last_event_id(browser, server):
+    """Chromium's EventSource, reconnecting by itself after the server ends
+    each response, sends Last-Event-ID; the page gets every event once."""
+    app = dyne.App()
+    seen_ids: list[str | None] = []
+
+    @app.route("/")
+    def page(req, resp):
+        resp.html = """<!doctype html><body><script>
+          window.got = [];
+          const source = new EventSource("/feed");
+          source.addEventListener("tick", (e) => {
+            window.got.push(e.lastEventId + ":" + e.data);
+            if (window.got.length === 5) source.close();
+          });
+        </script></body>"""
+
+    @app.route("/feed")
+    async def feed(req, resp):
+        last = req.last_event_id
+        seen_ids.append(last)
+        start = int(last) + 1 if last else 0
+
+        @resp.sse(heartbeat=0.05)
+        async def stream():
+            yield {"retry": 20}
+            for n in range(start, min(start + 2, 5)):
+                yield {"id": str(n), "event": "tick", "data": f"message {n}"}
+
+    with server(app) as url:
+        context = browser.new_context()
+        try:
+            tab = context.new_page()
+            tab.goto(url + "/")
+            tab.wait_for_function("window.got.length === 5", timeout=20_000)
+            got = tab.evaluate("window.got")
+        finally:
+            context.close()
+    assert got == [f"{n}:message {n}" for n in range(5)]
+    assert seen_ids[:3] == [None, "1", "3"]

@@ -50,7 +50,8 @@ class _Deferred:
     __slots__ = ("events", "flushed")
 
     def __init__(self) -> None:
-        self.events: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        #: (bus, event, args, kwargs): another app's ``emit`` during this request runs its own listeners.
+        self.events: list[tuple[EventBus, str, tuple[Any, ...], dict[str, Any]]] = []
         self.flushed = False
 
 
@@ -100,7 +101,7 @@ class EventBus:
             return None
         deferred = _current.get()
         if deferred is not None and not deferred.flushed:
-            deferred.events.append((event, args, kwargs))
+            deferred.events.append((self, event, args, kwargs))
             return None
         return self.background.run(self._run_listeners, event, args, kwargs)
 
@@ -114,9 +115,11 @@ class EventBus:
             except Exception:
                 logger.exception("Listener %s for event %r failed", _name(func), event)
 
-    async def _run_deferred(self, events: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
-        for event, args, kwargs in events:
-            await self._run_listeners(event, args, kwargs)
+    @staticmethod
+    async def _run_deferred(events: list[tuple[EventBus, str, tuple[Any, ...], dict[str, Any]]]
+                            ) -> None:
+        for bus, event, args, kwargs in events:
+            await bus._run_listeners(event, args, kwargs)
 
     async def handle_http(self, handle: Callable[[Scope, Receive, Send], Any], scope: Scope,
                           receive: Receive, send: Send) -> None:
