@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scenarios import SCENARIOS, Scenario, check_negative, check_response
+from .scenarios import ALL_SCENARIOS, SUITES, Scenario, check_negative, check_response
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -106,7 +106,7 @@ def ensure_venv(key: str) -> None:
     pip = [str(venv_python(key)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REQUIREMENTS / f"{key}.txt")], check=True)
     if key == "dyne":
-        subprocess.run([*pip, "-e", str(ROOT)], check=True)
+        subprocess.run([*pip, "-e", f"{ROOT}[sqlalchemy]"], check=True)
     stamp_file.write_text(stamp)
 
 
@@ -158,17 +158,27 @@ def free_port() -> int:
 class Server:
     """One uvicorn process serving one app of one framework."""
 
-    def __init__(self, key: str, target: str, log_dir: Path, cpus: set[int] | None = None) -> None:
+    def __init__(self, key: str, target: str, log_dir: Path, cpus: set[int] | None = None,
+                 module: str = "app", workers: int = 1, server: str = "uvicorn") -> None:
         self.key = key
         self.target = target
         self.port = free_port()
-        self.log_path = log_dir / f"{key}-{target}.log"
+        self.log_path = log_dir / f"{key}-{module}-{target}.log"
         self.idle_rss_kb: int | None = None
-        command = [
-            str(venv_python(key)), "-m", "uvicorn", f"benchmarks.apps.{key}_app:{target}",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        ]
+        app_path = f"benchmarks.apps.{key}_{module}:{target}"
+        if server == "granian":
+            command = [
+                str(venv_python(key)), "-m", "granian", "--interface", "asgi", app_path,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+            ]
+        else:
+            command = [
+                str(venv_python(key)), "-m", "uvicorn", app_path,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning",
+            ]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                         preexec_fn=_pinned(cpus))
@@ -183,22 +193,48 @@ class Server:
             time.sleep(0.1)
         return False
 
+    def processes(self) -> list[int]:
+        """The server's process and its descendants (the workers, with --workers N)."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(entry.name))
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def _status_kb(self, field: str) -> int | None:
+        """``field`` of /proc/<pid>/status (VmRSS, VmHWM), per worker: the largest
+        worker's (the parent of several workers only supervises them)."""
+        values = []
+        pids = self.processes()
+        for pid in pids[1:] if len(pids) > 1 else pids:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(field + ":"):
+                        values.append(int(line.split()[1]))
+        return max(values) if values else None
+
     def read_rss_kb(self) -> int | None:
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+        return self._status_kb("VmRSS")
+
+    def peak_rss_kb(self) -> int | None:
+        """The largest worker's peak resident memory so far (VmHWM)."""
+        return self._status_kb("VmHWM")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User + system CPU time the server's processes have used so far."""
+        total = 0
+        for pid in self.processes():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -387,6 +423,13 @@ def _cell_cpu(row: dict[str, Any] | None) -> str:
     return "n/a" if row is None or row["cpu_us"] is None else f"{row['cpu_us']:.0f}"
 
 
+def _server_text(meta: dict[str, Any]) -> str:
+    server = meta.get("server", "uvicorn")
+    workers = meta.get("workers", 1)
+    stack = "uvicorn + httptools + uvloop" if server == "uvicorn" else "granian + uvloop"
+    return f"{stack}, {workers} worker{'s' if workers != 1 else ''}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     summary = report["summary"]
@@ -394,7 +437,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['started']}: {meta['rounds']} round(s) x {meta['duration_s']} s per "
         f"measurement (after a {meta['warmup_s']} s warm-up), wrk -t{meta['threads']} "
-        f"-c{meta['connections']}, uvicorn + httptools + uvloop, 1 worker, no access log"
+        f"-c{meta['connections']}, {_server_text(meta)}, no access log"
         f"{' (servers and wrk pinned to separate CPUs)' if meta.get('pinned') else ''}; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
@@ -415,15 +458,18 @@ def markdown(report: dict[str, Any]) -> str:
         for key in frameworks:
             cells = [cell(summary[scenario].get(key)) for scenario in summary]
             lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
-    lines += ["", "| Framework | version | import time (ms) | idle worker RSS (MiB) |",
-              "| --- | --- | ---: | ---: |"]
+    lines += ["", "| Framework | version | import time (ms) | idle worker RSS (MiB) | "
+              "peak worker RSS under load (MiB) |",
+              "| --- | --- | ---: | ---: | ---: |"]
     for key in frameworks:
         imp = report["import_ms"].get(key)
         rss = report["idle_rss_kb"].get(key)
+        peak = report.get("peak_rss_kb", {}).get(key)
         version = report["versions"].get(key, {}).get(key, "") if key != "raw" else "-"
         lines.append(f"| {BY_KEY[key].title} | {version} | "
                      f"{'-' if imp is None else f'{imp:.0f}'} | "
-                     f"{'-' if rss is None else f'{rss / 1024:.1f}'} |")
+                     f"{'-' if rss is None else f'{rss / 1024:.1f}'} | "
+                     f"{'-' if peak is None else f'{peak / 1024:.1f}'} |")
     style = report["versions"].get("dyne", {}).get("dyne POST endpoint")
     if style:
         lines += ["", f"dyne's validated POST endpoint: {style}."]
@@ -440,7 +486,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SCENARIO_TITLES = {s.name: s.title for s in SCENARIOS}
+SCENARIO_TITLES = {s.name: s.title for s in ALL_SCENARIOS}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -457,8 +503,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2-core machine)")
     parser.add_argument("--frameworks", default=",".join(fw.key for fw in FRAMEWORKS),
                         help="comma-separated subset (raw is always included)")
-    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
-                        help="comma-separated subset")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="default",
+                        help="default: the synthetic scenarios; tfb: the TechEmpower test types "
+                             "on PostgreSQL (TFB_DATABASE_URL), seeded first")
+    parser.add_argument("--scenarios", default=None,
+                        help="comma-separated subset of the suite's scenarios")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes per server (default 1)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="the ASGI server every framework runs under (default uvicorn)")
     parser.add_argument("--pin", action="store_true",
                         help="pin the servers to the last CPU and wrk to the others (for a quiet "
                              "machine: less scheduler noise; on a busy one it can make things worse)")
@@ -477,8 +530,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown framework(s): {', '.join(unknown)}")
     args.frameworks = ["raw", *[k for k in BY_KEY if k in keys and k != "raw"]]
-    names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    args.scenarios = [s for s in SCENARIOS if s.name in names]
+    suite = SUITES[args.suite]
+    names = ([s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios
+             else [s.name for s in suite])
+    args.scenarios = [s for s in suite if s.name in names]
     if not args.scenarios:
         parser.error("no known scenario selected")
     return args
@@ -526,7 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.output
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
-    targets = sorted({s.target for s in scenarios})
+    targets = sorted({(s.module, s.target) for s in scenarios})
+    if args.suite == "tfb":
+        from .tfb_db import seed
+
+        log(f"seeding {seed()} ...")
     server_cpus: set[int] | None = None
     wrk_cpus: set[int] | None = None
     available = sorted(os.sched_getaffinity(0))
@@ -536,25 +595,30 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[tuple[str, str, str]] = []
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in scenarios}
     idle_rss: dict[str, int | None] = {}
+    peak_rss: dict[str, int | None] = {}
     loadavg_start = _loadavg()
     try:
         for key in keys:
-            for target in targets:
-                if any(s.target == target and s.applies_to(key) for s in scenarios):
-                    servers[key, target] = Server(key, target, log_dir, server_cpus)
-        for (key, target), server in servers.items():
+            for module, target in targets:
+                if any((s.module, s.target) == (module, target) and s.applies_to(key)
+                       for s in scenarios):
+                    servers[key, module, target] = Server(
+                        key, target, log_dir, server_cpus, module=module, workers=args.workers,
+                        server=args.server)
+        for (key, module, target), server in servers.items():
             if not server.wait_ready(90):
-                log(f"{key}/{target} did not start:\n{server.log_tail()}")
-        time.sleep(1.0)
-        for (key, target), server in servers.items():
-            if target == "app" or "app" not in targets:
+                log(f"{key}/{module}:{target} did not start:\n{server.log_tail()}")
+        time.sleep(1.0 + args.workers)
+        first_target = targets[0]
+        for (key, module, target), server in servers.items():
+            if (module, target) == first_target:
                 idle_rss[key] = server.read_rss_kb()
 
         measurable: dict[str, list[str]] = {}
         for scenario in scenarios:
             measurable[scenario.name] = []
             for key in (k for k in keys if scenario.applies_to(k)):
-                problem = verify(servers[key, scenario.target], scenario)
+                problem = verify(servers[key, scenario.module, scenario.target], scenario)
                 if problem:
                     failures.append((key, scenario.name, problem))
                     log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
@@ -573,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
                     shift = (round_index + scenario_index) % max(len(order), 1)
                     order = order[shift:] + order[:shift]
                     for key in order:
-                        server = servers[key, scenario.target]
+                        server = servers[key, scenario.module, scenario.target]
                         url = f"http://127.0.0.1:{server.port}{scenario.path}"
                         script = scripts[scenario.name]
                         if args.warmup and round_index == 0:
@@ -591,6 +655,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"{result['p50_us'] / 1000:6.2f} ms  p99 {result['p99_us'] / 1000:6.2f} ms  "
                             f"server CPU {result['cpu_us']:5.0f} us/req"
                             + (f"  ERRORS {result['errors']}" if result["errors"] else ""))
+        for (key, module, target), server in servers.items():
+            if (module, target) == first_target:
+                peak_rss[key] = server.peak_rss_kb()
     finally:
         for server in servers.values():
             server.stop()
@@ -601,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,
             "warmup_s": args.warmup, "connections": args.connections, "threads": args.threads,
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
+            "suite": args.suite, "workers": args.workers, "server": args.server,
             "pinned": bool(server_cpus),
             "cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "loadavg_start": loadavg_start,
@@ -609,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": version_info,
         "import_ms": import_ms,
         "idle_rss_kb": idle_rss,
+        "peak_rss_kb": peak_rss,
         "summary": summary,
         "samples": samples,
         "failures": failures,
