@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import formats as _formats
 from .exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -149,21 +150,17 @@ def too_many(fmt: str, limit: int) -> HTTPException:
 
 
 def decode_json(body: bytes, max_items: int | None) -> Any:
-    from .formats import json_loads
-
     if max_items is not None and len(body) > max_items:
         # An upper bound on the values, at memchr speed, before orjson builds anything.
         count = body.count(b",") + body.count(b"{") + body.count(b"[")
         if count >= max_items:
             raise too_many("JSON", max_items)
-    return json_loads(body)
+    return _formats.json_loads(body)
 
 
 def decode_msgpack(body: bytes, max_items: int | None) -> Any:
-    from .formats import msgpack_loads
-
     if max_items is None or len(body) <= max_items:
-        return msgpack_loads(body)
+        return _formats.msgpack_loads(body)
     seen = 0
 
     def counted(value: Any) -> Any:
@@ -176,7 +173,7 @@ def decode_msgpack(body: bytes, max_items: int | None) -> Any:
     # No single map or array may claim more entries than the limit either
     # (msgpack refuses those headers before building anything).
     try:
-        return msgpack_loads(body, object_hook=counted, list_hook=counted,
+        return _formats.msgpack_loads(body, object_hook=counted, list_hook=counted,
                              max_array_len=max_items, max_map_len=max_items)
     except HTTPException as exc:
         if exc.status_code == 400 and "exceeds max_" in str(exc.detail):

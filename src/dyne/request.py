@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Generator
 from typing import TYPE_CHECKING, Any
 
+from .bodies import DEFAULT_MEDIA_LIMITS, decode, too_large
 from .datastructures import Address, Headers, QueryDict, State
 from .exceptions import ClientDisconnect, HTTPException
 from .formats import FORMATS, format_for_content_type
@@ -479,8 +480,6 @@ class Request:
         return getattr(app, "media_formats", None) or _all_formats()
 
     def _media_limit(self, fmt: str) -> Any:
-        from .bodies import DEFAULT_MEDIA_LIMITS
-
         limits = getattr(self.app, "media_limits", None) or DEFAULT_MEDIA_LIMITS
         return limits[fmt]
 
@@ -489,8 +488,6 @@ class Request:
         if fmt in ("form", "files"):
             value: Any = await self._form_media(files_only=fmt == "files", limit=limit)
         else:
-            from .bodies import decode, too_large
-
             if self._body is None:
                 max_size = limit.max_size
                 if max_size is not None:

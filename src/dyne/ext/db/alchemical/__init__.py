@@ -34,16 +34,19 @@ from .fields import FieldError
 from .middleware import AlchemicalMiddleware
 from .model import Model
 from .pagination import Pagination
+from .query import AsyncQuery, Query
 from .scope import current_session
 from .session import ReadOnlyError
 
 __all__ = [
     "Alchemical",
     "AlchemicalMiddleware",
+    "AsyncQuery",
     "CRUDMixin",
     "FieldError",
     "Model",
     "Pagination",
+    "Query",
     "ReadOnlyError",
     "current_session",
 ]

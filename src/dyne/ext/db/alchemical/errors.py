@@ -10,6 +10,9 @@ own status handlers (``@app.error_handler(409)``) and problem details apply:
   long for its column) -> 400 Bad Request;
 * ``FieldError`` (``CRUDMixin`` given unknown fields or unfit values) -> 400
   with ``{"errors": {field: [messages]}}``;
+* ``sqlalchemy.exc.NoResultFound`` (``Model.query(session)...one()``,
+  ``scalar_one()``, ``session.get_one()`` found no row) -> 404 Not Found:
+  the row the request names does not exist;
 * a lost or unreachable database (the connection was closed or reset, the
   server refused it, is shutting down or has too many clients, the pool
   timed out, SQLite is locked) -> 503 with ``Retry-After``, so clients and
@@ -27,7 +30,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError, NoResultFound
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from dyne.exceptions import HTTPException
@@ -115,6 +118,7 @@ def add_error_handlers(app: App, retry_after: int = 5) -> None:
     app.add_error_handler(IntegrityError, _answer_integrity_error)
     app.add_error_handler(DataError, _answer_data_error)
     app.add_error_handler(FieldError, _answer_field_error)
+    app.add_error_handler(NoResultFound, _answer_no_result)
 
     async def answer_unavailable(req: Request, resp: Response, exc: Any) -> None:
         if database_unavailable(exc):
@@ -158,3 +162,8 @@ async def _answer_data_error(req: Request, resp: Response, exc: Any) -> None:
 
 async def _answer_field_error(req: Request, resp: Response, exc: Any) -> None:
     raise HTTPException(400, {"errors": getattr(exc, "errors", {})})
+
+
+async def _answer_no_result(req: Request, resp: Response, exc: Any) -> None:
+    logger.info("%s %s: no row found, answered 404: %s", req.method, req.path, exc)
+    raise HTTPException(404, _with_debug_detail(req, "Not Found", exc))

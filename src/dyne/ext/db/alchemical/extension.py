@@ -430,6 +430,35 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
             return self.read_only
         return read_only_wrapper(self, func)
 
+    def managed_session(self, func: Callable[..., Any] | None = None, *,
+                        session_name: str = "session") -> Any:
+        """Inject a session of the call's own as the keyword argument
+        ``session`` (``session_name=`` names it otherwise):
+        ``@db.managed_session``, PyJolt's decorator. It is committed when the
+        function returns, rolled back when it raises, and always closed.
+
+        Works on ``(req, resp)`` views, async or plain ``def`` (which receive a
+        synchronous ``Session``), and on methods ``(self, req, ...)``. While
+        the call runs it is the active session (``CRUDMixin``,
+        ``Model.query()``); a session the caller passes by keyword is used
+        as it is, neither committed nor closed. A function without a
+        ``session`` parameter (or ``**kwargs``) is a ``TypeError`` here.
+        """
+        from .managed import session_decorator
+
+        return session_decorator(self, func, read_only=False, session_name=session_name)
+
+    def readonly_session(self, func: Callable[..., Any] | None = None, *,
+                         session_name: str = "session") -> Any:
+        """Like ``managed_session``, with a session that refuses writes:
+        flushing (or committing) new, changed or deleted objects and ORM
+        ``insert``/``update``/``delete`` statements raise ``ReadOnlyError``;
+        on PostgreSQL its transactions are begun ``READ ONLY``, so raw SQL
+        cannot write either. Nothing is committed; it is always closed."""
+        from .managed import session_decorator
+
+        return session_decorator(self, func, read_only=True, session_name=session_name)
+
     # -- queries ----------------------------------------------------------------------------------
 
     async def paginate(self, statement: Any, *, page: int | None = None, per_page: int | None = None,

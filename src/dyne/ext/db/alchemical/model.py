@@ -19,11 +19,19 @@ defined at any time, even after the application has started.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
 
 from alchemical.core import DEFAULT_NAMING_CONVENTION, BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .query import make_query
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
+
+    from .query import AsyncQuery, Query
 
 __all__ = ["NAMING_CONVENTION", "Model"]
 
@@ -55,6 +63,23 @@ class Model(BaseModel, DeclarativeBase):  # type: ignore[misc]
         if bind_key is not None and bind_key not in cls.__metadatas__:
             cls.__metadatas__[bind_key] = MetaData(naming_convention=NAMING_CONVENTION)
         super().__init_subclass__(**kwargs)
+
+    @overload
+    @classmethod
+    def query(cls, session: Session) -> Query[Self]: ...
+
+    @overload
+    @classmethod
+    def query(cls, session: AsyncSession | None = None) -> AsyncQuery[Self]: ...
+
+    @classmethod
+    def query(cls, session: Any = None) -> Any:
+        """A chainable query on this model, run on ``session`` (PyJolt's
+        ``User.query(session).filter_by(id=1).first()``): see
+        ``dyne.ext.db.alchemical.query``. Without a session it runs on the
+        active one (the request's after ``await req.db``, a managed
+        session's, a ``db.session()`` block's) when awaited."""
+        return make_query(cls, session)
 
     def __repr__(self) -> str:
         from sqlalchemy import inspect

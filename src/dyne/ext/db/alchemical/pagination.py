@@ -18,6 +18,9 @@ __all__ = ["Pagination", "paginate"]
 
 T = TypeVar("T")
 
+#: The keys of a page read as a mapping (``page["items"]``, ``dict(page)``).
+PAGINATION_KEYS = ("items", "total", "page", "pages", "per_page", "has_next", "has_prev")
+
 
 @dataclass(frozen=True)
 class Pagination(Generic[T]):
@@ -58,6 +61,18 @@ class Pagination(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def __getitem__(self, key: str) -> Any:
+        """``page["total"]``: the fields read as keys too, as PyJolt's
+        pagination dictionary (``items``, ``total``, ``page``, ``pages``,
+        ``per_page``, ``has_next``, ``has_prev``)."""
+        if key not in PAGINATION_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys of ``as_dict()`` (so ``dict(page)`` works)."""
+        return PAGINATION_KEYS
 
     def as_dict(self, items: Any = None) -> dict[str, Any]:
         """``{"items", "total", "page", "pages", "per_page", "has_next",
