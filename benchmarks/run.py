@@ -336,6 +336,25 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
 
 # -- the run -------------------------------------------------------------------------
 
+def measure(server: Server, scenario: Scenario, script: Path, args: argparse.Namespace,
+            round_index: int, wrk_cpus: set[int] | None) -> dict[str, Any]:
+    """One wrk run of ``scenario`` against ``server`` (after a warm-up in the first
+    round), with the server's CPU time per request."""
+    url = f"http://127.0.0.1:{server.port}{scenario.path}"
+    if args.warmup and round_index == 0:
+        run_wrk(url, script, args.warmup, args.connections, args.threads, wrk_cpus)
+    cpu_before = server.cpu_seconds()
+    result = run_wrk(url, script, args.duration, args.connections, args.threads, wrk_cpus)
+    cpu = server.cpu_seconds() - cpu_before
+    result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
+    result["round"] = round_index
+    log(f"round {round_index + 1}/{args.rounds} {scenario.name:>12} {server.key:>10}: "
+        f"{result['rps']:>9,.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
+        f"p99 {result['p99_us'] / 1000:6.2f} ms  server CPU {result['cpu_us']:5.0f} us/req"
+        + (f"  ERRORS {result['errors']}" if result["errors"] else ""))
+    return result
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -597,70 +616,61 @@ def main(argv: list[str] | None = None) -> int:
     idle_rss: dict[str, int | None] = {}
     peak_rss: dict[str, int | None] = {}
     loadavg_start = _loadavg()
+    first_target = targets[0]
+    scripts_dir = tempfile.TemporaryDirectory()
+    scripts = {s.name: write_lua(s, Path(scripts_dir.name)) for s in scenarios}
     try:
-        for key in keys:
-            for module, target in targets:
-                if any((s.module, s.target) == (module, target) and s.applies_to(key)
-                       for s in scenarios):
+        # One group of servers at a time (the frameworks' apps of one target): the
+        # servers of one target all run together, so each scenario's frameworks are
+        # measured side by side, and the idle ones of other targets hold no database
+        # connections meanwhile.
+        for group_index, (module, target) in enumerate(targets):
+            group = [s for s in scenarios if (s.module, s.target) == (module, target)]
+            for key in keys:
+                if any(s.applies_to(key) for s in group):
                     servers[key, module, target] = Server(
                         key, target, log_dir, server_cpus, module=module, workers=args.workers,
                         server=args.server)
-        for (key, module, target), server in servers.items():
-            if not server.wait_ready(90):
-                log(f"{key}/{module}:{target} did not start:\n{server.log_tail()}")
-        time.sleep(1.0 + args.workers)
-        first_target = targets[0]
-        for (key, module, target), server in servers.items():
+            started_here = [(k, server) for (k, m, t), server in servers.items()
+                            if (m, t) == (module, target)]
+            for key, server in started_here:
+                if not server.wait_ready(90):
+                    log(f"{key}/{module}:{target} did not start:\n{server.log_tail()}")
+            time.sleep(1.0 + args.workers)
             if (module, target) == first_target:
-                idle_rss[key] = server.read_rss_kb()
+                idle_rss.update({key: server.read_rss_kb() for key, server in started_here})
 
-        measurable: dict[str, list[str]] = {}
-        for scenario in scenarios:
-            measurable[scenario.name] = []
-            for key in (k for k in keys if scenario.applies_to(k)):
-                problem = verify(servers[key, scenario.module, scenario.target], scenario)
-                if problem:
-                    failures.append((key, scenario.name, problem))
-                    log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
-                else:
-                    measurable[scenario.name].append(key)
-        if args.check:
-            log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
-                f"{len(failures)} wrong answer(s)")
-            return 1 if failures else 0
-
-        with tempfile.TemporaryDirectory() as tmp:
-            scripts = {s.name: write_lua(s, Path(tmp)) for s in scenarios}
-            for round_index in range(args.rounds):
-                for scenario_index, scenario in enumerate(scenarios):
-                    order = measurable[scenario.name]
-                    shift = (round_index + scenario_index) % max(len(order), 1)
-                    order = order[shift:] + order[:shift]
-                    for key in order:
-                        server = servers[key, scenario.module, scenario.target]
-                        url = f"http://127.0.0.1:{server.port}{scenario.path}"
-                        script = scripts[scenario.name]
-                        if args.warmup and round_index == 0:
-                            run_wrk(url, script, args.warmup, args.connections, args.threads,
-                                    wrk_cpus)
-                        cpu_before = server.cpu_seconds()
-                        result = run_wrk(url, script, args.duration, args.connections, args.threads,
-                                         wrk_cpus)
-                        cpu = server.cpu_seconds() - cpu_before
-                        result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
-                        result["round"] = round_index
-                        samples[scenario.name].setdefault(key, []).append(result)
-                        log(f"round {round_index + 1}/{args.rounds} {scenario.name:>6} "
-                            f"{key:>10}: {result['rps']:>9,.0f} req/s  p50 "
-                            f"{result['p50_us'] / 1000:6.2f} ms  p99 {result['p99_us'] / 1000:6.2f} ms  "
-                            f"server CPU {result['cpu_us']:5.0f} us/req"
-                            + (f"  ERRORS {result['errors']}" if result["errors"] else ""))
-        for (key, module, target), server in servers.items():
-            if (module, target) == first_target:
-                peak_rss[key] = server.peak_rss_kb()
+            measurable: dict[str, list[str]] = {}
+            for scenario in group:
+                measurable[scenario.name] = []
+                for key in (k for k in keys if scenario.applies_to(k)):
+                    problem = verify(servers[key, module, target], scenario)
+                    if problem:
+                        failures.append((key, scenario.name, problem))
+                        log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
+                    else:
+                        measurable[scenario.name].append(key)
+            if not args.check:
+                for round_index in range(args.rounds):
+                    for scenario_index, scenario in enumerate(group):
+                        order = measurable[scenario.name]
+                        shift = (round_index + scenario_index + group_index) % max(len(order), 1)
+                        for key in order[shift:] + order[:shift]:
+                            result = measure(servers[key, module, target], scenario,
+                                             scripts[scenario.name], args, round_index, wrk_cpus)
+                            samples[scenario.name].setdefault(key, []).append(result)
+                if (module, target) == first_target:
+                    peak_rss.update({key: server.peak_rss_kb() for key, server in started_here})
+            for _key, server in started_here:
+                server.stop()
     finally:
         for server in servers.values():
             server.stop()
+        scripts_dir.cleanup()
+    if args.check:
+        log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
+            f"{len(failures)} wrong answer(s)")
+        return 1 if failures else 0
 
     summary = summarize(samples, args.rounds, {s.name: s.baseline for s in scenarios})
     report: dict[str, Any] = {

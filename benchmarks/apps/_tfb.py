@@ -18,7 +18,7 @@ DATABASE_URL = os.environ.get("TFB_DATABASE_URL", "postgresql://postgres@127.0.0
 #: The same for SQLAlchemy's asyncpg dialect (the "batteries" flavour).
 SQLALCHEMY_URL = DATABASE_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
 #: Connections per worker, the same for every framework and flavour.
-POOL_SIZE = int(os.environ.get("TFB_POOL_SIZE", "16"))
+POOL_SIZE = int(os.environ.get("TFB_POOL_SIZE", "8"))
 
 HELLO = {"message": "Hello, World!"}
 PLAINTEXT = b"Hello, World!"
