@@ -403,7 +403,7 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
     def compare(label: str, scenario: str, other: str, minimum: float = 1.0) -> None:
         ours, theirs = ratio(scenario, "dyne"), ratio(scenario, other)
-        if ours is None or theirs is None:
+        if not ours or not theirs:  # not measured, or no request answered
             return
         value = ours / theirs
         ours_cpu, theirs_cpu = ratio(scenario, "dyne", "cpu_ratio"), ratio(scenario, other, "cpu_ratio")
