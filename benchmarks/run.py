@@ -417,6 +417,21 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for scenario in summary:
         for other in ("fastapi", "litestar", "responder"):
             compare(f"dyne ahead of {BY_KEY[other].title} on {scenario}", scenario, other)
+    def at_least(label: str, scenario: str, minimum: float) -> None:
+        value, by_cpu = ratio(scenario, "dyne"), ratio(scenario, "dyne", "cpu_ratio")
+        if value:
+            checks.append({"target": label, "value": round(value, 3), "needed": minimum,
+                           "ok": value >= minimum,
+                           "by_cpu": None if by_cpu is None else round(by_cpu, 3)})
+
+    at_least("dyne validated POST >= 0.85 of raw", "post", 0.85)
+    # The TechEmpower suite (issue 21's targets).
+    for scenario in ("db", "queries", "fortunes", "updates"):
+        at_least(f"dyne within 10% of raw ASGI + asyncpg on {scenario}", scenario, 0.9)
+    for scenario in ("db-orm", "fortunes-orm"):
+        for other in ("fastapi", "litestar"):
+            compare(f"dyne batteries >= 1.5x {BY_KEY[other].title}'s ORM path on {scenario}",
+                    scenario, other, 1.5)
     first, last = ratio("first", "dyne"), ratio("last", "dyne")
     if first and last:
         value = last / first
