@@ -21,12 +21,12 @@ import importlib
 import time
 from typing import Any
 
-from .scenarios import BY_NAME, SCENARIOS, Scenario, check_negative, check_response
+from .scenarios import BY_NAME, SUITES, Scenario, check_negative, check_response
 
 
-def load_app(framework: str, target: str) -> Any:
-    module = importlib.import_module(f"benchmarks.apps.{framework}_app")
-    return getattr(module, target)
+def load_app(framework: str, target: str, module: str = "app") -> Any:
+    """The ASGI app ``target`` of ``benchmarks/apps/<framework>_<module>.py``."""
+    return getattr(importlib.import_module(f"benchmarks.apps.{framework}_{module}"), target)
 
 
 def make_scope(method: str, path_qs: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -44,9 +44,11 @@ def make_scope(method: str, path_qs: str, headers: dict[str, str], body: bytes) 
 
 
 async def call(app: Any, method: str, path_qs: str, headers: dict[str, str] | None = None,
-               body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """One request through an ASGI app: ``(status, lower-case headers, body)``."""
+               body: bytes = b"", state: dict[str, Any] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request through an ASGI app: ``(status, lower-case headers, body)``.
+    ``state`` is the lifespan's state, copied into the request's scope as servers do."""
     scope = make_scope(method, path_qs, headers or {}, body)
+    scope["state"] = dict(state or {})
     sent = False
 
     async def receive() -> dict[str, Any]:
@@ -82,9 +84,13 @@ class Lifespan:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.task: asyncio.Task[Any] | None = None
+        #: What the app put in the lifespan scope's state (servers copy it into
+        #: every request's scope).
+        self.state: dict[str, Any] = {}
 
     async def __aenter__(self) -> Lifespan:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}
         self.task = asyncio.ensure_future(self.app(scope, self.queue.get, self.replies.put))
         await self.queue.put({"type": "lifespan.startup"})
         reply = await asyncio.wait_for(self.replies.get(), 30)
@@ -99,31 +105,36 @@ class Lifespan:
         await asyncio.wait_for(self.task, 30)
 
 
-async def check(framework: str) -> list[str]:
-    """What ``framework``'s benchmark apps get wrong: every scenario's answer and
-    its negative cases are checked (an empty list when all is right)."""
+async def check(framework: str, suite: str = "default") -> list[str]:
+    """What ``framework``'s benchmark apps get wrong: every scenario of ``suite``
+    and its negative cases are checked (an empty list when all is right). The
+    ``tfb`` suite needs its database seeded (``python3 -m benchmarks.tfb_db``)."""
     problems = []
-    targets = sorted({s.target for s in SCENARIOS if s.applies_to(framework)})
-    if not {"app", "many"} <= set(targets):
+    scenarios = SUITES[suite]
+    targets = sorted({(s.module, s.target) for s in scenarios if s.applies_to(framework)})
+    if suite == "default" and not {("app", "app"), ("app", "many")} <= set(targets):
         problems.append(f"{framework}: the app and many targets must be benchmarked, got {targets}")
-    for target in targets:
-        app = load_app(framework, target)
-        async with Lifespan(app):
-            for scenario in (s for s in SCENARIOS if s.target == target and s.applies_to(framework)):
+    for module, target in targets:
+        app = load_app(framework, target, module)
+        async with Lifespan(app) as lifespan:
+            for scenario in (s for s in scenarios
+                             if (s.module, s.target) == (module, target) and s.applies_to(framework)):
                 status, headers, body = await call(app, scenario.method, scenario.path,
-                                                   scenario.headers, scenario.body)
+                                                   scenario.headers, scenario.body, lifespan.state)
                 problem = check_response(scenario, status, headers, body)
                 if problem is not None:
                     problems.append(f"{framework} {scenario.name}: {problem}")
                 for method, path, bad_body, bad_headers, allowed in scenario.negative:
-                    status, _, _ = await call(app, method, path, bad_headers, bad_body)
+                    status, _, _ = await call(app, method, path, bad_headers, bad_body,
+                                              lifespan.state)
                     problem = check_negative(allowed, status)
                     if problem is not None:
                         problems.append(f"{framework} {method} {path}: {problem}")
     return problems
 
 
-async def measure(app: Any, scenario: Scenario, count: int) -> float:
+async def measure(app: Any, scenario: Scenario, count: int,
+                  state: dict[str, Any] | None = None) -> float:
     """CPU microseconds per request over ``count`` requests (after a warm-up)."""
     scope = make_scope(scenario.method, scenario.path, scenario.headers, scenario.body)
     body = scenario.body
@@ -136,30 +147,31 @@ async def measure(app: Any, scenario: Scenario, count: int) -> float:
         return None
 
     for _ in range(min(count, 500)):
-        await app(dict(scope, state={}), receive, send)
+        await app(dict(scope, state=dict(state or {})), receive, send)
     start = time.process_time()
     for _ in range(count):
-        await app(dict(scope, state={}), receive, send)
+        await app(dict(scope, state=dict(state or {})), receive, send)
     return (time.process_time() - start) * 1e6 / count
 
 
 async def _main(args: argparse.Namespace) -> None:
     scenarios = ([BY_NAME[name] for name in args.scenarios] if args.scenarios
-                 else [s for s in SCENARIOS if s.applies_to(args.framework)])
+                 else [s for s in SUITES[args.suite] if s.applies_to(args.framework)])
     for scenario in scenarios:
-        app = load_app(args.framework, scenario.target)
-        async with Lifespan(app):
+        app = load_app(args.framework, scenario.target, scenario.module)
+        async with Lifespan(app) as lifespan:
             if args.cprofile:
                 import cProfile
                 import pstats
 
                 profiler = cProfile.Profile()
                 profiler.enable()
-                await measure(app, scenario, args.count)
+                await measure(app, scenario, args.count, lifespan.state)
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             else:
-                best = min([await measure(app, scenario, args.count) for _ in range(args.repeat)])
+                best = min([await measure(app, scenario, args.count, lifespan.state)
+                            for _ in range(args.repeat)])
                 print(f"{args.framework:>10} {scenario.name:>6}: {best:7.1f} us/request")
 
 
@@ -171,11 +183,12 @@ def main() -> None:
     parser.add_argument("-n", "--count", type=int, default=20000)
     parser.add_argument("-r", "--repeat", type=int, default=7, help="best of this many runs")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="default")
     parser.add_argument("--check", action="store_true",
                         help="check the answers instead of timing them (exit 1 on a wrong one)")
     args = parser.parse_args()
     if args.check:
-        problems = asyncio.run(check(args.framework))
+        problems = asyncio.run(check(args.framework, args.suite))
         print("\n".join(problems) or f"{args.framework}: every scenario answered right")
         raise SystemExit(1 if problems else 0)
     try:

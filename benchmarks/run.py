@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scenarios import SCENARIOS, Scenario, check_negative, check_response
+from .scenarios import ALL_SCENARIOS, SUITES, Scenario, check_negative, check_response
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -106,7 +106,7 @@ def ensure_venv(key: str) -> None:
     pip = [str(venv_python(key)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REQUIREMENTS / f"{key}.txt")], check=True)
     if key == "dyne":
-        subprocess.run([*pip, "-e", str(ROOT)], check=True)
+        subprocess.run([*pip, "-e", f"{ROOT}[sqlalchemy]"], check=True)
     stamp_file.write_text(stamp)
 
 
@@ -158,17 +158,27 @@ def free_port() -> int:
 class Server:
     """One uvicorn process serving one app of one framework."""
 
-    def __init__(self, key: str, target: str, log_dir: Path, cpus: set[int] | None = None) -> None:
+    def __init__(self, key: str, target: str, log_dir: Path, cpus: set[int] | None = None,
+                 module: str = "app", workers: int = 1, server: str = "uvicorn") -> None:
         self.key = key
         self.target = target
         self.port = free_port()
-        self.log_path = log_dir / f"{key}-{target}.log"
+        self.log_path = log_dir / f"{key}-{module}-{target}.log"
         self.idle_rss_kb: int | None = None
-        command = [
-            str(venv_python(key)), "-m", "uvicorn", f"benchmarks.apps.{key}_app:{target}",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        ]
+        app_path = f"benchmarks.apps.{key}_{module}:{target}"
+        if server == "granian":
+            command = [
+                str(venv_python(key)), "-m", "granian", "--interface", "asgi", app_path,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+            ]
+        else:
+            command = [
+                str(venv_python(key)), "-m", "uvicorn", app_path,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning",
+            ]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                         preexec_fn=_pinned(cpus))
@@ -183,22 +193,48 @@ class Server:
             time.sleep(0.1)
         return False
 
+    def processes(self) -> list[int]:
+        """The server's process and its descendants (the workers, with --workers N)."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(entry.name))
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def _status_kb(self, field: str) -> int | None:
+        """``field`` of /proc/<pid>/status (VmRSS, VmHWM), per worker: the largest
+        worker's (the parent of several workers only supervises them)."""
+        values = []
+        pids = self.processes()
+        for pid in pids[1:] if len(pids) > 1 else pids:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(field + ":"):
+                        values.append(int(line.split()[1]))
+        return max(values) if values else None
+
     def read_rss_kb(self) -> int | None:
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+        return self._status_kb("VmRSS")
+
+    def peak_rss_kb(self) -> int | None:
+        """The largest worker's peak resident memory so far (VmHWM)."""
+        return self._status_kb("VmHWM")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User + system CPU time the server's processes have used so far."""
+        total = 0
+        for pid in self.processes():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -300,6 +336,25 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
 
 # -- the run -------------------------------------------------------------------------
 
+def measure(server: Server, scenario: Scenario, script: Path, args: argparse.Namespace,
+            round_index: int, wrk_cpus: set[int] | None) -> dict[str, Any]:
+    """One wrk run of ``scenario`` against ``server`` (after a warm-up in the first
+    round), with the server's CPU time per request."""
+    url = f"http://127.0.0.1:{server.port}{scenario.path}"
+    if args.warmup and round_index == 0:
+        run_wrk(url, script, args.warmup, args.connections, args.threads, wrk_cpus)
+    cpu_before = server.cpu_seconds()
+    result = run_wrk(url, script, args.duration, args.connections, args.threads, wrk_cpus)
+    cpu = server.cpu_seconds() - cpu_before
+    result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
+    result["round"] = round_index
+    log(f"round {round_index + 1}/{args.rounds} {scenario.name:>12} {server.key:>10}: "
+        f"{result['rps']:>9,.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms  "
+        f"p99 {result['p99_us'] / 1000:6.2f} ms  server CPU {result['cpu_us']:5.0f} us/req"
+        + (f"  ERRORS {result['errors']}" if result["errors"] else ""))
+    return result
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -348,7 +403,7 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
     def compare(label: str, scenario: str, other: str, minimum: float = 1.0) -> None:
         ours, theirs = ratio(scenario, "dyne"), ratio(scenario, other)
-        if ours is None or theirs is None:
+        if not ours or not theirs:  # not measured, or no request answered
             return
         value = ours / theirs
         ours_cpu, theirs_cpu = ratio(scenario, "dyne", "cpu_ratio"), ratio(scenario, other, "cpu_ratio")
@@ -362,6 +417,21 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for scenario in summary:
         for other in ("fastapi", "litestar", "responder"):
             compare(f"dyne ahead of {BY_KEY[other].title} on {scenario}", scenario, other)
+    def at_least(label: str, scenario: str, minimum: float) -> None:
+        value, by_cpu = ratio(scenario, "dyne"), ratio(scenario, "dyne", "cpu_ratio")
+        if value:
+            checks.append({"target": label, "value": round(value, 3), "needed": minimum,
+                           "ok": value >= minimum,
+                           "by_cpu": None if by_cpu is None else round(by_cpu, 3)})
+
+    at_least("dyne validated POST >= 0.85 of raw", "post", 0.85)
+    # The TechEmpower suite (issue 21's targets).
+    for scenario in ("db", "queries", "fortunes", "updates"):
+        at_least(f"dyne within 10% of raw ASGI + asyncpg on {scenario}", scenario, 0.9)
+    for scenario in ("db-orm", "fortunes-orm"):
+        for other in ("fastapi", "litestar"):
+            compare(f"dyne batteries >= 1.5x {BY_KEY[other].title}'s ORM path on {scenario}",
+                    scenario, other, 1.5)
     first, last = ratio("first", "dyne"), ratio("last", "dyne")
     if first and last:
         value = last / first
@@ -387,6 +457,13 @@ def _cell_cpu(row: dict[str, Any] | None) -> str:
     return "n/a" if row is None or row["cpu_us"] is None else f"{row['cpu_us']:.0f}"
 
 
+def _server_text(meta: dict[str, Any]) -> str:
+    server = meta.get("server", "uvicorn")
+    workers = meta.get("workers", 1)
+    stack = "uvicorn + httptools + uvloop" if server == "uvicorn" else "granian + uvloop"
+    return f"{stack}, {workers} worker{'s' if workers != 1 else ''}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     summary = report["summary"]
@@ -394,7 +471,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['started']}: {meta['rounds']} round(s) x {meta['duration_s']} s per "
         f"measurement (after a {meta['warmup_s']} s warm-up), wrk -t{meta['threads']} "
-        f"-c{meta['connections']}, uvicorn + httptools + uvloop, 1 worker, no access log"
+        f"-c{meta['connections']}, {_server_text(meta)}, no access log"
         f"{' (servers and wrk pinned to separate CPUs)' if meta.get('pinned') else ''}; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
@@ -415,15 +492,18 @@ def markdown(report: dict[str, Any]) -> str:
         for key in frameworks:
             cells = [cell(summary[scenario].get(key)) for scenario in summary]
             lines.append(f"| {BY_KEY[key].title} | " + " | ".join(cells) + " |")
-    lines += ["", "| Framework | version | import time (ms) | idle worker RSS (MiB) |",
-              "| --- | --- | ---: | ---: |"]
+    lines += ["", "| Framework | version | import time (ms) | idle worker RSS (MiB) | "
+              "peak worker RSS under load (MiB) |",
+              "| --- | --- | ---: | ---: | ---: |"]
     for key in frameworks:
         imp = report["import_ms"].get(key)
         rss = report["idle_rss_kb"].get(key)
+        peak = report.get("peak_rss_kb", {}).get(key)
         version = report["versions"].get(key, {}).get(key, "") if key != "raw" else "-"
         lines.append(f"| {BY_KEY[key].title} | {version} | "
                      f"{'-' if imp is None else f'{imp:.0f}'} | "
-                     f"{'-' if rss is None else f'{rss / 1024:.1f}'} |")
+                     f"{'-' if rss is None else f'{rss / 1024:.1f}'} | "
+                     f"{'-' if peak is None else f'{peak / 1024:.1f}'} |")
     style = report["versions"].get("dyne", {}).get("dyne POST endpoint")
     if style:
         lines += ["", f"dyne's validated POST endpoint: {style}."]
@@ -440,7 +520,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-SCENARIO_TITLES = {s.name: s.title for s in SCENARIOS}
+SCENARIO_TITLES = {s.name: s.title for s in ALL_SCENARIOS}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -457,8 +537,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2-core machine)")
     parser.add_argument("--frameworks", default=",".join(fw.key for fw in FRAMEWORKS),
                         help="comma-separated subset (raw is always included)")
-    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
-                        help="comma-separated subset")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="default",
+                        help="default: the synthetic scenarios; tfb: the TechEmpower test types "
+                             "on PostgreSQL (TFB_DATABASE_URL), seeded first")
+    parser.add_argument("--scenarios", default=None,
+                        help="comma-separated subset of the suite's scenarios")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes per server (default 1)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="the ASGI server every framework runs under (default uvicorn)")
     parser.add_argument("--pin", action="store_true",
                         help="pin the servers to the last CPU and wrk to the others (for a quiet "
                              "machine: less scheduler noise; on a busy one it can make things worse)")
@@ -477,8 +564,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown framework(s): {', '.join(unknown)}")
     args.frameworks = ["raw", *[k for k in BY_KEY if k in keys and k != "raw"]]
-    names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    args.scenarios = [s for s in SCENARIOS if s.name in names]
+    suite = SUITES[args.suite]
+    names = ([s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios
+             else [s.name for s in suite])
+    args.scenarios = [s for s in suite if s.name in names]
     if not args.scenarios:
         parser.error("no known scenario selected")
     return args
@@ -526,7 +615,11 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.output
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
-    targets = sorted({s.target for s in scenarios})
+    targets = sorted({(s.module, s.target) for s in scenarios})
+    if args.suite == "tfb":
+        from .tfb_db import seed
+
+        log(f"seeding {seed()} ...")
     server_cpus: set[int] | None = None
     wrk_cpus: set[int] | None = None
     available = sorted(os.sched_getaffinity(0))
@@ -536,64 +629,63 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[tuple[str, str, str]] = []
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in scenarios}
     idle_rss: dict[str, int | None] = {}
+    peak_rss: dict[str, int | None] = {}
     loadavg_start = _loadavg()
+    first_target = targets[0]
+    scripts_dir = tempfile.TemporaryDirectory()
+    scripts = {s.name: write_lua(s, Path(scripts_dir.name)) for s in scenarios}
     try:
-        for key in keys:
-            for target in targets:
-                if any(s.target == target and s.applies_to(key) for s in scenarios):
-                    servers[key, target] = Server(key, target, log_dir, server_cpus)
-        for (key, target), server in servers.items():
-            if not server.wait_ready(90):
-                log(f"{key}/{target} did not start:\n{server.log_tail()}")
-        time.sleep(1.0)
-        for (key, target), server in servers.items():
-            if target == "app" or "app" not in targets:
-                idle_rss[key] = server.read_rss_kb()
+        # One group of servers at a time (the frameworks' apps of one target): the
+        # servers of one target all run together, so each scenario's frameworks are
+        # measured side by side, and the idle ones of other targets hold no database
+        # connections meanwhile.
+        for group_index, (module, target) in enumerate(targets):
+            group = [s for s in scenarios if (s.module, s.target) == (module, target)]
+            for key in keys:
+                if any(s.applies_to(key) for s in group):
+                    servers[key, module, target] = Server(
+                        key, target, log_dir, server_cpus, module=module, workers=args.workers,
+                        server=args.server)
+            started_here = [(k, server) for (k, m, t), server in servers.items()
+                            if (m, t) == (module, target)]
+            for key, server in started_here:
+                if not server.wait_ready(90):
+                    log(f"{key}/{module}:{target} did not start:\n{server.log_tail()}")
+            time.sleep(1.0 + args.workers)
+            if (module, target) == first_target:
+                idle_rss.update({key: server.read_rss_kb() for key, server in started_here})
 
-        measurable: dict[str, list[str]] = {}
-        for scenario in scenarios:
-            measurable[scenario.name] = []
-            for key in (k for k in keys if scenario.applies_to(k)):
-                problem = verify(servers[key, scenario.target], scenario)
-                if problem:
-                    failures.append((key, scenario.name, problem))
-                    log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
-                else:
-                    measurable[scenario.name].append(key)
-        if args.check:
-            log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
-                f"{len(failures)} wrong answer(s)")
-            return 1 if failures else 0
-
-        with tempfile.TemporaryDirectory() as tmp:
-            scripts = {s.name: write_lua(s, Path(tmp)) for s in scenarios}
-            for round_index in range(args.rounds):
-                for scenario_index, scenario in enumerate(scenarios):
-                    order = measurable[scenario.name]
-                    shift = (round_index + scenario_index) % max(len(order), 1)
-                    order = order[shift:] + order[:shift]
-                    for key in order:
-                        server = servers[key, scenario.target]
-                        url = f"http://127.0.0.1:{server.port}{scenario.path}"
-                        script = scripts[scenario.name]
-                        if args.warmup and round_index == 0:
-                            run_wrk(url, script, args.warmup, args.connections, args.threads,
-                                    wrk_cpus)
-                        cpu_before = server.cpu_seconds()
-                        result = run_wrk(url, script, args.duration, args.connections, args.threads,
-                                         wrk_cpus)
-                        cpu = server.cpu_seconds() - cpu_before
-                        result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
-                        result["round"] = round_index
-                        samples[scenario.name].setdefault(key, []).append(result)
-                        log(f"round {round_index + 1}/{args.rounds} {scenario.name:>6} "
-                            f"{key:>10}: {result['rps']:>9,.0f} req/s  p50 "
-                            f"{result['p50_us'] / 1000:6.2f} ms  p99 {result['p99_us'] / 1000:6.2f} ms  "
-                            f"server CPU {result['cpu_us']:5.0f} us/req"
-                            + (f"  ERRORS {result['errors']}" if result["errors"] else ""))
+            measurable: dict[str, list[str]] = {}
+            for scenario in group:
+                measurable[scenario.name] = []
+                for key in (k for k in keys if scenario.applies_to(k)):
+                    problem = verify(servers[key, module, target], scenario)
+                    if problem:
+                        failures.append((key, scenario.name, problem))
+                        log(f"  {key} / {scenario.name}: WRONG ANSWER, not measured: {problem}")
+                    else:
+                        measurable[scenario.name].append(key)
+            if not args.check:
+                for round_index in range(args.rounds):
+                    for scenario_index, scenario in enumerate(group):
+                        order = measurable[scenario.name]
+                        shift = (round_index + scenario_index + group_index) % max(len(order), 1)
+                        for key in order[shift:] + order[:shift]:
+                            result = measure(servers[key, module, target], scenario,
+                                             scripts[scenario.name], args, round_index, wrk_cpus)
+                            samples[scenario.name].setdefault(key, []).append(result)
+                if (module, target) == first_target:
+                    peak_rss.update({key: server.peak_rss_kb() for key, server in started_here})
+            for _key, server in started_here:
+                server.stop()
     finally:
         for server in servers.values():
             server.stop()
+        scripts_dir.cleanup()
+    if args.check:
+        log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
+            f"{len(failures)} wrong answer(s)")
+        return 1 if failures else 0
 
     summary = summarize(samples, args.rounds, {s.name: s.baseline for s in scenarios})
     report: dict[str, Any] = {
@@ -601,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,
             "warmup_s": args.warmup, "connections": args.connections, "threads": args.threads,
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
+            "suite": args.suite, "workers": args.workers, "server": args.server,
             "pinned": bool(server_cpus),
             "cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "loadavg_start": loadavg_start,
@@ -609,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": version_info,
         "import_ms": import_ms,
         "idle_rss_kb": idle_rss,
+        "peak_rss_kb": peak_rss,
         "summary": summary,
         "samples": samples,
         "failures": failures,

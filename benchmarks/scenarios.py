@@ -7,7 +7,10 @@ caught before it is measured.
 
 from __future__ import annotations
 
+import html
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,13 @@ class Scenario:
     #: Compare with this scenario of the same framework instead of raw ASGI
     #: (the cost of a feature: dyne with access logging vs plain dyne).
     baseline: str | None = None
+    #: The apps' module: ``benchmarks/apps/<framework>_<module>.py``.
+    module: str = "app"
+    #: The answer's media type.
+    content_type: str = "application/json"
+    #: Checks an answer that is not one fixed value (random rows, HTML): returns
+    #: what is wrong with the body, or ``None``. Overrides ``expected``.
+    validate: Callable[[bytes], str | None] | None = None
 
     def applies_to(self, framework: str) -> bool:
         return self.frameworks is None or framework in self.frameworks
@@ -113,7 +123,127 @@ SIGNATURE_SCENARIOS: tuple[Scenario, ...] = (
 )
 SCENARIOS = SCENARIOS + CACHE_SCENARIOS + CONTROLLER_SCENARIOS + SIGNATURE_SCENARIOS
 
-BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+# -- TechEmpower Framework Benchmarks test types ----------------------------------------
+#
+# On the real PostgreSQL, seeded by benchmarks/tfb_db.py as the TFB rules say. Two
+# flavours: "driver" (every framework with asyncpg directly, raw ASGI + asyncpg the
+# ceiling) and "batteries" (each framework's documented database path: dyne's
+# Alchemical extension, FastAPI with SQLAlchemy async sessions, Litestar's SQLAlchemy
+# plugin; raw ASGI + asyncpg stays the ceiling).
+
+#: The 12 fortunes of the TFB ``fortune`` table, by id.
+FORTUNES = (
+    "fortune: No such file or directory",
+    "A computer scientist is someone who fixes things that aren't broken.",
+    "After enough decimal places, nobody gives a damn.",
+    "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1",
+    "A computer program does what you tell it to do, not what you want it to do.",
+    "Emacs is a nice operating system, but I prefer UNIX. \u2014 Tom Christaensen",
+    "Any program that runs right is obsolete.",
+    "A list is only as strong as its weakest link. \u2014 Donald Knuth",
+    "Feature: A bug with seniority.",
+    "Computers make very fast, very accurate mistakes.",
+    '<script>alert("This should not be displayed in a browser alert box.");</script>',
+    "\u30d5\u30ec\u30fc\u30e0\u30ef\u30fc\u30af\u306e\u30d9\u30f3\u30c1\u30de\u30fc\u30af",
+)
+ADDITIONAL_FORTUNE = "Additional fortune added at request time."
+TFB_FRAMEWORKS_BATTERIES = ("raw", "dyne", "fastapi", "litestar")
+
+
+def _world_problem(value: Any) -> str | None:
+    if not isinstance(value, dict) or set(value) != {"id", "randomNumber"}:
+        return f"not a world object: {value!r}"
+    for key in ("id", "randomNumber"):
+        number = value[key]
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 10000:
+            return f"{key} {number!r} is not an integer in 1..10000"
+    return None
+
+
+def _json(body: bytes) -> tuple[Any, str | None]:
+    try:
+        return json.loads(body), None
+    except ValueError:
+        return None, f"body is not JSON: {body[:200]!r}"
+
+
+def validate_world(body: bytes) -> str | None:
+    data, problem = _json(body)
+    return problem or _world_problem(data)
+
+
+def validate_worlds(count: int) -> Callable[[bytes], str | None]:
+    def validate(body: bytes) -> str | None:
+        data, problem = _json(body)
+        if problem:
+            return problem
+        if not isinstance(data, list) or len(data) != count:
+            return f"expected a list of {count} worlds, got {str(data)[:200]}"
+        for world in data:
+            problem = _world_problem(world)
+            if problem:
+                return problem
+        return None
+    return validate
+
+
+def fortunes_rows() -> list[tuple[int, str]]:
+    rows = [*enumerate(FORTUNES, start=1), (0, ADDITIONAL_FORTUNE)]
+    return sorted(rows, key=lambda row: row[1])
+
+
+def validate_fortunes(body: bytes) -> str | None:
+    """The table's rows, in order, escaped (whitespace between tags ignored)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "fortunes page is not UTF-8"
+    compact = re.sub(r">\s+<", "><", text)
+    found = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", compact)
+    if any(char in message for _, message in found for char in '<>"'):
+        return "a fortune's message is not HTML-escaped"
+    if [(int(i), html.unescape(message)) for i, message in found] != fortunes_rows():
+        return f"fortune rows {found[:3]}... differ from the expected {fortunes_rows()[:3]}..."
+    return None
+
+
+def validate_plaintext(body: bytes) -> str | None:
+    return None if body == b"Hello, World!" else f"body {body[:100]!r}, expected b'Hello, World!'"
+
+
+def _tfb(name: str, title: str, path: str, target: str, **options: Any) -> Scenario:
+    return Scenario(name, title, path, None, target=target, module="tfb", **options)
+
+
+TFB_SCENARIOS: tuple[Scenario, ...] = (
+    _tfb("plaintext", "plaintext", "/plaintext", "driver", content_type="text/plain",
+         validate=validate_plaintext),
+    Scenario("json", "JSON serialization", "/json", {"message": "Hello, World!"},
+             target="driver", module="tfb"),
+    _tfb("db", "single query (driver)", "/db", "driver", validate=validate_world),
+    _tfb("queries", "20 queries (driver)", "/queries?queries=20", "driver",
+         validate=validate_worlds(20),
+         negative=(("GET", "/queries?queries=foo", b"", {}, (200,)),)),
+    _tfb("fortunes", "fortunes (driver)", "/fortunes", "driver", content_type="text/html",
+         validate=validate_fortunes),
+    _tfb("updates", "20 updates (driver)", "/updates?queries=20", "driver",
+         validate=validate_worlds(20)),
+    _tfb("db-orm", "single query (batteries)", "/db", "batteries", validate=validate_world,
+         frameworks=TFB_FRAMEWORKS_BATTERIES),
+    _tfb("queries-orm", "20 queries (batteries)", "/queries?queries=20", "batteries",
+         validate=validate_worlds(20), frameworks=TFB_FRAMEWORKS_BATTERIES),
+    _tfb("fortunes-orm", "fortunes (batteries)", "/fortunes", "batteries",
+         content_type="text/html", validate=validate_fortunes,
+         frameworks=TFB_FRAMEWORKS_BATTERIES),
+    _tfb("updates-orm", "20 updates (batteries)", "/updates?queries=20", "batteries",
+         validate=validate_worlds(20), frameworks=TFB_FRAMEWORKS_BATTERIES),
+)
+
+#: ``python3 -m benchmarks --suite NAME``.
+SUITES: dict[str, tuple[Scenario, ...]] = {"default": SCENARIOS, "tfb": TFB_SCENARIOS}
+ALL_SCENARIOS = SCENARIOS + TFB_SCENARIOS
+BY_NAME = {scenario.name: scenario for scenario in ALL_SCENARIOS}
 
 
 def check_response(scenario: Scenario, status: int, headers: dict[str, str], body: bytes) -> str | None:
@@ -122,11 +252,13 @@ def check_response(scenario: Scenario, status: int, headers: dict[str, str], bod
     if status != 200:
         return f"status {status}, expected 200 (body {body[:200]!r})"
     content_type = headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        return f"content-type {content_type!r}, expected application/json"
+    if content_type.split(";")[0].strip().lower() != scenario.content_type:
+        return f"content-type {content_type!r}, expected {scenario.content_type}"
     length = headers.get("content-length")
     if length is not None and int(length) != len(body):
         return f"content-length {length} but {len(body)} bytes"
+    if scenario.validate is not None:
+        return scenario.validate(body)
     try:
         data = json.loads(body)
     except ValueError:

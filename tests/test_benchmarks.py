@@ -7,16 +7,21 @@ installed (dyne, Starlette and the raw ASGI app at least), otherwise in the load
 run's venv for it (``benchmarks/.venvs/<framework>``).
 """
 
+import ast
 import asyncio
+import html
 import importlib.util
+import json
+import os
 import subprocess
+import sys
 
 import pytest
 from benchmarks.inprocess import Lifespan, call, check, load_app
 from benchmarks.run import FRAMEWORKS, ensure_venv, venv_python
 from benchmarks.scenarios import SCENARIOS, check_response
 
-from tests.conftest import REQUIRE_SERVICES, ROOT
+from tests.conftest import REQUIRE_SERVICES, ROOT, service_unavailable
 
 NEEDS = {"raw": "pydantic", "dyne": "dyne", "starlette": "starlette", "fastapi": "fastapi",
          "litestar": "litestar", "blacksheep": "blacksheep", "responder": "responder"}
@@ -149,3 +154,130 @@ def test_observability_scenarios_are_compared_with_dyne_hello():
     for scenario in SCENARIOS:
         if scenario.baseline:
             assert scenario.applies_to("dyne") and not scenario.applies_to("starlette")
+
+
+# -- the TechEmpower suite (python3 -m benchmarks --suite tfb) ---------------------------------
+
+#: What the batteries flavour needs beside the framework.
+TFB_BATTERIES_NEEDS = {"dyne": ("sqlalchemy",), "fastapi": ("sqlalchemy",),
+                       "litestar": ("advanced_alchemy",)}
+TFB_URL = os.environ.get("DYNE_TEST_TFB_URL", "postgresql://postgres@127.0.0.1:5432/dyne_tfb_test")
+
+
+@pytest.fixture(scope="module")
+def tfb_database():
+    """The TFB tables, created and seeded on the real PostgreSQL by the runner's own code."""
+    from benchmarks.tfb_db import seed
+
+    try:
+        seed(TFB_URL)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        service_unavailable("PostgreSQL", f"cannot seed the TFB tables at {TFB_URL}: {exc}")
+    return TFB_URL
+
+
+@pytest.fixture
+def tfb_env(tfb_database, monkeypatch):
+    monkeypatch.setenv("TFB_DATABASE_URL", tfb_database)
+    monkeypatch.setenv("TFB_POOL_SIZE", "2")
+    # The apps read the URL when imported: import them afresh for this database.
+    for name in [m for m in sys.modules if m.startswith("benchmarks.apps.")]:
+        monkeypatch.delitem(sys.modules, name)
+    return tfb_database
+
+
+def test_every_framework_has_a_tfb_app_and_the_orm_ones_a_batteries_flavour():
+    from benchmarks.scenarios import TFB_FRAMEWORKS_BATTERIES, TFB_SCENARIOS
+
+    for framework in NEEDS:
+        tree = ast.parse((ROOT / "benchmarks" / "apps" / f"{framework}_tfb.py").read_text())
+        names = {target.id for node in tree.body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)}
+        names |= {node.name for node in tree.body if isinstance(node, ast.AsyncFunctionDef)}
+        assert "driver" in names, framework
+        assert ("batteries" in names) == (framework in TFB_FRAMEWORKS_BATTERIES), framework
+    assert {s.target for s in TFB_SCENARIOS} == {"driver", "batteries"}
+    assert {s.path.split("?")[0] for s in TFB_SCENARIOS} == {
+        "/plaintext", "/json", "/db", "/queries", "/fortunes", "/updates"}
+
+
+def test_tfb_checks_refuse_wrong_answers():
+    """A wrong answer is reported, not measured: each check fails on what a
+    broken app would send."""
+    from benchmarks.scenarios import (
+        BY_NAME,
+        FORTUNES,
+        fortunes_rows,
+        validate_fortunes,
+        validate_world,
+        validate_worlds,
+    )
+
+    assert validate_world(b'{"id": 1, "randomNumber": 10000}') is None
+    assert validate_world(b'{"id": 0, "randomNumber": 5}') is not None
+    assert validate_world(b'{"id": 1, "randomnumber": 5}') is not None
+    assert validate_world(b'{"id": true, "randomNumber": 5}') is not None
+    assert validate_worlds(2)(b'[{"id": 1, "randomNumber": 2}]') is not None
+    assert validate_worlds(1)(b'[{"id": 1, "randomNumber": 2}]') is None
+
+    def page(rows):
+        cells = "".join(f"<tr><td>{i}</td><td>{m}</td></tr>" for i, m in rows)
+        return f"<table><tr><th>id</th><th>message</th></tr>{cells}</table>".encode()
+
+    escaped = [(i, html.escape(m)) for i, m in fortunes_rows()]
+    assert validate_fortunes(page(escaped)) is None
+    assert validate_fortunes(page(fortunes_rows())) is not None           # not escaped
+    assert validate_fortunes(page(escaped[1:])) is not None               # one row missing
+    assert validate_fortunes(page(list(reversed(escaped)))) is not None   # not sorted
+    no_extra = [(i, html.escape(m)) for i, m in sorted(enumerate(FORTUNES, 1), key=lambda r: r[1])]
+    assert validate_fortunes(page(no_extra)) is not None                  # no request-time fortune
+    plaintext = BY_NAME["plaintext"]
+    assert check_response(plaintext, 200, {"content-type": "application/json"}, b"Hello, World!")
+
+
+@pytest.mark.timeout(900)  # may first set up the framework's venv
+@pytest.mark.parametrize("framework", sorted(NEEDS))
+def test_tfb_app_answers_every_scenario_on_postgresql(framework, tfb_env):
+    needs = [NEEDS[framework], "asyncpg", "jinja2",
+             *TFB_BATTERIES_NEEDS.get(framework, ())]
+    if all(importlib.util.find_spec(name) is not None for name in needs):
+        assert asyncio.run(check(framework, "tfb")) == []
+        return
+    if REQUIRE_SERVICES:
+        ensure_venv(framework)
+    elif not venv_python(framework).exists():
+        pytest.skip(f"{NEEDS[framework]} is not installed here, and benchmarks/.venvs/{framework} "
+                    "does not exist (python -m benchmarks sets it up)")
+    result = subprocess.run([str(venv_python(framework)), "-m", "benchmarks.inprocess", framework,
+                             "--check", "--suite", "tfb"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("target", ["driver", "batteries"])
+def test_dyne_tfb_updates_are_written_and_queries_clamped(target, tfb_env):
+    """What the answers cannot show: the updated numbers are in the database,
+    and the queries parameter is clamped as the rules say."""
+    import asyncpg
+
+    app = load_app("dyne", target, "tfb")
+
+    async def scenario():
+        async with Lifespan(app) as lifespan:
+            status, _, body = await call(app, "GET", "/updates?queries=20", state=lifespan.state)
+            assert status == 200
+            worlds = json.loads(body)
+            for query, expected in (("0", 1), ("foo", 1), ("", 1), ("501", 500), ("7", 7)):
+                status, _, body = await call(app, "GET", f"/queries?queries={query}",
+                                             state=lifespan.state)
+                assert (status, len(json.loads(body))) == (200, expected), query
+        connection = await asyncpg.connect(tfb_env)
+        try:
+            rows = await connection.fetch("SELECT id, randomnumber FROM world WHERE id = ANY($1)",
+                                          [w["id"] for w in worlds])
+        finally:
+            await connection.close()
+        assert {r["id"]: r["randomnumber"] for r in rows} == {w["id"]: w["randomNumber"]
+                                                               for w in worlds}
+
+    asyncio.run(scenario())
