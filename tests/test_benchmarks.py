@@ -39,9 +39,9 @@ def test_benchmark_app_answers_every_scenario(framework):
         return
     # Not installed beside dyne: check it in the load run's own venv for it (set up
     # here under DYNE_REQUIRE_SERVICES=1, as `python -m benchmarks` would).
-    if REQUIRE_SERVICES:
-        ensure_venv(framework)
-    elif not venv_python(framework).exists():
+    if REQUIRE_SERVICES or venv_python(framework).exists():
+        ensure_venv(framework)  # (re)made when its requirements changed
+    else:
         pytest.skip(f"{NEEDS[framework]} is not installed here, and benchmarks/.venvs/{framework} "
                     "does not exist (python -m benchmarks sets it up)")
     result = subprocess.run([str(venv_python(framework)), "-m", "benchmarks.inprocess", framework,
@@ -243,9 +243,9 @@ def test_tfb_app_answers_every_scenario_on_postgresql(framework, tfb_env):
     if all(importlib.util.find_spec(name) is not None for name in needs):
         assert asyncio.run(check(framework, "tfb")) == []
         return
-    if REQUIRE_SERVICES:
-        ensure_venv(framework)
-    elif not venv_python(framework).exists():
+    if REQUIRE_SERVICES or venv_python(framework).exists():
+        ensure_venv(framework)  # (re)made when its requirements changed
+    else:
         pytest.skip(f"{NEEDS[framework]} is not installed here, and benchmarks/.venvs/{framework} "
                     "does not exist (python -m benchmarks sets it up)")
     result = subprocess.run([str(venv_python(framework)), "-m", "benchmarks.inprocess", framework,
