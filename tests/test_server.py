@@ -3,6 +3,7 @@ against real servers on loopback."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, serve_in_subprocess
+from .conftest import free_port, serve_in_subprocess, service_unavailable
 
 APP = '''
 import asyncio, os
@@ -218,3 +219,81 @@ def test_workers_and_reload_do_not_mix(project):
     assert "--workers cannot be combined with auto-reload" in result.stderr
 
 
+
+
+# -- dyne run --server granian ------------------------------------------------------------
+
+
+def granian_run(project: Path, *options: str):
+    if importlib.util.find_spec("granian") is None:
+        service_unavailable("granian", 'not installed (pip install -e ".[full,dev]")')
+    return dyne_run(project, "--server", "granian", *options)
+
+
+def test_granian_serves_the_app_with_the_head_limits(project):
+    port, server = granian_run(project, "--max-header-size", "16384")
+    with server:
+        assert httpx.get(f"http://127.0.0.1:{port}/").text == "ok"
+        assert httpx.post(f"http://127.0.0.1:{port}/", content=b"x" * 100_000).text == "ok"
+        big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+        assert raw_request(port, big).startswith(b"HTTP/1.1 431 ")
+
+
+def test_granian_cuts_off_slow_header_senders(project):
+    port, server = granian_run(project, "--header-timeout", "1")
+    with server, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(40):  # one header line every 0.2 s, for up to 8 s
+                sock.sendall(b"X-Slow: y\r\n")
+                time.sleep(0.2)
+            answer = sock.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = b""
+        assert time.monotonic() - started < 6
+        assert b"200 OK" not in answer
+
+
+def test_granian_trusts_forwarded_headers_from_the_trusted_proxy_only(project):
+    (project / "whoami.py").write_text(
+        "import dyne\napp = dyne.App()\n\n@app.route('/')\ndef who(req, resp):\n"
+        "    resp.media = {'client': req.client.host, 'scheme': req.url.scheme}\n")
+    port = free_port()
+    args = [DYNE, "--app", "whoami:app", "--port", str(port), "run", "--server", "granian"]
+    if importlib.util.find_spec("granian") is None:
+        service_unavailable("granian", 'not installed (pip install -e ".[full,dev]")')
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    with serve_in_subprocess(args, port, env={"DYNE_APP": "", "PORT": ""}, cwd=project):
+        url = f"http://127.0.0.1:{port}/"
+        assert httpx.get(url, headers=forged).json() == {"client": "203.0.113.9", "scheme": "https"}
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            assert other.get(url, headers=forged).json() == {"client": "127.0.0.2",
+                                                              "scheme": "http"}
+
+
+def test_granian_shuts_down_on_sigterm_despite_a_hung_request(project):
+    port, server = granian_run(project, "--graceful-timeout", "1")
+    with server as process:
+        hung = threading.Thread(target=lambda: raw_request(port, b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                           timeout=30), daemon=True)
+        hung.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        assert time.monotonic() - started < 10
+
+
+def test_granian_missing_is_a_clear_error(project, monkeypatch):
+    from click.testing import CliRunner
+
+    from dyne import cli
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "granian" else real_find_spec(name, *a))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli.cli, ["--app", "limitsapp:app", "run", "--server", "granian"])
+    assert result.exit_code != 0
+    assert 'pip install "dyne[granian]"' in result.output

@@ -312,11 +312,16 @@ def server_options(command: Any) -> Any:
 @click.option("--forwarded-allow-ips", default=None, envvar="FORWARDED_ALLOW_IPS",
               help="Comma-separated addresses or networks of the trusted proxies, or '*' "
                    "[default: 127.0.0.1, or FORWARDED_ALLOW_IPS].")
+@click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn",
+              envvar="DYNE_SERVER", show_default=True,
+              help="The ASGI server: uvicorn, or granian (pip install \"dyne[granian]\"; "
+                   "see the deployment docs for how the limits map).")
 @click.pass_obj
 def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
         keep_alive_timeout: float | None, header_timeout: float | None,
         max_header_size: int | None, limit_concurrency: int | None,
-        proxy_headers: bool = True, forwarded_allow_ips: str | None = None) -> None:
+        proxy_headers: bool = True, forwarded_allow_ips: str | None = None,
+        server: str = "uvicorn") -> None:
     """Serve the application with uvicorn, with dyne's server limits
     (docs/security.md).
 
@@ -340,11 +345,36 @@ def run(obj: CLIContext, workers: int | None, graceful_timeout: float | None,
                               keep_alive_timeout=keep_alive_timeout,
                               header_timeout=header_timeout, max_header_size=max_header_size,
                               limit_concurrency=limit_concurrency)
+    if server == "granian":
+        _run_granian(obj, limits, factory, proxy_headers, forwarded_allow_ips or "127.0.0.1")
+        return
     uvicorn.run(obj.app_path, factory=factory, host=obj.host, port=obj.port, reload=obj.reload,
                 log_level="debug" if obj.debug else "info",
                 reload_dirs=[cwd] if obj.reload else None, proxy_headers=proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
                 **uvicorn_options(limits))
+
+
+def _run_granian(obj: CLIContext, limits: Any, factory: bool, proxy_headers: bool,
+                 forwarded_allow_ips: str) -> None:
+    """Replace this process by granian serving the app (signals then reach
+    granian directly: SIGTERM shuts it down gracefully)."""
+    import importlib.util
+
+    from .server import granian_command
+
+    if importlib.util.find_spec("granian") is None:
+        raise click.ClickException('--server granian needs granian: pip install "dyne[granian]"')
+    argv, env = granian_command(
+        normalize_app_path(obj.app_path), host=obj.host, port=obj.port, limits=limits,
+        factory=factory, reload=obj.reload, log_level="debug" if obj.debug else "info",
+        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips)
+    cwd = os.getcwd()
+    paths = [cwd, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    environment = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(paths)}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, environment)
 
 
 @cli.command()

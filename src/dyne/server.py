@@ -24,7 +24,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_LIMITS", "ServerLimits", "uvicorn_options"]
+__all__ = ["DEFAULT_LIMITS", "ServerLimits", "granian_command", "uvicorn_options"]
 
 _ENV_HEAD = "DYNE_SERVER_MAX_HEADER_SIZE"
 _ENV_TIMEOUT = "DYNE_SERVER_HEADER_TIMEOUT"
@@ -95,6 +95,66 @@ def uvicorn_options(limits: ServerLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     if limits.workers > 1:
         options["workers"] = int(limits.workers)
     return options
+
+
+# -- granian ------------------------------------------------------------------------------
+
+_ENV_TARGET = "DYNE_GRANIAN_TARGET"
+_ENV_FACTORY = "DYNE_GRANIAN_FACTORY"
+_ENV_PROXY = "DYNE_GRANIAN_FORWARDED_ALLOW_IPS"
+
+
+def granian_command(app_path: str, *, host: str, port: int, limits: ServerLimits = DEFAULT_LIMITS,
+                    factory: bool = False, reload: bool = False, log_level: str = "info",
+                    proxy_headers: bool = True, forwarded_allow_ips: str = "127.0.0.1"
+                    ) -> tuple[list[str], dict[str, str]]:
+    """``(argv, environment)`` that serve ``app_path`` under granian with
+    dyne's limits, as far as granian has them: the head's read timeout and
+    size (``--http1-header-read-timeout``, ``--http1-buffer-size``), the
+    backlog, the shutdown grace (``--workers-kill-timeout``) and concurrency
+    (``--backpressure``: requests beyond it wait instead of getting a 503).
+    granian does not read ``X-Forwarded-*`` itself: the app is served through
+    ``granian_app``, which applies uvicorn's proxy-headers middleware for the
+    trusted addresses."""
+    import sys
+
+    argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+            "dyne.server:granian_app", "--host", host, "--port", str(port),
+            "--workers", str(int(limits.workers)), "--backlog", str(int(limits.backlog)),
+            "--http1-header-read-timeout", str(max(1, int(limits.header_timeout * 1000))),
+            "--http1-buffer-size", str(max(8192, int(limits.max_header_size))),
+            "--log-level", log_level]
+    if limits.limit_concurrency is not None:
+        per_worker = max(1, int(limits.limit_concurrency) // int(limits.workers))
+        argv += ["--backpressure", str(per_worker)]
+    if limits.graceful_timeout is not None:
+        argv += ["--workers-kill-timeout", str(max(1, round(limits.graceful_timeout)))]
+    if reload:
+        argv += ["--reload"]
+    env = {_ENV_TARGET: app_path, _ENV_FACTORY: "1" if factory else "",
+           _ENV_PROXY: forwarded_allow_ips if proxy_headers else ""}
+    return argv, env
+
+
+def granian_app() -> Any:
+    """The app ``granian_command`` serves (granian calls this in each worker):
+    the ``DYNE_GRANIAN_TARGET`` app, behind uvicorn's proxy-headers middleware
+    for the ``DYNE_GRANIAN_FORWARDED_ALLOW_IPS`` addresses."""
+    import importlib
+
+    target = os.environ[_ENV_TARGET]
+    module_name, _, attribute = target.partition(":")
+    app: Any = importlib.import_module(module_name)
+    for part in (attribute or "app").split("."):
+        app = getattr(app, part)
+    if os.environ.get(_ENV_FACTORY):
+        app = app()
+    trusted = os.environ.get(_ENV_PROXY)
+    if trusted:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app = ProxyHeadersMiddleware(app, trusted_hosts=trusted)
+    return app
 
 
 def _status_response(status: int, phrase: str, text: str) -> bytes:
