@@ -93,6 +93,18 @@ def test_generation_is_deterministic_and_names_never_collide():
     assert "export interface Client2 {" in generate(document, "typescript")
 
 
+def test_a_deeply_nested_schema_is_cut_short_not_a_crash():
+    schema: dict = {"type": "string"}
+    for _ in range(5000):
+        schema = {"type": "array", "items": schema}
+    document = {"openapi": "3.0.3", "info": {"title": "Deep", "version": "1"}, "paths": {},
+                "components": {"schemas": {"Deep": schema}}}
+    python = generate(document, "python")
+    alias = next(line for line in python.splitlines() if line.startswith("Deep: TypeAlias"))
+    assert alias.count("list[") == 64 and "list[Any]" in alias
+    assert "export type Deep = " in generate(document, "typescript")
+
+
 def test_a_document_that_is_not_openapi_3_is_refused():
     with pytest.raises(ValueError, match="Not an OpenAPI 3 document"):
         generate({"swagger": "2.0"}, "python")
