@@ -139,6 +139,23 @@ print(json.dumps({"rex": rex, "dogs": dogs, "everyone": len(everyone), "one": on
                   "missing": missing, "invalid": invalid}))
 """
 
+ASYNC_PYTHON_SCRIPT = """
+import asyncio, json, sys
+from pets_client import ApiError, AsyncClient
+
+async def main():
+    async with AsyncClient(sys.argv[1]) as client:
+        bird = await client.create_pet({"name": "Kes", "kind": "bird-of-prey"})
+        birds = await client.list_pets("trace-3", kind="bird-of-prey")
+        await client.delete_pet(bird["id"])
+        try:
+            await client.get_pet(bird["id"])
+        except ApiError as error:
+            return {"bird": bird, "birds": birds, "status": error.status}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
 TYPESCRIPT_SCRIPT = """
 import { ApiError, Client } from "./pets_client";
 
@@ -206,6 +223,14 @@ def test_the_python_client_works_against_the_api(pets_server, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     check_results(json.loads(result.stdout))
+    # AsyncClient: the same methods, as coroutines.
+    (tmp_path / "async_script.py").write_text(ASYNC_PYTHON_SCRIPT)
+    result = subprocess.run([sys.executable, "async_script.py", pets_server], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["birds"] == [outcome["bird"]] and outcome["bird"]["kind"] == "bird-of-prey"
+    assert outcome["status"] == 404
 
 
 def test_the_typescript_client_works_against_the_api_under_node(pets_server, tmp_path):
