@@ -93,6 +93,18 @@ def test_generation_is_deterministic_and_names_never_collide():
     assert "export interface Client2 {" in generate(document, "typescript")
 
 
+def test_a_deeply_nested_schema_is_cut_short_not_a_crash():
+    schema: dict = {"type": "string"}
+    for _ in range(5000):
+        schema = {"type": "array", "items": schema}
+    document = {"openapi": "3.0.3", "info": {"title": "Deep", "version": "1"}, "paths": {},
+                "components": {"schemas": {"Deep": schema}}}
+    python = generate(document, "python")
+    alias = next(line for line in python.splitlines() if line.startswith("Deep: TypeAlias"))
+    assert alias.count("list[") == 64 and "list[Any]" in alias
+    assert "export type Deep = " in generate(document, "typescript")
+
+
 def test_a_document_that_is_not_openapi_3_is_refused():
     with pytest.raises(ValueError, match="Not an OpenAPI 3 document"):
         generate({"swagger": "2.0"}, "python")
@@ -125,6 +137,23 @@ with Client(sys.argv[1], headers={"X-Client": "py"}) as client:
         invalid = {"status": error.status, "body": error.body}
 print(json.dumps({"rex": rex, "dogs": dogs, "everyone": len(everyone), "one": one, "photo": photo,
                   "missing": missing, "invalid": invalid}))
+"""
+
+ASYNC_PYTHON_SCRIPT = """
+import asyncio, json, sys
+from pets_client import ApiError, AsyncClient
+
+async def main():
+    async with AsyncClient(sys.argv[1]) as client:
+        bird = await client.create_pet({"name": "Kes", "kind": "bird-of-prey"})
+        birds = await client.list_pets("trace-3", kind="bird-of-prey")
+        await client.delete_pet(bird["id"])
+        try:
+            await client.get_pet(bird["id"])
+        except ApiError as error:
+            return {"bird": bird, "birds": birds, "status": error.status}
+
+print(json.dumps(asyncio.run(main())))
 """
 
 TYPESCRIPT_SCRIPT = """
@@ -194,6 +223,14 @@ def test_the_python_client_works_against_the_api(pets_server, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     check_results(json.loads(result.stdout))
+    # AsyncClient: the same methods, as coroutines.
+    (tmp_path / "async_script.py").write_text(ASYNC_PYTHON_SCRIPT)
+    result = subprocess.run([sys.executable, "async_script.py", pets_server], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["birds"] == [outcome["bird"]] and outcome["bird"]["kind"] == "bird-of-prey"
+    assert outcome["status"] == 404
 
 
 def test_the_typescript_client_works_against_the_api_under_node(pets_server, tmp_path):

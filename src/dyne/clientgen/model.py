@@ -22,6 +22,8 @@ __all__ = ["ANY", "NULL", "ClientModel", "Field", "Model", "Operation", "Paramet
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA = re.compile(r"^application/([\w.+-]*\+)?json(;.*)?$|^\*/\*$")
 FORM_MEDIA = ("multipart/form-data", "application/x-www-form-urlencoded")
+#: How deep inline schemas are followed (a hostile document cannot exhaust the stack).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class _Reader:
         self.document = document
         self.schemas: Mapping[str, Any] = (document.get("components") or {}).get("schemas") or {}
         self.taken: set[str] = set()
+        self.depth = 0
         #: component name -> model name
         self.names: dict[str, str] = {}
         self.models: dict[str, Model] = {}
@@ -171,9 +174,17 @@ class _Reader:
     # -- schemas -> types
 
     def type_of(self, schema: Any, context: str) -> TypeRef:
-        """The type of ``schema``; inline objects become models named after ``context``."""
-        if not isinstance(schema, Mapping):
+        """The type of ``schema``; inline objects become models named after ``context``.
+        Schemas nested deeper than ``MAX_DEPTH`` are left loose (``ANY``)."""
+        if not isinstance(schema, Mapping) or self.depth >= MAX_DEPTH:
             return ANY
+        self.depth += 1
+        try:
+            return self._type_of(schema, context)
+        finally:
+            self.depth -= 1
+
+    def _type_of(self, schema: Mapping[str, Any], context: str) -> TypeRef:
         ref = schema.get("$ref")
         if isinstance(ref, str):
             prefix = "#/components/schemas/"

@@ -1,5 +1,6 @@
 """The Python client: one module, TypedDict models, a ``Client`` class on
-httpx with one method per operation, and ``ApiError`` for error statuses.
+httpx with one method per operation (and ``AsyncClient``, the same as
+coroutines), and ``ApiError`` for error statuses.
 It imports nothing from dyne; ``mypy --strict`` accepts it."""
 
 from __future__ import annotations
@@ -116,6 +117,51 @@ class Client:
         return _decode(response)
 '''
 
+ASYNC_CLIENT = '''
+
+class AsyncClient:
+    """``Client``'s methods as coroutines, on ``httpx.AsyncClient``:
+    ``async with AsyncClient("http://127.0.0.1:8000") as client: await ...``."""
+
+    def __init__(self, base_url: str = "", *, headers: Mapping[str, str] | None = None,
+                 auth: httpx.Auth | tuple[str, str] | None = None, timeout: float = 30.0,
+                 http_client: httpx.AsyncClient | None = None) -> None:
+        self._owned = http_client is None
+        self._http = http_client if http_client is not None else httpx.AsyncClient(
+            base_url=base_url, headers=dict(headers or {}), auth=auth, timeout=timeout)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _request(self, method: str, path: str, *, query: dict[str, Any] | None = None,
+                 headers: dict[str, Any] | None = None, json: Any = None,
+                 form: Mapping[str, Any] | None = None, multipart: Mapping[str, Any] | None = None,
+                 content: bytes | None = None) -> Any:
+        sent = {name: _text(value) for name, value in (headers or {}).items() if value is not None}
+        options: dict[str, Any] = {}
+        if json is not None:
+            options["json"] = json
+        if form is not None:
+            options["data"] = {name: [_text(v) for v in (value if isinstance(value, list) else [value])]
+                               for name, value in form.items() if value is not None}
+        if multipart is not None:
+            options["data"], options["files"] = _multipart(multipart)
+        if content is not None:
+            options["content"] = content
+        response = await self._http.request(method, path, params=_query(query or {}), headers=sent,
+                                      **options)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _decode(response), response)
+        return _decode(response)
+'''
+
 
 def _literal(value: object) -> str:
     return repr(value)
@@ -125,7 +171,7 @@ class _Renderer:
     def __init__(self, model: ClientModel) -> None:
         self.client = model
         self.used = {"Any", "TypeAlias", "TypedDict", "NotRequired", "Literal", "cast", "Mapping",
-                     "httpx", "quote", "ApiError", "FileUpload", "Client"}
+                     "httpx", "quote", "ApiError", "FileUpload", "Client", "AsyncClient"}
         self.names: dict[str, str] = {}
         for item in model.models:
             name = item.name if item.name not in self.used and not keyword.iskeyword(item.name) \
@@ -185,13 +231,13 @@ class _Renderer:
                          else f"{f.wire!r}: NotRequired[{self.type(f.type)!r}]" for f in item.fields)
         return [f"{name} = TypedDict({name!r}, {{{body}}})"]
 
-    def operation(self, op: Operation) -> list[str]:
+    def operation(self, op: Operation, is_async: bool = False) -> list[str]:
         # Names the method's body uses, which a parameter must not shadow.
         taken = {"self", "query", "headers", "cookies", "response", "multipart", "form", "json",
                  "cast", "httpx", "quote", "Any"}
         method_name = snake(op.operation_id)
         if not python_identifier(method_name) or method_name.startswith("_") \
-                or method_name in ("close", "request"):
+                or method_name in ("close", "aclose", "request"):
             method_name = f"{method_name}_"
         required: list[str] = []
         optional: list[str] = []
@@ -233,7 +279,7 @@ class _Renderer:
         positional = list(required)
         signature = ", ".join(["self", *positional, *(["*", *optional] if optional else [])])
         result = self.type(op.result)
-        lines = [f"    def {method_name}({signature}) -> {result}:"]
+        lines = [f"    {'async ' if is_async else ''}def {method_name}({signature}) -> {result}:"]
         doc = "\n\n".join(part for part in (op.summary, op.description) if part)
         text = f"{op.method.upper()} {op.path}" + (f": {doc}" if doc else "")
         if op.deprecated:
@@ -251,7 +297,7 @@ class _Renderer:
         if body_name is not None:
             keyword_name = {"json": "json", "multipart": "multipart", "form": "form", "raw": "content"}
             call.append(f"{keyword_name[op.body_kind or 'json']}={body_name}")
-        invocation = f"self._request({', '.join(call)})"
+        invocation = f"{'await ' if is_async else ''}self._request({', '.join(call)})"
         if op.result == ANY:
             lines.append(f"        return {invocation}")
         elif op.result.kind == "null":
@@ -265,7 +311,7 @@ class _Renderer:
         out = [f'"""A client for {title}, generated by dyne from its OpenAPI document.',
                "",
                "Do not edit: run ``dyne client --lang python`` again when the API changes.",
-               "Needs httpx only.",
+               "Needs httpx only. ``Client`` is synchronous, ``AsyncClient`` the same with coroutines.",
                '"""',
                "",
                "from __future__ import annotations",
@@ -276,7 +322,7 @@ class _Renderer:
                "",
                "import httpx",
                "",
-               "__all__ = [" + ", ".join(repr(n) for n in ["ApiError", "Client", "FileUpload",
+               "__all__ = [" + ", ".join(repr(n) for n in ["ApiError", "AsyncClient", "Client", "FileUpload",
                                                          *self.names.values()]) + "]",
                ]
         out.append(RUNTIME.rstrip("\n"))
@@ -285,6 +331,9 @@ class _Renderer:
         out.append(CLIENT.rstrip("\n"))
         for op in self.client.operations:
             out += [""] + [line for line in self.operation(op) if line]
+        out.append(ASYNC_CLIENT.rstrip("\n"))
+        for op in self.client.operations:
+            out += [""] + [line for line in self.operation(op, is_async=True) if line]
         return "\n".join(out) + "\n"
 
 

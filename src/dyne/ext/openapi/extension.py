@@ -208,8 +208,8 @@ class OpenAPI(Extension):
     ``OpenAPI(app, title="Book Store", version="1.0")`` serves:
 
     * ``docs_route`` (``/docs``): the interactive documentation, in the
-      ``theme`` given (``"swaggerui"``, ``"redoc"``, ``"rapidoc"`` or
-      ``"elements"``);
+      ``theme`` given (``"swaggerui"``, ``"redoc"``, ``"rapidoc"``,
+      ``"elements"`` or ``"scalar"``);
     * ``schema_route`` (``/schema.yml``): the document in YAML;
     * ``schema_json_route`` (``/schema.json``): the document in JSON.
 
