@@ -280,11 +280,17 @@ class NoteOut(BaseModel):
     published: bool
 
 
+class NoteSearch(BaseModel):
+    q: str = Field("", max_length=200, description="Only notes whose title contains this text")
+
+
 @app.route("/notes", methods=["GET"])
+@input(NoteSearch, location="query", key="search")
+@output(list[NoteOut])
 @cache.cache(duration=60, tags=["notes"])
 @db.read_only
-async def list_notes(req, resp):
-    query = req.params.get("q", "").lower()
+async def list_notes(req, resp, *, search):
+    query = search.q.lower()
     session = await req.db
     statement = NoteRecord.select().order_by(NoteRecord.id)
     if query:
@@ -370,8 +376,14 @@ async def attach(req, resp, *, id, data):
                   "content_type": upload.content_type}
 
 
+class Publishing(BaseModel):
+    status: str
+    id: int
+
+
 @app.route("/notes/{id:int}/publish", methods=["POST"])
-@expect({202: "Publishing started", 404: "No such note"})
+@output(Publishing, status_code=202, description="Publishing started")
+@expect({404: "No such note"})
 async def publish(req, resp, *, id):
     await req.db
     await find_note(id)
@@ -388,8 +400,7 @@ async def publish(req, resp, *, id):
         await notes_changed("published", changed)
 
     publish_later()
-    resp.status_code = 202
-    resp.media = {"status": "publishing", "id": id}
+    resp.obj = {"status": "publishing", "id": id}
 
 
 async def find_note(note_id: int) -> NoteRecord:
@@ -401,11 +412,16 @@ async def find_note(note_id: int) -> NoteRecord:
 
 # -- Sessions and Server-Sent Events -------------------------------------------------------
 
+class Visits(BaseModel):
+    visits: int
+
+
 @app.route("/visits", methods=["GET"])
+@output(Visits)
 def visits(req, resp):
     count = req.session.get("visits", 0) + 1
     resp.session["visits"] = count
-    resp.media = {"visits": count}
+    resp.obj = {"visits": count}
 
 
 @app.route("/clock", methods=["GET"])

@@ -337,6 +337,14 @@ def test_openapi_document_of_the_showcase(showcase):
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NoteIn"}
     assert set(create["responses"]) == {"201", "400", "415"}
+    # The list: its search parameter and the shape of its answer are documented.
+    listing = paths["/notes"]["get"]
+    assert [(p["name"], p["in"]) for p in listing["parameters"]] == [("q", "query")]
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "type": "array", "items": {"$ref": "#/components/schemas/NoteOut"}}
+    publish = paths["/notes/{id}/publish"]["post"]
+    assert publish["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Publishing"}
     upload = paths["/notes/{id}/attachments"]["post"]
     assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
     assert document["components"]["schemas"]["AttachmentForm"]["properties"]["file"] == {
