@@ -457,8 +457,9 @@ def client(database_url):
     "tests/test_items.py": '''import os
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_create_read_delete(client):
