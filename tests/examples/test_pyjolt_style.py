@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, free_port, require_module, serve_in_subprocess
+from tests.ext.db.conftest import database_url, postgres_database  # noqa: F401 - fixtures
 
 EXAMPLE = ROOT / "examples" / "pyjolt_style"
 
@@ -55,8 +56,9 @@ def dyne(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 BOOK = {"title": "Emma", "author": "Jane Austen", "year": 1815}
 
 
-def test_books_crud_errors_middleware_and_cors_under_uvicorn(workdir):
-    with served(workdir) as client:
+def test_books_crud_errors_middleware_and_cors_under_uvicorn(workdir, database_url):  # noqa: F811
+    # On SQLite (the example's default) and on PostgreSQL, set in the environment.
+    with served(workdir, ALCHEMICAL_DATABASE_URL=database_url) as client:
         assert client.get("/health").json() == {"status": "healthy", "app": "Library"}
 
         created = client.post("/api/v1/books", json=BOOK)
