@@ -158,3 +158,18 @@ def test_one_openapi_document_for_controllers_and_views_validates(workdir, versi
     assert "application/json" in create["requestBody"]["content"]
     get_book = paths["/api/v1/books/{book_id}"]["get"]
     assert get_book["responses"]["404"]["description"] == "No such book"
+
+
+def test_the_examples_own_tests_pass_with_the_async_test_client(workdir):
+    """examples/pyjolt_style/tests: seed 002's conftest (``async with
+    TestClient(app)``), run by pytest as a user of the example would."""
+    import os
+
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("ALCHEMICAL_DATABASE_URL", "PYTHONPATH", "DYNE_APP")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "--basetemp", str(workdir / "pytest")], cwd=EXAMPLE, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+    assert not (EXAMPLE / "library.db").exists()  # the tests used their own database
