@@ -76,6 +76,10 @@ def test_books_crud_errors_middleware_and_cors_under_uvicorn(workdir, database_u
         listing = client.get("/api/v1/books", params={"q": "PERS"}).json()
         assert [b["title"] for b in listing["items"]] == ["Persuasion"]
         assert listing["total"] == 1 and listing["page"] == 1
+        for page in ("0", "two", "-1", "9" * 30):
+            refused = client.get("/api/v1/books", params={"page": page})
+            assert refused.status_code == 400, page
+            assert refused.json()["message"] == "page must be a whole number from 1"
 
         # The exception handler class answers a missing book, and invalid bodies.
         missing = client.get("/api/v1/books/99")
@@ -86,6 +90,9 @@ def test_books_crud_errors_middleware_and_cors_under_uvicorn(workdir, database_u
         assert invalid.json()["message"] == "Validation failed."
         assert set(invalid.json()["details"]) == {"title", "author", "year"}
         assert "at least 1 character" in invalid.json()["details"]["title"]
+        not_an_object = client.post("/api/v1/books", json=["Emma"])
+        assert not_an_object.status_code == 422
+        assert list(not_an_object.json()["details"]) == ["body"]
         malformed = client.post("/api/v1/books", content=b"{oops",
                                 headers={"content-type": "application/json"})
         assert malformed.status_code == 400

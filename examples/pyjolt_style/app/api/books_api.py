@@ -12,6 +12,7 @@ from dyne.controllers import (
     HttpStatus,
     MediaType,
     Response,
+    abort,
     consumes,
     cors,
     delete,
@@ -41,7 +42,10 @@ class BooksApi(Controller):
         query = Book.query(session).order_by(Book.id)
         if "q" in req.query_params:
             query = query.ilike("title", f"%{req.query_params['q']}%")
-        page = await query.paginate(page=int(req.query_params.get("page", "1")), per_page=10)
+        page_number = req.query_params.get("page", "1")
+        if not page_number.isdigit() or not 0 < int(page_number) <= 1_000_000:
+            abort("page must be a whole number from 1", status_code=HttpStatus.BAD_REQUEST)
+        page = await query.paginate(page=int(page_number), per_page=10)
         return req.res.json(page.as_dict(
             items=[BookOut.model_validate(book).model_dump() for book in page["items"]]))
 

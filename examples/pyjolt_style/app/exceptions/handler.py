@@ -22,7 +22,7 @@ class CustomExceptionHandler(ExceptionHandler):
     @handles(ValidationError)
     async def validation_error(self, req: Request, exc: ValidationError) -> Response:
         """Answers an invalid body: which field, and what is wrong"""
-        details = {".".join(str(part) for part in error["loc"]): error["msg"]
+        details = {".".join(str(part) for part in error["loc"]) or "body": error["msg"]
                    for error in exc.errors()}
         return req.res.json({"message": "Validation failed.", "details": details}
                             ).status(HttpStatus.UNPROCESSABLE_ENTITY)
