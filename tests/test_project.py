@@ -10,13 +10,14 @@ import sysconfig
 import tomllib
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from dyne.__version__ import __version__
 from dyne.cli import cli
 from dyne.project import TEMPLATES, project_files
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port, serve_in_subprocess
 
 
 def new_project(where: Path, name: str, *options: str) -> Path:
@@ -50,14 +51,26 @@ def test_every_project_gets_its_own_secret_key():
     assert len(keys) == 5
 
 
-def test_controllers_template_is_a_clear_error(workdir):
-    result = CliRunner().invoke(cli, ["new-project", "shop", "--template", "controllers"])
-    assert result.exit_code == 2
-    assert "'controllers' is not available yet" in result.output
-    assert "use --template minimal or api" in result.output
-    assert not (workdir / "shop").exists()
+def test_unknown_templates_are_a_usage_error(workdir):
     unknown = CliRunner().invoke(cli, ["new-project", "shop", "--template", "nope"])
     assert unknown.exit_code == 2 and "'nope' is not one of" in unknown.output
+    assert not (workdir / "shop").exists()
+
+
+def test_controllers_template_has_pyjolts_layout(workdir):
+    result = CliRunner().invoke(cli, ["new-project", "library", "--template", "controllers"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "dyne --app app:create_app run --debug" in result.output
+    root = workdir / "library"
+    assert {str(path.relative_to(root)) for path in root.rglob("*.py")} == {
+        "app/__init__.py", "app/configs.py", "app/extensions.py", "app/models.py",
+        "app/api/__init__.py", "app/api/items_api.py", "app/cli.py",
+        "tests/conftest.py", "tests/test_items.py"}
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    assert meta["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"] == ["app"]
+    assert "APP_NAME: str = \"library\"" in (root / "app" / "configs.py").read_text()
+    assert "dyne --app app:create_app run --debug" in (root / "README.md").read_text()
 
 
 def fresh_venv(where: Path) -> Path:
@@ -94,3 +107,24 @@ def test_generated_projects_install_and_pass_their_tests(workdir):
                                cwd=root, capture_output=True, text=True, timeout=300, env=env)
         assert tests.returncode == 0, tests.stdout + tests.stderr
         assert " passed" in tests.stdout and "failed" not in tests.stdout
+        if template == "controllers":
+            served_by_dyne_run(python, root, env)
+
+
+def served_by_dyne_run(python: Path, root: Path, env: dict[str, str]) -> None:
+    """The controllers project, as its README says to run it: ``dyne --app
+    app:create_app run`` (its SQLite database made in the project)."""
+    port = free_port()
+    command = [str(python), "-m", "dyne", "--app", "app:create_app", "run", "--port", str(port)]
+    with serve_in_subprocess(command, port, env=env, cwd=root):
+        base = f"http://127.0.0.1:{port}"
+        created = httpx.post(f"{base}/api/items", json={"name": "Tea", "price": 3.5})
+        assert created.status_code == 201, created.text
+        assert httpx.get(base + created.headers["location"]).json()["name"] == "Tea"
+        assert httpx.post(f"{base}/api/items", json={"name": ""}).status_code == 422
+        assert "/api/items" in httpx.get(f"{base}/openapi.json").json()["paths"]
+    assert (root / "app.db").exists()
+    counted = subprocess.run([str(python), "-m", "dyne", "--app", "app:create_app", "count-items"],
+                             cwd=root, capture_output=True, text=True, timeout=120, env=env)
+    assert counted.returncode == 0, counted.stderr
+    assert f"{root.name}: 1 items" in counted.stdout

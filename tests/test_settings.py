@@ -376,17 +376,17 @@ _REGISTRATION_ERRORS = [
     ("MODELS", ["dyne:abort"], r"MODELS\[0\] \('dyne:abort'\): MODELS entries are model classes"),
     ("LOGGERS", ["dyne:App"], r"LOGGERS\[0\] \('dyne:App'\): not a dyne.logging.LoggerBase"),
     ("LOGGERS", ["dyne:Nope"], r"LOGGERS\[0\]: module 'dyne' has no attribute 'Nope'"),
-    ("CONTROLLERS", ["app.api:Users"], r"CONTROLLERS needs app.add_controller\(\), which this "
-                                       r"version of dyne does not have"),
-    ("EXCEPTION_HANDLERS", ["app.errors:Handler"],
-     r"EXCEPTION_HANDLERS needs app.add_exception_handler\(\)"),
+    ("CONTROLLERS", ["nowhere.api:Users"],
+     r"^Config.CONTROLLERS\[0\] \('nowhere.api:Users'\): Cannot import 'nowhere.api'"),
+    ("CONTROLLERS", ["dyne:Nope"], r"^Config.CONTROLLERS\[0\] \('dyne:Nope'\): Module 'dyne' "
+                                   r"has no 'Nope'"),
+    ("CONTROLLERS", ["dyne:App"], r"^Config.CONTROLLERS\[0\] \('dyne:App'\): .*must be a "
+                                  r"dyne.controllers.Controller subclass"),
+    ("EXCEPTION_HANDLERS", ["nowhere.errors:Handler"],
+     r"^Config.EXCEPTION_HANDLERS\[0\] \('nowhere.errors:Handler'\): Cannot import 'nowhere.errors'"),
+    ("EXCEPTION_HANDLERS", ["dyne:App"], r"^Config.EXCEPTION_HANDLERS\[0\] \('dyne:App'\): .*must "
+                                         r"be a dyne.controllers.ExceptionHandler subclass"),
 ]
-# Once class-based controllers (app.add_controller / add_exception_handler)
-# exist, their own tests cover those two lists.
-_REGISTRATION_ERRORS = [case for case in _REGISTRATION_ERRORS
-                        if not (case[0] == "CONTROLLERS" and hasattr(dyne.App, "add_controller"))
-                        and not (case[0] == "EXCEPTION_HANDLERS"
-                                 and hasattr(dyne.App, "add_exception_handler"))]
 
 
 @pytest.mark.parametrize(("field", "value", "message"), _REGISTRATION_ERRORS)
@@ -408,6 +408,74 @@ def test_objects_may_be_listed_instead_of_import_strings():
     app = dyne.App(config=Config(EXTENSIONS=[cache], MIDDLEWARE=[Mark]))
     assert app.extensions["cache"] is cache
     assert app.client.get("/").json() == {"marked": True}
+
+
+CONTROLLERS = """
+from dyne.controllers import Controller, abort, get, path
+
+
+class OutOfStock(Exception):
+    pass
+
+
+@path("/api/v1/books")
+class BooksApi(Controller):
+    @get("/<int:book_id>")
+    async def get_book(self, req, book_id: int):
+        if book_id == 0:
+            raise OutOfStock("book 0 is sold out")
+        if book_id > 100:
+            abort("no such book", status_code=404, data={"book_id": book_id})
+        return req.res.json({"id": book_id, "app": self.app.config.APP_NAME})
+
+    @get("/link")
+    async def link(self, req):
+        return {"url": self.app.url_for("BooksApi.get_book", book_id=7)}
+"""
+
+HANDLERS = """
+from dyne.controllers import AborterException, ExceptionHandler, handles
+
+from PKG.controllers import OutOfStock
+
+
+class Handler(ExceptionHandler):
+    @handles(OutOfStock)
+    async def out_of_stock(self, req, exc):
+        return req.res.json({"message": str(exc), "handled_by": type(self).__name__}).status(409)
+
+    @handles(AborterException)
+    async def aborted(self, req, exc):
+        return req.res.json({"message": exc.message, "data": exc.data}).status(exc.status_code)
+"""
+
+
+@pytest.mark.parametrize("form", ["import strings", "classes"])
+def test_controllers_and_exception_handlers_register(package, form):
+    name = package({"controllers.py": CONTROLLERS, "handlers.py": HANDLERS})
+    controllers = f"{name}.controllers:BooksApi"
+    handlers = f"{name}.handlers:Handler"
+    if form == "classes":
+        controllers = __import__(f"{name}.controllers", fromlist=["BooksApi"]).BooksApi
+        handlers = __import__(f"{name}.handlers", fromlist=["Handler"]).Handler
+    app = dyne.App(config=Config(CONTROLLERS=[controllers], EXCEPTION_HANDLERS=[handlers]))
+    assert app.client.get("/api/v1/books/3").json() == {"id": 3, "app": "Test app"}
+    assert app.url_for("BooksApi.get_book", book_id=7) == "/api/v1/books/7"
+    assert app.client.get("/api/v1/books/link").json() == {"url": "/api/v1/books/7"}
+    refused = app.client.get("/api/v1/books/0")
+    assert refused.status_code == 409
+    assert refused.json() == {"message": "book 0 is sold out", "handled_by": "Handler"}
+    missing = app.client.get("/api/v1/books/101")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "no such book", "data": {"book_id": 101}}
+    assert "/api/v1/books/{book_id}" in app.extensions["openapi"].to_dict()["paths"]
+
+
+def test_a_controller_listed_twice_is_an_error_naming_the_second_entry(package):
+    name = package({"controllers.py": CONTROLLERS})
+    entry = f"{name}.controllers:BooksApi"
+    with pytest.raises(ConfigError, match=r"Config.CONTROLLERS\[1\] .*already registered"):
+        dyne.App(config=Config(CONTROLLERS=[entry, entry]))
 
 
 def test_a_factory_served_by_dyne_run_and_by_uvicorn_factory(package, tmp_path):

@@ -431,13 +431,14 @@ def route_table(app: Any) -> list[tuple[str, str, str]]:
 @click.option("--template", "-t", default="minimal", show_default=True,
               type=click.Choice(["minimal", "api", "controllers"]),
               help="minimal: a page, a JSON route and a health check; api: a JSON API with "
-                   "validation and OpenAPI docs.")
+                   "validation and OpenAPI docs; controllers: PyJolt's layout (an app package "
+                   "with a typed config, a controller, a model, a CLI command).")
 def new_project(name: str, template: str) -> None:
     """Create a project in a new directory NAME: the app, a pyproject.toml, a
     README, a .env with a random SECRET_KEY, and tests that pass."""
     from pathlib import Path
 
-    from .project import NAME_PATTERN, UNAVAILABLE_TEMPLATES, create_project
+    from .project import NAME_PATTERN, TEMPLATES, UNAVAILABLE_TEMPLATES, create_project
 
     if template in UNAVAILABLE_TEMPLATES:
         raise click.BadParameter(f"{template!r} is not available yet: "
@@ -451,7 +452,8 @@ def new_project(name: str, template: str) -> None:
         raise click.ClickException(f"{root} already exists: choose another name, or remove it")
     create_project(root, template)
     click.echo(f"Created {name}/ ({template} template). Next:\n  cd {name}\n"
-               f"  pip install -e \".[test]\"\n  pytest\n  dyne run --debug")
+               f"  pip install -e \".[test]\"\n  pytest\n"
+               f"  dyne {TEMPLATES[template].get('app_option', '')}run --debug")
 
 
 def load_plugins() -> None:

@@ -232,12 +232,7 @@ def _registrar(app: App, list_name: str) -> Callable[[Any], Any]:
         return lambda extension: _init_extension(app, extension)
     method = {"MIDDLEWARE": "add_middleware_class", "EXCEPTION_HANDLERS": "add_exception_handler",
               "CONTROLLERS": "add_controller", "CLI_CONTROLLERS": "add_cli_controller"}[list_name]
-    register = getattr(app, method, None)
-    if register is None:
-        feature = "controllers" if list_name == "CONTROLLERS" else "exception handlers"
-        raise ConfigError(f"{list_name} needs app.{method}(), which this version of dyne does not "
-                          f"have: class-based {feature} are not available; leave the list empty")
-    return register  # type: ignore[no-any-return]
+    return getattr(app, method)  # type: ignore[no-any-return]
 
 
 def _import_model(model: Any) -> Any:
