@@ -648,9 +648,15 @@ class Response:
                 encoder = encoders.get(fmt or "json", encoders["json"])
                 return encoder(self._body), mimetype
             req = self.req
-            accept = req.raw_header(b"accept") if req is not None else None
+            if req is None:
+                fmt, content_type = negotiate(None)
+                return ENCODERS[fmt](self._body), content_type
+            accept = req.raw_header(b"accept")
             fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
-            return self._encoders()[fmt](self._body), content_type
+            # The app's encoders (its json_encoders), inlined: this is every JSON answer's path.
+            encoders = getattr(req.app, "encoders", None)
+            table = ENCODERS if encoders is None else encoders.by_format
+            return table[fmt](self._body), content_type
         if kind == _TEXT:
             body = self._body if self._body is not None else ""
             return body.encode(self.encoding), f"{self._mimetype}; charset={self.encoding}"
