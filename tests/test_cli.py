@@ -34,6 +34,11 @@ def test_load_app_errors_are_clear(tmp_path, monkeypatch):
         load_app("nowhere_mod")
     with pytest.raises(click.ClickException, match="has no attribute 'app'"):
         load_app("cli_target_mod")
+    # A module with only an application factory (PyJolt's layout) says how to name it.
+    (tmp_path / "cli_factory_mod.py").write_text(
+        "import dyne\n\ndef create_app():\n    return dyne.App()\n")
+    with pytest.raises(click.ClickException, match="use --app cli_factory_mod:create_app"):
+        load_app("cli_factory_mod")
 
 
 # -- dyne run: options as the Dyne CLI documentation lists them ---------------------------

@@ -119,7 +119,8 @@ def import_app_target(path: str) -> Any:
         for part in attribute.split("."):
             target = getattr(target, part)
     except AttributeError:
-        candidates = _app_candidates(module)
+        candidates = _app_candidates(module) or [
+            name for name in ("create_app", "make_app") if is_app_factory(getattr(module, name, None))]
         hint = (f" It defines {', '.join(candidates)}: use --app {module_name}:{candidates[0]}."
                 if candidates else " Create one there (app = dyne.App()) or name it with "
                                    "--app module:variable.")
