@@ -39,5 +39,5 @@ def test_named_schemas_are_components():
     with pytest.raises(ValueError, match="already registered"):
         api.add_schema("Toy", Toy)
     api.add_schema("Toy", Toy, check_existing=False)
-    with pytest.raises(TypeError, match="pydantic model, a marshmallow schema"):
+    with pytest.raises(TypeError, match="pydantic model or a marshmallow schema"):
         api.add_schema("Nothing", object())
