@@ -45,7 +45,7 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
-from .injection import CLEANUP_KEY, attach_route_plan, run_cleanup
+from .injection import CLEANUP_KEY, attach_class_view_plans, attach_route_plan, run_cleanup
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -447,6 +447,8 @@ class App(Scaffold, AppCompat, AppRegistration):
                 self.route_options.apply(route, options)
             if not (route.is_class or route.is_view_object):
                 attach_route_plan(route)
+            else:
+                attach_class_view_plans(route)
         route.app = self
         return self.router.add(route)
 
