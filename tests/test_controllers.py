@@ -803,7 +803,8 @@ def test_controller_methods_read_query_header_dependencies_and_typed_paths_like_
     document = api.to_dict()
     parameters = {p["name"]: p for p in document["paths"]["/shop/{item_id}"]["get"]["parameters"]}
     assert parameters["limit"]["in"] == "query" and parameters["limit"]["schema"]["type"] == "integer"
-    assert {name.lower().replace("-", "_") for name, p in parameters.items() if p["in"] == "header"} == {"x_user"}
+    headers = {name.lower().replace("-", "_") for name, p in parameters.items() if p["in"] == "header"}
+    assert headers == {"x_user"}
     assert "requestBody" in document["paths"]["/shop/search"]["post"]
 
 

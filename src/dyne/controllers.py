@@ -48,10 +48,10 @@ from .endpoints import (
     get_endpoint_spec,
 )
 from .exceptions import HTTPException
-from .injection import compile_signature, is_model
 from .fluent import FLUENT_KEY, FluentResponse, HttpStatus, MediaType, PendingHtml, fluent_for
-from .route_cors import cors, no_cors
+from .injection import compile_signature, is_model
 from .response import Response as DyneResponseClass
+from .route_cors import cors, no_cors
 from .routing import PathTemplate
 
 if TYPE_CHECKING:

@@ -1026,3 +1026,53 @@ def attach_class_view_plans(route: Route) -> None:
         found[attr] = spec
     if found:
         setattr(route, METHOD_SPECS, found)
+
+
+# -- Dependencies of a route group or the app ------------------------------------------
+
+#: ``meta`` key of the providers declared on a route group or app (for repr/tests).
+DEPENDENCIES_KEY = "injection.dependencies"
+
+
+def add_dependencies(scope: Any, dependencies: Iterable[Depends]) -> None:
+    """Run ``dependencies`` (``Depends(provider)`` objects) once per request
+    before every route of ``scope`` (a ``RouteGroup`` or the ``App``), for
+    their effect: a provider that raises ``HTTPException`` answers the
+    request; a view asking for the same provider gets the same value (one
+    call per request). What their providers read (query, headers...) is
+    documented on each operation. ``app.add_dependencies`` /
+    ``group.add_dependencies`` and ``app.group(..., dependencies=[...])``
+    call this."""
+    from .endpoints import PHASE_INPUT, get_endpoint_spec
+
+    declared = list(dependencies)
+    if not declared:
+        return
+    for dependency in declared:
+        if not isinstance(dependency, Depends):
+            raise TypeError(f"dependencies take Depends(provider) objects, got {dependency!r}")
+    label = getattr(scope, "prefix", None)
+    words = "".join(ch if ch.isalnum() else " " for ch in (label or type(scope).__name__)).split()
+    base = "".join(word[:1].upper() + word[1:] for word in words) or "Root"
+
+    def holder() -> None:  # pragma: no cover - never called, its signature is compiled
+        return None
+
+    holder.__name__ = holder.__qualname__ = f"{base}Dependencies"
+    holder.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(f"dependency_{index}", inspect.Parameter.KEYWORD_ONLY, default=dependency)
+        for index, dependency in enumerate(declared)])
+    plan = compile_signature(holder, (), skip=0, name=f"{base} dependencies")
+    assert plan is not None  # it has providers
+    resolve = plan.resolve
+
+    async def run_dependencies(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
+        await resolve(req, resp, {})  # the values stay in the request's cache
+
+    spec = get_endpoint_spec(scope, scope=True)
+    assert spec is not None
+    # After authentication and the groups' own steps, before the view's inputs.
+    spec.add_step(run_dependencies, PHASE_INPUT - 1)
+    spec.meta[DEPENDENCIES_KEY] = [*spec.meta.get(DEPENDENCIES_KEY, ()), *declared]
+    if plan.inputs:
+        spec.meta["io.inputs"] = [*spec.meta.get("io.inputs", ()), *plan.inputs]
