@@ -49,7 +49,7 @@ from .endpoints import (
 )
 from .exceptions import HTTPException
 from .fluent import FLUENT_KEY, FluentResponse, HttpStatus, MediaType, PendingHtml, fluent_for
-from .injection import compile_signature, is_model
+from .injection import compile_signature, is_model, signature_annotations
 from .response import Response as DyneResponseClass
 from .route_cors import cors, no_cors
 from .routing import PathTemplate
@@ -481,25 +481,6 @@ def _positional(func: Callable[..., Any]) -> list[inspect.Parameter]:
     return [p for p in inspect.signature(func).parameters.values() if p.kind in kinds]
 
 
-def _hints(func: Callable[..., Any]) -> dict[str, Any]:
-    """The annotations of ``func`` that resolve (strings are evaluated in its
-    module); one that does not (a name local to a function) is left out."""
-    try:
-        return typing.get_type_hints(func)
-    except Exception:
-        pass
-    hints: dict[str, Any] = {}
-    namespace = getattr(func, "__globals__", {})
-    for name, annotation in getattr(func, "__annotations__", {}).items():
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, namespace)  # what get_type_hints does, one by one
-            except Exception:
-                continue
-        hints[name] = annotation
-    return hints
-
-
 async def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if is_async_callable(func):
         return await func(*args, **kwargs)
@@ -595,7 +576,9 @@ class _Endpoint:
         params = _positional(func)[1:]  # without self
         if not params:
             raise TypeError(f"{where} must take the request: async def {name}(self, req, ...)")
-        hints = _hints(func)
+        # The injection engine's reading of the annotations (one that does not
+        # resolve is an ``_Unresolved``: neither a model nor the response).
+        hints = signature_annotations(func, where)
         self.consumes: tuple[str, ...] | None = getattr(func, _CONSUMES, None)
         self.body_key: str | None = None
         self.body_type: Any = None

@@ -595,6 +595,13 @@ def _hints(func: Callable[..., Any], name: str) -> dict[str, Any]:
     return resolved
 
 
+def signature_annotations(func: Callable[..., Any], name: str) -> dict[str, Any]:
+    """``func``'s annotations as the engine reads them (strings resolved in
+    its module; one that does not resolve is left as a marker object that is
+    no type). For code that inspects a handler beside its plan (controllers)."""
+    return _hints(func, name)
+
+
 def _split_annotated(annotation: Any) -> tuple[Any, Marker | Depends | None]:
     if typing.get_origin(annotation) is typing.Annotated:
         base, *extras = typing.get_args(annotation)
