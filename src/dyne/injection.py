@@ -56,10 +56,13 @@ __all__ = [
     "Plan",
     "Query",
     "UploadFile",
+    "add_dependencies",
+    "attach_class_view_plans",
     "attach_route_plan",
     "compile_signature",
     "is_model",
     "register_model_detector",
+    "signature_annotations",
 ]
 
 #: The ASGI scope key of a request's exit stack (generator providers); the
