@@ -752,3 +752,68 @@ def test_controllers_under_uvicorn():
         created = client.post("/api/v1/users", json={"email": "e@x", "fullname": "E"})
         assert (created.status_code, created.json()) == (201, {"email": "e@x", "fullname": "E"})
         assert client.post("/api/v1/users", json={"email": "e@x"}).status_code == 422
+
+
+# -- One injection engine: controller methods read their signature as views do ----------
+
+
+class Search(BaseModel):
+    term: str
+
+
+def test_controller_methods_read_query_header_dependencies_and_typed_paths_like_views():
+    calls: list[str] = []
+
+    async def current_user(x_user: str = dyne.Header("anon")) -> str:
+        calls.append(x_user)
+        return x_user
+
+    @path("/shop")
+    class Shop(Controller):
+        @get("/<item_id>")
+        async def show(self, req: Request, item_id: int, limit: int = 10,
+                       user: str = dyne.Depends(current_user),
+                       again: str = dyne.Depends(current_user)) -> Response:
+            return req.response.json({"id": item_id, "limit": limit, "user": user, "again": again})
+
+        @get("/legacy/{code}")
+        async def legacy(self, req, resp, *, code, verbose: bool = False):
+            resp.media = {"code": code, "verbose": verbose}
+
+        @post("/search")
+        async def search(self, req: Request, body: Search) -> Response:
+            return req.response.json({"term": body.term})
+
+    from dyne.ext.openapi import OpenAPI
+
+    app = dyne.App()
+    api = OpenAPI(app, title="Shop", version="1")
+    app.add_controller(Shop)
+    shown = app.client.get("/shop/7?limit=3", headers={"X-User": "ada"})
+    assert shown.json() == {"id": 7, "limit": 3, "user": "ada", "again": "ada"}
+    assert calls == ["ada"]  # one call per request per provider
+    assert app.client.get("/shop/7").json()["limit"] == 10
+    # The engine's 400, in @input's shape: a typed path parameter and a query value.
+    wrong = app.client.get("/shop/seven?limit=many")
+    assert wrong.status_code == 400 and set(wrong.json()["errors"]) >= {"item_id", "limit"}
+    assert app.client.get("/shop/legacy/x?verbose=true").json() == {"code": "x", "verbose": True}
+    # A model parameter without @consumes is the body, validated by the engine.
+    assert app.client.post("/shop/search", json={"term": "tea"}).json() == {"term": "tea"}
+    assert app.client.post("/shop/search", json={}).status_code == 400
+    document = api.to_dict()
+    parameters = {p["name"]: p for p in document["paths"]["/shop/{item_id}"]["get"]["parameters"]}
+    assert parameters["limit"]["in"] == "query" and parameters["limit"]["schema"]["type"] == "integer"
+    headers = {name.lower().replace("-", "_") for name, p in parameters.items() if p["in"] == "header"}
+    assert headers == {"x_user"}
+    assert "requestBody" in document["paths"]["/shop/search"]["post"]
+
+
+def test_a_controller_parameter_nothing_fills_is_refused_at_registration():
+    @path("/bad")
+    class Bad(Controller):
+        @get("/")
+        async def index(self, req, resp, *, mystery):
+            resp.text = "never"
+
+    with pytest.raises(TypeError, match="mystery"):
+        dyne.App().add_controller(Bad)

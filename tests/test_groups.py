@@ -312,3 +312,109 @@ def test_registration_signatures_are_shared(app):
 
     assert group.get("/v")(view) is view
     assert app.before_request(view) is view
+
+
+# -- Dependencies declared once on a group or the app -----------------------------------
+
+
+def _key_checker(calls: list[str]):
+    from dyne import Header
+    from dyne.exceptions import HTTPException
+
+    async def api_key(x_api_key: str = Header(description="The client's key")) -> str:
+        calls.append(x_api_key)
+        if x_api_key != "secret":
+            raise HTTPException(403, "Unknown API key")
+        return x_api_key
+
+    return api_key
+
+
+def test_group_dependencies_run_once_per_request_for_every_route_and_are_documented():
+    from dyne import Depends
+    from dyne.ext.openapi import OpenAPI
+
+    calls: list[str] = []
+    api_key = _key_checker(calls)
+    app = dyne.App()
+    docs = OpenAPI(app, title="T", version="1")
+    api = app.group("/api", dependencies=[Depends(api_key)])
+    admin = api.group("/admin")
+
+    @api.route("/plain")
+    async def plain(req, resp):
+        resp.media = {"plain": True}
+
+    @api.route("/who")
+    async def who(req, resp, *, key: str = Depends(api_key)):
+        resp.media = {"key": key}
+
+    @admin.route("/stats")
+    class Stats:
+        async def on_get(self, req, resp):
+            resp.media = {"stats": 1}
+
+    @app.route("/open")
+    async def open_view(req, resp):
+        resp.text = "open"
+
+    client = app.client
+    assert client.get("/api/plain").status_code == 400  # the header is required
+    assert client.get("/api/plain", headers={"X-Api-Key": "nope"}).status_code == 403
+    assert client.get("/api/admin/stats", headers={"X-Api-Key": "nope"}).status_code == 403
+    calls.clear()
+    assert client.get("/api/who", headers={"X-Api-Key": "secret"}).json() == {"key": "secret"}
+    assert calls == ["secret"]  # the group's and the view's Depends: one call
+    assert client.get("/api/admin/stats", headers={"X-Api-Key": "secret"}).json() == {"stats": 1}
+    assert client.get("/open").text == "open"  # outside the group: nothing runs
+    paths = docs.to_dict()["paths"]
+    for url in ("/api/plain", "/api/admin/stats"):
+        parameters = paths[url]["get"]["parameters"]
+        assert [(p["name"].lower(), p["in"]) for p in parameters] == [("x-api-key", "header")]
+        assert parameters[0]["description"] == "The client's key"
+    assert "parameters" not in paths["/open"]["get"]
+
+
+def test_app_dependencies_and_generator_cleanup_under_uvicorn():
+    import httpx
+
+    from dyne import Depends
+
+    from .conftest import serve_in_thread
+
+    events: list[str] = []
+
+    def session():
+        events.append("open")
+        yield "session"
+        events.append("close")
+
+    app = dyne.App()
+    app.add_dependencies(Depends(session))
+
+    @app.route("/hello")
+    def hello(req, resp):
+        resp.text = "hello"
+
+    with serve_in_thread(app) as url:
+        assert httpx.get(url + "/hello").text == "hello"
+    assert events == ["open", "close"]
+
+
+def test_group_dependencies_refuse_what_is_not_depends():
+    from dyne import Depends
+
+    with pytest.raises(TypeError, match="Depends"):
+        dyne.App().group("/x", dependencies=[lambda: 1])
+    app = dyne.App()
+    group = app.group("/late")
+
+    @group.route("/a")
+    def a(req, resp):
+        resp.text = "a"
+
+    assert app.client.get("/late/a").text == "a"
+    from dyne.scaffold import SetupFinishedError
+
+    with pytest.raises(SetupFinishedError):
+        group.add_dependencies(Depends(lambda: 1))

@@ -682,3 +682,47 @@ def test_msgspec_and_attrs_bodies_and_returns_work_like_pydantic_ones():
         "$ref": "#/components/schemas/Part"}
     assert set(document["components"]["schemas"]) >= {"Part", "Label"}
     assert api is app.extensions["openapi"]
+
+
+# -- Class-based views ---------------------------------------------------------------------
+
+def test_class_based_views_read_their_signature_too(app):
+    from dyne.ext.openapi import OpenAPI
+
+    api = OpenAPI(app, title="T", version="1")
+    seen: list[str] = []
+
+    def token(x_token: str = Header()) -> str:
+        seen.append(x_token)
+        return x_token
+
+    @app.route("/things/{thing_id:int}")
+    class Things:
+        async def on_get(self, req, resp, *, thing_id, limit: int = 10, tok: str = Depends(token)):
+            resp.media = {"id": thing_id, "limit": limit, "tok": tok}
+
+        async def on_post(self, req, resp, *, thing_id, item: Item):
+            resp.media = {"id": thing_id, "name": item.name}
+
+        def on_delete(self, req, resp, *, thing_id):  # declares nothing: as always
+            resp.media = {"deleted": thing_id}
+
+    got = app.client.get("/things/3?limit=4", headers={"X-Token": "t"})
+    assert got.json() == {"id": 3, "limit": 4, "tok": "t"} and seen == ["t"]
+    assert app.client.get("/things/3?limit=x", headers={"X-Token": "t"}).status_code == 400
+    assert "x_token" in str(app.client.get("/things/3").json()["errors"]).lower().replace("-", "_")
+    assert app.client.post("/things/3", json={"name": "n", "price": 2}).json() == {"id": 3, "name": "n"}
+    invalid = app.client.post("/things/3", json={"name": "n", "price": -1})
+    assert invalid.status_code == 400 and "price" in str(invalid.json()["errors"])
+    assert app.client.delete("/things/3").json() == {"deleted": 3}
+    operations = api.to_dict()["paths"]["/things/{thing_id}"]
+    assert "limit" in {p["name"] for p in operations["get"]["parameters"]}
+    assert "requestBody" in operations["post"] and "requestBody" not in operations["get"]
+
+
+def test_a_class_view_parameter_nothing_fills_is_refused_at_registration(app):
+    with pytest.raises(TypeError, match="mystery"):
+        @app.route("/bad")
+        class Bad:
+            async def on_get(self, req, resp, *, mystery):
+                resp.text = "never"

@@ -45,7 +45,7 @@ from .endpoints import (
 from .error_handlers import ErrorHandler, ErrorHandlers, check_error_key
 from .exceptions import HTTPException
 from .groups import RouteGroup
-from .injection import CLEANUP_KEY, attach_route_plan, run_cleanup
+from .injection import CLEANUP_KEY, Depends, attach_class_view_plans, attach_route_plan, run_cleanup
 from .middleware import (
     check_allowed_hosts,
     cors_options,
@@ -447,6 +447,8 @@ class App(Scaffold, AppCompat, AppRegistration):
                 self.route_options.apply(route, options)
             if not (route.is_class or route.is_view_object):
                 attach_route_plan(route)
+            else:
+                attach_class_view_plans(route)
         route.app = self
         return self.router.add(route)
 
@@ -471,11 +473,13 @@ class App(Scaffold, AppCompat, AppRegistration):
 
     # -- groups and mounts ---------------------------------------------------------
 
-    def group(self, prefix: str, *, name: str | None = None) -> RouteGroup:
+    def group(self, prefix: str, *, name: str | None = None,
+              dependencies: Iterable[Depends] = ()) -> RouteGroup:
         """A ``RouteGroup`` whose routes are registered on this app under ``prefix``:
         ``v1 = app.group("/v1")``, then ``@v1.route("/users")``. Its hooks run
-        only for its routes. ``name`` prefixes its route names (``"v1.users"``)."""
-        group = RouteGroup(prefix, name=name)
+        only for its routes. ``name`` prefixes its route names (``"v1.users"``);
+        ``dependencies=[Depends(provider), ...]`` run before each of its routes."""
+        group = RouteGroup(prefix, name=name, dependencies=dependencies)
         self.include_router(group)
         return group
 

@@ -49,6 +49,8 @@ from .endpoints import (
 )
 from .exceptions import HTTPException
 from .fluent import FLUENT_KEY, FluentResponse, HttpStatus, MediaType, PendingHtml, fluent_for
+from .injection import compile_signature, is_model, signature_annotations
+from .response import Response as DyneResponseClass
 from .route_cors import cors, no_cors
 from .routing import PathTemplate
 
@@ -479,33 +481,6 @@ def _positional(func: Callable[..., Any]) -> list[inspect.Parameter]:
     return [p for p in inspect.signature(func).parameters.values() if p.kind in kinds]
 
 
-def _hints(func: Callable[..., Any]) -> dict[str, Any]:
-    """The annotations of ``func`` that resolve (strings are evaluated in its
-    module); one that does not (a name local to a function) is left out."""
-    try:
-        return typing.get_type_hints(func)
-    except Exception:
-        pass
-    hints: dict[str, Any] = {}
-    namespace = getattr(func, "__globals__", {})
-    for name, annotation in getattr(func, "__annotations__", {}).items():
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, namespace)  # what get_type_hints does, one by one
-            except Exception:
-                continue
-        hints[name] = annotation
-    return hints
-
-
-def _is_model(annotation: Any) -> bool:
-    try:
-        from pydantic import BaseModel
-    except ImportError:  # pragma: no cover - pydantic is a dependency of the io extras
-        return False
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 async def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if is_async_callable(func):
         return await func(*args, **kwargs)
@@ -587,18 +562,23 @@ def _login_manager(app: App, cls: type) -> Any:
 
 
 class _Endpoint:
-    """What one controller method needs, worked out at registration."""
+    """What one controller method needs, worked out at registration: its form,
+    the plan of its parameters (``dyne.injection``, as for function views),
+    the ``@consumes`` body and the ``Response[Model]`` return annotation."""
 
     def __init__(self, controller: Controller, name: str, func: Callable[..., Any],
-                 param_names: Iterable[str]) -> None:
+                 param_names: Iterable[str], app: App, injected: Iterable[str] = (),
+                 other_steps: bool = False) -> None:
         self.name = name
         self.func = func
         self.bound = getattr(controller, name)
+        where = f"{type(controller).__name__}.{name}"
         params = _positional(func)[1:]  # without self
         if not params:
-            raise TypeError(f"{type(controller).__name__}.{name} must take the request: "
-                            f"async def {name}(self, req, ...)")
-        hints = _hints(func)
+            raise TypeError(f"{where} must take the request: async def {name}(self, req, ...)")
+        # The injection engine's reading of the annotations (one that does not
+        # resolve is an ``_Unresolved``: neither a model nor the response).
+        hints = signature_annotations(func, where)
         self.consumes: tuple[str, ...] | None = getattr(func, _CONSUMES, None)
         self.body_key: str | None = None
         self.body_type: Any = None
@@ -608,22 +588,36 @@ class _Endpoint:
                                              if p.kind is inspect.Parameter.KEYWORD_ONLY)]:
                 annotation = hints.get(parameter.name)
                 if parameter.name not in path_params and (
-                        _is_model(annotation) or annotation in (str, bytes)):
+                        is_model(annotation) or annotation in (str, bytes)):
                     self.body_key, self.body_type = parameter.name, annotation
                     break
             if self.body_key is None:
-                raise TypeError(f"{type(controller).__name__}.{name} has @consumes but no parameter "
-                                "annotated with a pydantic model (or str / bytes) to receive the body (the "
-                                "annotation must resolve at registration: define the model at module "
-                                "level)")
+                raise TypeError(f"{where} has @consumes but no parameter annotated with a pydantic "
+                                "model (or str / bytes) to receive the body (the annotation must "
+                                "resolve at registration: define the model at module level)")
         second = params[1] if len(params) > 1 else None
-        #: dyne's form (self, req, resp, ...) or PyJolt's (self, req, ...).
+        #: dyne's form (self, req, resp, ...) or PyJolt's (self, req, ...): the
+        #: second parameter is the response unless the route, the body or its
+        #: annotation (a query parameter...) claims it.
+        second_type = hints.get(second.name, inspect.Parameter.empty) if second is not None else None
         self.takes_resp = (second is not None and second.name not in path_params
-                           and second.name != self.body_key)
+                           and second.name != self.body_key
+                           and (second_type is inspect.Parameter.empty
+                                or (isinstance(second_type, type)
+                                    and issubclass(second_type, (DyneResponseClass, FluentResponse)))))
         returned = hints.get("return")
         self.response_model: Any = None
         if typing.get_origin(returned) is FluentResponse:
             (self.response_model,) = typing.get_args(returned)
+        raw = self.body_type in (str, bytes)
+        #: The parameters' plan: path, query, header... values, ``Depends``, the body.
+        self.plan = compile_signature(
+            self.bound, path_params, skip=2 if self.takes_resp else 1,
+            injected={*injected, *((self.body_key,) if raw and self.body_key else ())},
+            other_steps=other_steps, name=where,
+            body_validator=_consumes_validator(app) if self.consumes is not None else None)
+        if self.plan is not None:
+            self.plan.output = None  # Response[Model] is the controllers' return annotation
 
     def view(self, produce: Callable[[DyneResponse], None] | None = None) -> Callable[..., Any]:
         """The route's view: installs ``req.response``, calls the method in
@@ -649,16 +643,22 @@ class _Endpoint:
         view.__module__ = self.func.__module__
         return view
 
-    def consume_step(self, app: App) -> Callable[..., Any]:
-        assert self.consumes is not None
-        accepted = frozenset(self.consumes)
-        key, kind = self.body_key, self.body_type
-        expected = ", ".join(self.consumes)
-        validate: Callable[[Any], Any] | None = None
-        if _is_model(kind):
-            from .ext.io.pydantic.adapter import ADAPTER
+    def input_step(self) -> Callable[..., Any] | None:
+        """The step filling the method's parameters: ``@consumes``' media-type
+        check (415) and raw ``str``/``bytes`` body, then the plan."""
+        plan = self.plan
+        resolve = plan.resolve if plan is not None and plan.arguments else None
+        if self.consumes is None:
+            if resolve is None:
+                return None
 
-            validate = ADAPTER.type_adapter(kind).validate_python
+            async def inject(req: Request, resp: DyneResponse, kwargs: dict[str, Any]) -> None:
+                await resolve(req, resp, kwargs)
+
+            return inject
+        accepted = frozenset(self.consumes)
+        expected = ", ".join(self.consumes)
+        key, kind = self.body_key, self.body_type
 
         async def consume(req: Request, resp: DyneResponse, kwargs: dict[str, Any]) -> None:
             mimetype = req.mimetype
@@ -666,16 +666,37 @@ class _Endpoint:
                 raise HTTPException(415, f"Expected a {expected} body, got {mimetype or 'none'}")
             if kind is bytes:
                 kwargs[key] = await req.content  # type: ignore[index]
-                return
-            if kind is str:
+            elif kind is str:
                 kwargs[key] = await req.text  # type: ignore[index]
-                return
-            data = await req.media()
-            assert validate is not None
-            from pydantic import ValidationError
+            if resolve is not None:
+                await resolve(req, resp, kwargs)
 
+        return consume
+
+    def inputs(self) -> list[Any]:
+        """The plan's inputs for OpenAPI; a ``@consumes`` body is documented
+        by ``meta["io.request_model"]`` (with its 415 and 422)."""
+        if self.plan is None:
+            return []
+        return [item for item in self.plan.inputs
+                if not (self.consumes is not None and item.location == "media")]
+
+
+def _consumes_validator(app: App) -> Callable[[Any], Callable[[Any], Any]]:
+    """``@consumes``' body validation: invalid is a 422 with
+    ``{"detail": [{"loc", "msg", "type"}]}``, or the ``ValidationError`` itself
+    when the app has a handler for it (an exception-handler class)."""
+
+    def validator(annotation: Any) -> Callable[[Any], Any]:
+        from pydantic import ValidationError
+
+        from .ext.io.pydantic.adapter import ADAPTER
+
+        validate = ADAPTER.type_adapter(annotation).validate_python
+
+        def validate_body(data: Any) -> Any:
             try:
-                kwargs[key] = validate(data)  # type: ignore[index]
+                return validate(data)
             except ValidationError as exc:
                 if app.errors.for_exception(exc) is not None:
                     raise  # an exception handler (class) answers it
@@ -683,7 +704,9 @@ class _Endpoint:
                            for error in exc.errors(include_url=False)]
                 raise HTTPException(422, {"detail": details}) from None
 
-        return consume
+        return validate_body
+
+    return validator
 
 
 def _hook_step(bound: Callable[..., Any], kind: str) -> Any:
@@ -800,8 +823,12 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
         for info in http:
             by_path.setdefault(_join(base_path, werkzeug_path(info.path)), []).append(info)
         for number, (full_path, group) in enumerate(by_path.items()):
-            endpoint = _Endpoint(instance, name, func,
-                                 PathTemplate(full_path, app.router.convertors).param_names)
+            own_spec = get_endpoint_spec(func, False)
+            endpoint = _Endpoint(
+                instance, name, func, PathTemplate(full_path, app.router.convertors).param_names,
+                app, injected={item.key for item in own_spec.meta.get("io.inputs", ())}
+                if own_spec is not None else (),
+                other_steps=bool(own_spec is not None and own_spec.steps) or bool(before_steps))
             produced = getattr(func, _PRODUCES, None)
             view = endpoint.view(_producer(produced, route_name) if produced is not None else None)
             spec = EndpointSpec()
@@ -814,10 +841,14 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
             for kind_step in before_steps:
                 spec.add_step(kind_step, PHASE_CONTROLLER_BEFORE)
             _copy_spec(get_endpoint_spec(func, False), spec)
-            if endpoint.consumes is not None:
-                spec.add_step(endpoint.consume_step(app), PHASE_INPUT)
-                if _is_model(endpoint.body_type):
-                    spec.meta["io.request_model"] = endpoint.body_type
+            input_step = endpoint.input_step()
+            if input_step is not None:
+                spec.add_step(input_step, PHASE_INPUT)
+                inputs = endpoint.inputs()
+                if inputs:
+                    spec.meta.setdefault("io.inputs", []).extend(inputs)
+            if endpoint.consumes is not None and is_model(endpoint.body_type):
+                spec.meta["io.request_model"] = endpoint.body_type
             if endpoint.response_model is not None:
                 spec.add_after(_serialize_step(endpoint.response_model), PHASE_OUTPUT)
                 spec.meta["io.response_model"] = endpoint.response_model

@@ -508,9 +508,10 @@ def route_operations(route: Route) -> list[Operation]:
                 if method in allowed and not (method == "HEAD" and "GET" in allowed)]
     owner = endpoint if route.is_class else type(endpoint)
     outer = route_specs(route)
+    method_specs = getattr(route, "method_specs", {})
     on_request = getattr(owner, "on_request", None)
     if callable(on_request):
-        outer.append(get_endpoint_spec(on_request, False))
+        outer.extend((get_endpoint_spec(on_request, False), method_specs.get("on_request")))
     found: list[Operation] = []
     for method in METHOD_ORDER:
         handler = getattr(owner, f"on_{method.lower()}", None)
@@ -519,7 +520,8 @@ def route_operations(route: Route) -> list[Operation]:
         if method == "HEAD" and callable(getattr(owner, "on_get", None)):
             continue
         found.append(Operation(method, handler, _present(
-            with_inherited(route, [*outer, get_endpoint_spec(handler, False)]))))
+            with_inherited(route, [*outer, get_endpoint_spec(handler, False),
+                                   method_specs.get(f"on_{method.lower()}")]))))
     if not found and callable(on_request):
         found.append(Operation(None, on_request, _present(with_inherited(route, outer))))
     return found
@@ -588,6 +590,8 @@ def _class_view_handler(route: Route) -> Handler:
     # The route's own spec and the specs declared on the class (and its
     # bases, and a view object itself) apply to the whole view.
     whole_view = route_specs(route)
+    # The plans of the handlers' signatures (dyne.injection), by handler name.
+    method_specs = getattr(route, "method_specs", {})
 
     def pipeline_for(name: str) -> Handler | None:
         if name in compiled:
@@ -596,7 +600,8 @@ def _class_view_handler(route: Route) -> Handler:
         handler: Handler | None = None
         if callable(function):
             route_level = name == "on_request" or not has_on_request
-            own = [*(whole_view if route_level else ()), get_endpoint_spec(function, False)]
+            own = [*(whole_view if route_level else ()), get_endpoint_spec(function, False),
+                   method_specs.get(name)]
             handler = build_pipeline(
                 _method_caller(name, is_async_callable(function)),
                 with_inherited(route, own) if route_level else own,

@@ -34,6 +34,7 @@ from .scaffold import Hook, Scaffold, route_hooks
 
 if TYPE_CHECKING:
     from .app import App
+    from .injection import Depends
     from .routing import BaseRoute
 
 __all__ = ["RouteGroup"]
@@ -71,9 +72,12 @@ class RouteGroup(Scaffold):
     :param prefix: path prefix of every route in the group (``"/v1"``).
     :param name: when given, route names become ``"<name>.<route name>"`` (for
         ``url_for``), so two groups can hold views of the same name.
+    :param dependencies: ``Depends(provider)`` objects run once per request
+        before each of the group's routes (``add_dependencies``).
     """
 
-    def __init__(self, prefix: str = "", *, name: str | None = None) -> None:
+    def __init__(self, prefix: str = "", *, name: str | None = None,
+                 dependencies: Iterable[Depends] = ()) -> None:
         super().__init__()
         self.prefix = _check_prefix(prefix)
         self.name = name
@@ -82,6 +86,10 @@ class RouteGroup(Scaffold):
         #: Where this group's routes go: (app, prefix before ours, outer groups).
         self._targets: list[tuple[App, str, tuple[RouteGroup, ...]]] = []
         self._routes: list[BaseRoute] = []
+        if dependencies:
+            from .injection import add_dependencies
+
+            add_dependencies(self, dependencies)
 
     @property
     def setup_finished(self) -> bool:
@@ -125,9 +133,10 @@ class RouteGroup(Scaffold):
 
     # -- nesting ------------------------------------------------------------------------
 
-    def group(self, prefix: str, *, name: str | None = None) -> RouteGroup:
+    def group(self, prefix: str, *, name: str | None = None,
+              dependencies: Iterable[Depends] = ()) -> RouteGroup:
         """A sub-group under this group's prefix."""
-        child = RouteGroup(prefix, name=name)
+        child = RouteGroup(prefix, name=name, dependencies=dependencies)
         self.include_router(child)
         return child
 

@@ -56,15 +56,20 @@ __all__ = [
     "Plan",
     "Query",
     "UploadFile",
+    "add_dependencies",
+    "attach_class_view_plans",
     "attach_route_plan",
     "compile_signature",
     "is_model",
     "register_model_detector",
+    "signature_annotations",
 ]
 
 #: The ASGI scope key of a request's exit stack (generator providers); the
 #: application closes it after the response was sent.
 CLEANUP_KEY = "dyne.injection.cleanup"
+#: The ASGI scope key of a request's provider results (one call per provider).
+CONTEXT_KEY = "dyne.injection.context"
 
 
 class _Required:
@@ -421,13 +426,18 @@ class Plan:
     async def resolve(self, req: Request, resp: Response, kwargs: dict[str, Any],
                       context: _Context | None = None) -> None:
         if context is None:
+            # One context per request: providers shared by a route group's
+            # dependencies and the view run once.
+            scope = req.scope
+            context = scope.get(CONTEXT_KEY)
+            if context is None:
+                context = scope[CONTEXT_KEY] = _Context(req, resp)
             providers = self.providers
             if providers:
                 overrides = getattr(req.app, "dependency_overrides", None)
                 if overrides and not providers.isdisjoint(overrides):
-                    await self._with_overrides(overrides).resolve(req, resp, kwargs, _Context(req, resp))
+                    await self._with_overrides(overrides).resolve(req, resp, kwargs, context)
                     return
-            context = _Context(req, resp)
         values = context.values
         errors: dict[str, list[str]] = {}
         if self.path_group is not None:
@@ -588,6 +598,13 @@ def _hints(func: Callable[..., Any], name: str) -> dict[str, Any]:
     return resolved
 
 
+def signature_annotations(func: Callable[..., Any], name: str) -> dict[str, Any]:
+    """``func``'s annotations as the engine reads them (strings resolved in
+    its module; one that does not resolve is left as a marker object that is
+    no type). For code that inspects a handler beside its plan (controllers)."""
+    return _hints(func, name)
+
+
 def _split_annotated(annotation: Any) -> tuple[Any, Marker | Depends | None]:
     if typing.get_origin(annotation) is typing.Annotated:
         base, *extras = typing.get_args(annotation)
@@ -627,6 +644,7 @@ class _Compiler:
         self.single_body_ok = True
         self.dependencies: dict[Any, _Dependency] = {}
         self.active: list[Any] = []
+        self.body_validator: Callable[[Any], Callable[[Any], Any]] | None = None
 
     def fail(self, where: str, parameter: str, reason: str) -> TypeError:
         return TypeError(f"{where}: parameter {parameter!r} {reason}")
@@ -787,7 +805,8 @@ class _Compiler:
             # The model's own library validates it (pydantic, or msgspec for
             # Structs and attrs classes), as @input(Model) would.
             adapter = resolve_adapter(leaf.annotation, ADAPTER)
-            validate = (ADAPTER.validator(leaf.annotation) if adapter is ADAPTER
+            validate = (self.body_validator(leaf.annotation) if self.body_validator is not None
+                        else ADAPTER.validator(leaf.annotation) if adapter is ADAPTER
                         else adapter.loader(leaf.annotation, "media"))
             read = location_reader("media", adapter.input_fields(leaf.annotation))
             plan.single_body = (leaf, validate, read)
@@ -867,7 +886,9 @@ def _file_annotation(annotation: Any) -> Any:
 def compile_signature(func: Callable[..., Any], route_params: Collection[str] = (), *,
                       skip: int = 2, injected: Collection[str] = (), provider: bool = False,
                       other_steps: bool = False, name: str | None = None,
-                      overrides: Mapping[Any, Any] | None = None) -> Plan | None:
+                      overrides: Mapping[Any, Any] | None = None,
+                      body_validator: Callable[[Any], Callable[[Any], Any]] | None = None,
+                      ) -> Plan | None:
     """Compile ``func``'s signature into a ``Plan``, or ``None`` when it
     declares nothing to fill (then call it as dyne always has).
 
@@ -879,13 +900,16 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
     ``other_steps``: pipeline steps that may add keyword arguments run before
     the handler (an unannotated parameter without default is then theirs);
     ``overrides``: providers to replace (``app.dependency_overrides`` is
-    applied at request time without it).
+    applied at request time without it); ``body_validator(annotation) ->
+    validate(raw)``: validates the one body parameter instead of the model's
+    library (its exceptions propagate as raised; controllers' ``@consumes``).
     Raises ``TypeError`` naming the handler and parameter when a keyword
     parameter cannot be filled.
     """
     view_name = name or _name_of(func)
     compiler = _Compiler(route_params, view_name, other_steps, overrides,
                          getattr(func, "__name__", "") or view_name)
+    compiler.body_validator = body_validator
     arguments = compiler.arguments(func, skip, provider, injected)
     plan = Plan(view_name)
     plan.arguments = arguments or []
@@ -895,7 +919,7 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
         def recompile(applying: Mapping[Any, Any]) -> Plan:
             compiled = compile_signature(func, route_params, skip=skip, injected=injected,
                                          provider=provider, other_steps=other_steps, name=name,
-                                         overrides=applying)
+                                         overrides=applying, body_validator=body_validator)
             assert compiled is not None  # it has dependencies
             return compiled
 
@@ -964,3 +988,101 @@ def attach_route_plan(route: Route) -> Plan | None:
                                             header_library=None)
         spec.add_after(serialize_return, PHASE_OUTPUT)
     return plan
+
+
+#: The attribute of a class-based view's route holding the specs compiled
+#: from its handlers' signatures (``{"on_get": EndpointSpec}``).
+METHOD_SPECS = "method_specs"
+
+
+def attach_class_view_plans(route: Route) -> None:
+    """Compile the signatures of a class-based view's ``on_<method>``
+    handlers (``(self, req, resp, *, ...)``; a view object's bound handlers)
+    when the route is registered. Each plan is recorded in a spec of the
+    route's own (``route.method_specs[name]``), which the handler's pipeline
+    and the OpenAPI document read; the class's functions are not touched, so
+    one class may serve several routes."""
+    from .endpoints import PHASE_INPUT, EndpointSpec, get_endpoint_spec, route_specs
+
+    owner = route.endpoint if route.is_class else type(route.endpoint)
+    outer = [spec for spec in route_specs(route) if spec is not None]
+    found: dict[str, Any] = {}
+    for attr in dir(owner):
+        if not attr.startswith("on_"):
+            continue
+        function = getattr(owner, attr)
+        if not inspect.isfunction(function) or isinstance(
+                inspect.getattr_static(owner, attr), (staticmethod, classmethod)):
+            continue
+        own = get_endpoint_spec(function, False)
+        specs = [*outer, *((own,) if own is not None else ())]
+        injected = {item.key for spec in specs for item in spec.meta.get("io.inputs", ())}
+        other_steps = sum(len(spec.steps) for spec in specs) > len(injected)
+        plan = compile_signature(function, route.param_names, skip=3, injected=injected,
+                                 other_steps=other_steps,
+                                 name=f"{owner.__qualname__}.{attr}")
+        if plan is None or not plan.arguments:
+            continue
+        spec = EndpointSpec()
+        resolve = plan.resolve
+
+        async def inject(req: Request, resp: Response, kwargs: dict[str, Any],
+                         resolve: Callable[..., Any] = resolve) -> None:
+            await resolve(req, resp, kwargs)
+
+        spec.add_step(inject, PHASE_INPUT)
+        if plan.inputs:
+            spec.meta["io.inputs"] = list(plan.inputs)
+        found[attr] = spec
+    if found:
+        setattr(route, METHOD_SPECS, found)
+
+
+# -- Dependencies of a route group or the app ------------------------------------------
+
+#: ``meta`` key of the providers declared on a route group or app (for repr/tests).
+DEPENDENCIES_KEY = "injection.dependencies"
+
+
+def add_dependencies(scope: Any, dependencies: Iterable[Depends]) -> None:
+    """Run ``dependencies`` (``Depends(provider)`` objects) once per request
+    before every route of ``scope`` (a ``RouteGroup`` or the ``App``), for
+    their effect: a provider that raises ``HTTPException`` answers the
+    request; a view asking for the same provider gets the same value (one
+    call per request). What their providers read (query, headers...) is
+    documented on each operation. ``app.add_dependencies`` /
+    ``group.add_dependencies`` and ``app.group(..., dependencies=[...])``
+    call this."""
+    from .endpoints import PHASE_INPUT, get_endpoint_spec
+
+    declared = list(dependencies)
+    if not declared:
+        return
+    for dependency in declared:
+        if not isinstance(dependency, Depends):
+            raise TypeError(f"dependencies take Depends(provider) objects, got {dependency!r}")
+    label = getattr(scope, "prefix", None)
+    words = "".join(ch if ch.isalnum() else " " for ch in (label or type(scope).__name__)).split()
+    base = "".join(word[:1].upper() + word[1:] for word in words) or "Root"
+
+    def holder() -> None:  # pragma: no cover - never called, its signature is compiled
+        return None
+
+    holder.__name__ = holder.__qualname__ = f"{base}Dependencies"
+    holder.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(f"dependency_{index}", inspect.Parameter.KEYWORD_ONLY, default=dependency)
+        for index, dependency in enumerate(declared)])
+    plan = compile_signature(holder, (), skip=0, name=f"{base} dependencies")
+    assert plan is not None  # it has providers
+    resolve = plan.resolve
+
+    async def run_dependencies(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
+        await resolve(req, resp, {})  # the values stay in the request's cache
+
+    spec = get_endpoint_spec(scope, scope=True)
+    assert spec is not None
+    # After authentication and the groups' own steps, before the view's inputs.
+    spec.add_step(run_dependencies, PHASE_INPUT - 1)
+    spec.meta[DEPENDENCIES_KEY] = [*spec.meta.get(DEPENDENCIES_KEY, ()), *declared]
+    if plan.inputs:
+        spec.meta["io.inputs"] = [*spec.meta.get("io.inputs", ()), *plan.inputs]

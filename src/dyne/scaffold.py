@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from .groups import RouteGroup
+    from .injection import Depends
 
 __all__ = ["Hook", "Scaffold", "SetupFinishedError", "route_hooks"]
 
@@ -105,9 +106,20 @@ class Scaffold:
         """Register a ``RouteGroup``'s routes here, under ``prefix``."""
         raise NotImplementedError
 
-    def group(self, prefix: str, *, name: str | None = None) -> RouteGroup:
+    def group(self, prefix: str, *, name: str | None = None,
+              dependencies: Iterable[Depends] = ()) -> RouteGroup:
         """A new ``RouteGroup`` under ``prefix``, included here."""
         raise NotImplementedError
+
+    def add_dependencies(self, *dependencies: Depends) -> None:
+        """Run each ``Depends(provider)`` once per request before every route
+        declared here (and in nested groups), whatever the view asks for:
+        ``app.add_dependencies(Depends(verify_key))``. What the providers read
+        is documented on each operation (``dyne.injection.add_dependencies``)."""
+        from .injection import add_dependencies
+
+        self.check_setup("add dependencies")
+        add_dependencies(self, dependencies)
 
     def check_setup(self, what: str) -> None:
         """Raise ``SetupFinishedError`` when serving has started."""
