@@ -654,8 +654,8 @@ class Response:
             accept = req.raw_header(b"accept")
             fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
             # The app's encoders (its json_encoders), inlined: this is every JSON answer's path.
-            encoders = getattr(req.app, "encoders", None)
-            table = ENCODERS if encoders is None else encoders.by_format
+            app_encoders = getattr(req.app, "encoders", None)
+            table = ENCODERS if app_encoders is None else app_encoders.by_format
             return table[fmt](self._body), content_type
         if kind == _TEXT:
             body = self._body if self._body is not None else ""
