@@ -652,11 +652,3 @@ def test_a_class_view_with_methods_answers_405_for_a_method_it_lacks(app):
     assert answer.status_code == 405
     assert answer.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
 
-
-def test_a_websocket_to_an_http_only_path_is_refused(app):
-    from starlette.websockets import WebSocketDisconnect
-
-    app.add_route("/page/{id:int}", view)
-    for path in ("/page/1", "/nowhere/1"):
-        with pytest.raises(WebSocketDisconnect), app.client.websocket_connect(path):
-            pass
