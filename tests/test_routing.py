@@ -652,3 +652,33 @@ def test_a_class_view_with_methods_answers_405_for_a_method_it_lacks(app):
     assert answer.status_code == 405
     assert answer.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
 
+
+
+def test_a_parameter_with_literal_text_beats_a_bare_one_whatever_the_order(app):
+    @app.route("/doc/{name}")
+    def page(req, resp, *, name):
+        resp.text = f"page {name}"
+
+    @app.route("/doc/{name}.json")
+    def data(req, resp, *, name):
+        resp.text = f"data {name}"
+
+    assert app.client.get("/doc/a.json").text == "data a"
+    assert app.client.get("/doc/a").text == "page a"
+
+
+def test_methods_may_be_one_string_but_not_empty(app):
+    app.add_route("/one", view, methods="post")
+    assert app.client.post("/one").json() == {}
+    assert app.client.get("/one").status_code == 405
+    with pytest.raises(ValueError, match=r"methods= must name at least one HTTP method"):
+        app.add_route("/none", view, methods=[])
+
+
+def test_a_second_websocket_route_on_a_path_is_an_error(app):
+    async def chat(ws):
+        await ws.accept()
+
+    app.add_route("/chat/{room}", chat, websocket=True)
+    with pytest.raises(ValueError, match=r"A websocket route is already registered on '/chat/\{room\}'"):
+        app.add_route("/chat/{room}", chat, websocket=True)
