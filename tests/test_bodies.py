@@ -104,6 +104,98 @@ def test_limits_are_configurable():
         MediaLimit(max_size=-1)
 
 
+def test_a_limit_of_none_or_zero_is_honoured():
+    from dyne.bodies import MediaLimit
+
+    # None: no count (and, for the whole format, no limits at all).
+    unlimited = echo_app(media_limits={"json": {"max_items": None}, "msgpack": {"max_items": None},
+                                       "yaml": None}).client
+    assert unlimited.post("/echo", json=[{}] * 50).json() == {"size": 50}
+    assert unlimited.post("/echo", content=msgpack.packb([{}] * 50),
+                          headers={"content-type": "application/msgpack"}).json() == {"size": 50}
+    big = b"[" + b"a, " * 30_000 + b"a]"  # over YAML's default 64 KiB
+    assert unlimited.post("/echo", content=big, headers={"content-type": "application/yaml"}
+                          ).json() == {"size": 30_001}
+    # Zero is a limit like any other: only an empty body gets through.
+    assert MediaLimit(max_size=0, max_items=0) == MediaLimit(0, 0)
+    nothing = echo_app(media_limits={"json": MediaLimit(max_size=0)}).client
+    assert nothing.post("/echo", content=b"", headers={"content-type": "application/json"}
+                        ).json() == {"size": 0}
+    assert nothing.post("/echo", json=[]).status_code == 413
+
+
+def test_media_limit_values_must_be_plain_non_negative_ints():
+    from dyne.bodies import MediaLimit
+
+    for bad in (True, "100", 1.5, -1):
+        with pytest.raises(ValueError, match="must be a non-negative int or None"):
+            MediaLimit(max_size=bad)
+        with pytest.raises(ValueError, match="must be a non-negative int or None"):
+            MediaLimit(max_items=bad)
+    with pytest.raises(TypeError, match="media_limits must be a dict of format -> MediaLimit"):
+        dyne.App(media_limits=[("json", MediaLimit())])
+    with pytest.raises(TypeError, match=r"media_limits\['json'\] must be a MediaLimit or a dict"):
+        dyne.App(media_limits={"json": 100})
+
+
+def test_size_limit_holds_at_its_boundary_and_for_a_body_read_first():
+    app = dyne.App(media_limits={"json": {"max_size": 10}})
+
+    @app.route("/echo", methods=["POST"])
+    async def echo(req, resp):
+        data = await req.media()
+        resp.media = {"size": len(data)}
+
+    @app.route("/read-first", methods=["POST"])
+    async def read_first(req, resp):
+        raw = await req.content  # the body is read before req.media() sees it
+        resp.media = {"bytes": len(raw), "size": len(await req.media())}
+
+    client = app.client
+    exactly = b"[1,2,3,4] "  # 10 bytes: at the limit, accepted
+    for path in ("/echo", "/read-first"):
+        answer = client.post(path, content=exactly, headers={"content-type": "application/json"})
+        assert answer.status_code == 200, path
+        assert answer.json()["size"] == 4
+        over = client.post(path, content=b"[1,2,3,4,5]", headers={"content-type": "application/json"})
+        assert over.status_code == 413, path
+        assert "Request body larger than the 10-byte limit for json" in over.text
+
+
+def test_json_count_refusal_names_the_limit():
+    client = echo_app(media_limits={"json": {"max_items": 5}}).client
+    answer = client.post("/echo", json=[[], [], [], [], []])
+    assert answer.status_code == 413
+    assert "more than the 5 values allowed for JSON" in answer.text
+
+
+def test_msgpack_counts_every_map_and_array_while_decoding():
+    client = echo_app(media_limits={"msgpack": {"max_items": 10}}).client
+
+    def post(document):
+        return client.post("/echo", content=msgpack.packb(document),
+                           headers={"content-type": "application/msgpack"})
+
+    padding = "p" * 20  # bodies longer than the limit, so that the count runs
+    # 10 containers (the list and 9 inside it): exactly at the limit, accepted.
+    assert post([padding, {"a": 1}, {}, [], [1], {"b": [2]}, [], {}, []]).json() == {"size": 9}
+    # More than 10, whether maps or arrays, in containers that are each small: refused.
+    for many in ([padding, [{}] * 6, [{}] * 6], [padding, [[]] * 6, [[]] * 6]):
+        answer = post(many)
+        assert answer.status_code == 413
+        assert "more than the 10 values allowed for MessagePack" in answer.text
+    # A single array or map that claims more entries than the limit, even of
+    # plain values (not counted themselves), is refused from its header.
+    for wide in ([0] * 11, {str(i): i for i in range(11)}):
+        answer = post(wide)
+        assert answer.status_code == 413
+        assert "more than the 10 values allowed for MessagePack" in answer.text
+    # A malformed body stays a 400, not a 413.
+    answer = client.post("/echo", content=b"\xc1" * 20, headers={"content-type": "application/msgpack"})
+    assert answer.status_code == 400
+    assert "Malformed MessagePack" in answer.text
+
+
 # -- formats per app and per route -------------------------------------------------------------
 
 
@@ -136,6 +228,36 @@ def test_formats_are_chosen_per_route():
                        ).status_code == 415
     assert client.post("/only-json", data={"a": "1"}).status_code == 415
     assert client.post("/explicit", content=b"a: 1").json() == {"a": 1}
+
+
+def test_one_format_may_be_named_as_a_string():
+    client = echo_app(media_formats="JSON").client
+    assert client.post("/echo", json={"a": 1}).json() == {"size": 1}
+    assert client.post("/echo", content=b"a: 1", headers={"content-type": "application/yaml"}
+                       ).status_code == 415
+
+
+def test_route_formats_apply_to_input_validation_too():
+    """``media_formats=`` is in force before any step that reads the body
+    (here ``@input``), not only in the view."""
+    from marshmallow import Schema, fields
+
+    from dyne.ext.io.marshmallow import input
+
+    class Point(Schema):
+        x = fields.Int()
+
+    app = dyne.App()
+
+    @app.route("/point", methods=["POST"], media_formats=["json"], max_body_size=1000)
+    @input(Point)
+    async def point(req, resp, *, data):
+        resp.media = data
+
+    client = app.client
+    assert client.post("/point", json={"x": 1}).json() == {"x": 1}
+    assert client.post("/point", content=b"x: 1", headers={"content-type": "application/yaml"}
+                       ).status_code == 415
 
 
 # -- decoding off the event loop ------------------------------------------------------------------

@@ -552,3 +552,133 @@ def test_convertor_raising_type_error_does_not_match(app):
     app.add_route("/p/{word:picky_test}", view)
     assert app.client.get("/p/yes").json() == {"word": "YES"}
     assert app.client.get("/p/no").status_code == 404
+
+
+# -- what mutation testing found unpinned (scripts/mutation.py routing) -------------------
+
+def test_routes_sharing_a_dynamic_segment_or_a_tail(app):
+    @app.route("/items/{id:int}", methods=["GET"])
+    def show(req, resp, *, id):
+        resp.text = f"show {id}"
+
+    @app.route("/items/{id:int}", methods=["DELETE"])
+    def remove(req, resp, *, id):
+        resp.text = f"remove {id}"
+
+    @app.route("/items/{id:int}/edit")
+    def edit(req, resp, *, id):
+        resp.text = f"edit {id}"
+
+    @app.route("/files/{rest:path}", methods=["GET"])
+    def read(req, resp, *, rest):
+        resp.text = f"read {rest}"
+
+    @app.route("/files/{rest:path}", methods=["PUT"])
+    def write(req, resp, *, rest):
+        resp.text = f"write {rest}"
+
+    # Registered after the catch-all, yet more specific: tried first.
+    @app.route("/files/{rest:path}.zip")
+    def archive(req, resp, *, rest):
+        resp.text = f"archive {rest}"
+
+    client = app.client
+    assert client.get("/items/3").text == "show 3"
+    assert client.delete("/items/3").text == "remove 3"
+    assert client.get("/items/3/edit").text == "edit 3"
+    assert client.get("/files/a/b.txt").text == "read a/b.txt"
+    assert client.put("/files/a/b.txt").text == "write a/b.txt"
+    assert client.get("/files/a/b.zip").text == "archive a/b"
+    with pytest.raises(ValueError, match=r"/items/\{id:int\}' already has a GET handler \('show'\)"):
+        app.add_route("/items/{id:int}", view)
+
+
+def test_an_encoded_slash_in_either_case_stays_in_its_segment(app):
+    @app.route("/search/{term}")
+    def search(req, resp, *, term):
+        resp.text = term
+
+    assert app.client.get("/search/a%2Fb").text == "a/b"
+    assert app.client.get("/search/a%2fb").text == "a/b"
+
+
+def test_url_for_zero_lists_and_refused_values(app):
+    @app.route("/items/{id:int}")
+    def item(req, resp, *, id):
+        pass
+
+    @app.route("/hello/{name}")
+    def hello(req, resp, *, name):
+        pass
+
+    assert app.url_for(item, id=0) == "/items/0"
+    assert app.url_for(item, id=1, tag=["a", "b"]) == "/items/1?tag=a&tag=b"
+    with pytest.raises(NoRouteFound, match="an int path parameter cannot be negative"):
+        app.url_for(item, id=-1)
+    with pytest.raises(NoRouteFound, match="a str path parameter cannot be empty"):
+        app.url_for(hello, name="")
+
+
+def test_url_for_a_wrapped_view_a_view_object_and_an_unhashable_endpoint(app):
+    import functools
+
+    @app.route("/plain")
+    def plain(req, resp):
+        pass
+
+    @functools.wraps(plain)
+    def wrapper(req, resp):
+        pass
+
+    class Widget:
+        def on_get(self, req, resp):
+            resp.text = "widget"
+
+    app.add_route("/widget", Widget())
+    assert app.url_for(wrapper) == "/plain"
+    assert app.url_for("Widget") == "/widget"
+    with pytest.raises(NoRouteFound, match=r"No route found for endpoint \[\]"):
+        app.url_for([])
+
+
+def test_a_class_view_with_methods_answers_405_for_a_method_it_lacks(app):
+    class OnlyGet:
+        def on_get(self, req, resp):
+            resp.text = "got"
+
+    app.add_route("/only", OnlyGet, methods=["GET", "DELETE"])
+    assert app.client.get("/only").text == "got"
+    answer = app.client.delete("/only")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+
+
+
+def test_a_parameter_with_literal_text_beats_a_bare_one_whatever_the_order(app):
+    @app.route("/doc/{name}")
+    def page(req, resp, *, name):
+        resp.text = f"page {name}"
+
+    @app.route("/doc/{name}.json")
+    def data(req, resp, *, name):
+        resp.text = f"data {name}"
+
+    assert app.client.get("/doc/a.json").text == "data a"
+    assert app.client.get("/doc/a").text == "page a"
+
+
+def test_methods_may_be_one_string_but_not_empty(app):
+    app.add_route("/one", view, methods="post")
+    assert app.client.post("/one").json() == {}
+    assert app.client.get("/one").status_code == 405
+    with pytest.raises(ValueError, match=r"methods= must name at least one HTTP method"):
+        app.add_route("/none", view, methods=[])
+
+
+def test_a_second_websocket_route_on_a_path_is_an_error(app):
+    async def chat(ws):
+        await ws.accept()
+
+    app.add_route("/chat/{room}", chat, websocket=True)
+    with pytest.raises(ValueError, match=r"A websocket route is already registered on '/chat/\{room\}'"):
+        app.add_route("/chat/{room}", chat, websocket=True)

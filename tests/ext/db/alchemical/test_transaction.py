@@ -417,3 +417,62 @@ def test_200_concurrent_transactions_lose_nothing_and_leak_nothing(database_url)
     assert state["rows"] == requests - len(failing)
     assert state["titles"] == sorted(f"book {n}" for n in range(1, requests + 1) if n not in failing)
     assert checked_out == 0
+
+
+# -- what mutation testing found unpinned (scripts/mutation.py transactions) -----------------
+
+def test_three_nested_levels_commit_only_at_the_outermost(make_app):
+    app, db = make_app()
+    Book = define_book()
+
+    @db.transaction
+    async def innermost(req):
+        await Book.create(title="innermost")
+
+    @db.transaction
+    async def middle(req):
+        await Book.create(title="middle")
+        await innermost(req)
+
+    @app.route("/", methods=["POST"])
+    @db.transaction
+    async def outer(req, resp):
+        await Book.create(title="outer")
+        await middle(req)
+        raise ValueError("the outer transaction fails after every inner call returned")
+
+    assert app.client.post("/").status_code == 500
+    assert titles(db, Book) == []  # no inner level committed on its own
+
+
+def test_early_decoding_leaves_refused_and_oversized_bodies_to_the_view(make_app):
+    from dyne.bodies import media_limits
+
+    app, db = make_app()
+    app.media_limits = media_limits({"json": {"max_size": 10}})
+
+    @app.route("/only-json", methods=["POST"], media_formats=["json"])
+    @db.transaction
+    async def only_json(req, resp):
+        resp.media = {"ok": True}  # does not read the body
+
+    @app.route("/any", methods=["POST"])
+    @db.transaction
+    async def any_body(req, resp):
+        resp.media = {"ok": True}  # does not read the body
+
+    @app.route("/only-yaml", methods=["POST"], media_formats=["yaml"])
+    @db.transaction
+    async def only_yaml(req, resp):
+        resp.media = dict(req.media())  # decoded before the view, in the route's format
+
+    app.media_formats = frozenset({"json"})  # the app alone would refuse YAML
+    client = app.client
+    assert client.post("/only-yaml", content=b"a: 1", headers={"content-type": "application/yaml"}
+                       ).json() == {"a": 1}
+    # YAML is not this route's format: not decoded before the view (malformed or not).
+    assert client.post("/only-json", content=b"a: [", headers={"content-type": "application/yaml"}
+                       ).json() == {"ok": True}
+    # Over the JSON size limit: not decoded early, so no 413 for a view that ignores it.
+    assert client.post("/any", content=b'{"a": "0123456789"}', headers={"content-type": "application/json"}
+                       ).json() == {"ok": True}

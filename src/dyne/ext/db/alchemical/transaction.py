@@ -124,6 +124,9 @@ async def decode_body_early(req: Request, route: Any = None, length: int | None 
     if fmt not in formats:
         return
     max_size = req._media_limit(fmt).max_size
+    if length is None:  # called by @db.transaction itself: the declared length
+        declared = req.raw_header(b"content-length")
+        length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and max_size is not None and length > max_size:
         return
     try:
