@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MEDIA_FORMATS",
     "DEFAULT_MEDIA_LIMITS",
+    "JSON_SOURCE_MAX",
     "OFF_LOOP_THRESHOLD",
     "MediaLimit",
     "check_media_formats",
@@ -149,13 +150,33 @@ def too_many(fmt: str, limit: int) -> HTTPException:
 # -- bounded decoders ------------------------------------------------------------------
 
 
-def decode_json(body: bytes, max_items: int | None) -> Any:
+def check_json_items(body: bytes, max_items: int | None) -> None:
+    """413 when ``body`` may hold ``max_items`` values or more (an upper bound
+    counted at memchr speed, before any decoder builds anything)."""
     if max_items is not None and len(body) > max_items:
-        # An upper bound on the values, at memchr speed, before orjson builds anything.
         count = body.count(b",") + body.count(b"{") + body.count(b"[")
         if count >= max_items:
             raise too_many("JSON", max_items)
+
+
+def decode_json(body: bytes, max_items: int | None) -> Any:
+    check_json_items(body, max_items)
     return _formats.json_loads(body)
+
+
+#: Largest JSON body handed whole to a one-pass validator (``Request._json_source``);
+#: larger ones are decoded the usual way (off the event loop past ``OFF_LOOP_THRESHOLD``).
+JSON_SOURCE_MAX = 16 * KIB
+
+
+def json_checked(body: bytes, max_items: int | None) -> bool:
+    """Whether a one-pass validator may parse ``body`` as the JSON decoder
+    would: within the value limit (413 otherwise), and without ``NaN`` or
+    ``Infinity``, which pydantic's parser takes and orjson refuses as not JSON
+    (such a body goes the usual way, to get the usual 400)."""
+    if max_items is not None and len(body) > max_items:
+        check_json_items(body, max_items)
+    return b"NaN" not in body and b"Infinity" not in body
 
 
 def decode_msgpack(body: bytes, max_items: int | None) -> Any:

@@ -33,7 +33,7 @@ import dataclasses
 import inspect
 import logging
 import typing
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .concurrency import is_async_callable, run_sync
@@ -409,8 +409,9 @@ class Plan:
         #: ``(parameter, source kind, source)`` of the handler itself.
         self.arguments: list[tuple[str, int, Any]] = []
         self.groups: list[_Group] = []
-        #: The one body parameter validated as a whole: ``(leaf, validate, read)``.
-        self.single_body: tuple[_Leaf, Callable[[Any], Any], Callable[..., Any]] | None = None
+        #: The one body parameter validated as a whole: ``(leaf, read_body)``,
+        #: ``await read_body(req)`` giving the validated value.
+        self.single_body: tuple[_Leaf, Callable[[Request], Awaitable[Any]]] | None = None
         self.path_group: _Group | None = None
         #: ``InputMeta`` records for documentation (``meta["io.inputs"]``).
         self.inputs: list[Any] = []
@@ -445,10 +446,9 @@ class Plan:
         for group in self.groups:
             self._validate(group, await group.read(req), values, errors)
         if self.single_body is not None:
-            leaf, validate, read = self.single_body
-            raw = await read(req)
+            leaf, read_body = self.single_body
             try:
-                values[leaf] = validate(raw)
+                values[leaf] = await read_body(req)
             except _input_invalid() as invalid:
                 errors.update(invalid.errors)
         if errors:
@@ -792,7 +792,7 @@ class _Compiler:
     def build(self, plan: Plan) -> None:
         if not self.leaves:
             return
-        from .ext.io.core import InputMeta, location_reader, resolve_adapter
+        from .ext.io.core import InputMeta, location_reader, media_validation, resolve_adapter
         from .ext.io.pydantic.adapter import ADAPTER
 
         by_location: dict[str, list[_Leaf]] = {}
@@ -805,11 +805,23 @@ class _Compiler:
             # The model's own library validates it (pydantic, or msgspec for
             # Structs and attrs classes), as @input(Model) would.
             adapter = resolve_adapter(leaf.annotation, ADAPTER)
-            validate = (self.body_validator(leaf.annotation) if self.body_validator is not None
-                        else ADAPTER.validator(leaf.annotation) if adapter is ADAPTER
-                        else adapter.loader(leaf.annotation, "media"))
-            read = location_reader("media", adapter.input_fields(leaf.annotation))
-            plan.single_body = (leaf, validate, read)
+            body_fields = adapter.input_fields(leaf.annotation)
+            read_body: Callable[[Request], Awaitable[Any]]
+            if self.body_validator is not None:  # a controller's @consumes
+                validate = self.body_validator(leaf.annotation)
+                read = location_reader("media", body_fields)
+
+                async def read_consumed(req: Request) -> Any:
+                    return validate(await read(req))
+
+                read_body = read_consumed
+            else:
+                # As @input: read and validated in one step (JSON in one pass with pydantic).
+                read_body = media_validation(
+                    adapter, leaf.annotation, body_fields,
+                    ADAPTER.validator(leaf.annotation) if adapter is ADAPTER
+                    else adapter.loader(leaf.annotation, "media"), dumped=False)
+            plan.single_body = (leaf, read_body)
             plan.inputs.append(InputMeta(schema=leaf.annotation, location="media", key=leaf.name,
                                          library=adapter.library))
         elif body:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .bodies import DEFAULT_MEDIA_LIMITS, decode, too_large
+from .bodies import (
+    DEFAULT_MEDIA_LIMITS,
+    JSON_SOURCE_MAX,
+    SCOPE_FORMATS_KEY,
+    decode,
+    decode_json,
+    json_checked,
+    too_large,
+)
 from .datastructures import Address, Headers, QueryDict, State
 from .exceptions import ClientDisconnect, HTTPException
 from .formats import FORMATS, format_for_content_type
@@ -41,6 +49,10 @@ class ParsedMedia(dict[str, Any]):
     def __await__(self) -> Generator[Any, None, ParsedMedia]:
         return self
         yield  # a generator: awaiting finishes at once with ``self``
+
+
+#: In ``Request._media``: a JSON body not decoded yet (see ``Request._json_source``).
+_UNDECODED = object()
 
 
 async def _ready(value: Any) -> Any:
@@ -309,14 +321,6 @@ class Request:
 
     # -- body ------------------------------------------------------------------
 
-    def _body_limit(self) -> int | None:
-        scope = self.scope
-        if "dyne.max_body_size" in scope:  # the route's max_body_size=
-            limit: int | None = scope["dyne.max_body_size"]
-            return limit
-        app = self.app
-        return getattr(app, "max_body_size", None) if app is not None else None
-
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk (once; use ``content`` to keep it).
 
@@ -351,21 +355,31 @@ class Request:
             if kind == "http.disconnect":
                 raise ClientDisconnect()
 
-    def _start_reading(self, limit: int | None = None) -> int | None:
+    def _start_reading(self, limit: int | None = None, fmt: str | None = None) -> int | None:
         """Checks before the body is read (once only; a declared ``Content-Length``
-        over the limit is a 413); returns the size limit: the app's, or
-        ``limit`` when that is smaller."""
+        over the limit is a 413); returns the size limit: the app's (or the
+        route's ``max_body_size=``), or ``limit`` when that is smaller (the
+        limit of the format ``fmt``, named in the 413)."""
         if self._stream_consumed:
             raise RuntimeError("The request body was already consumed as a stream")
         if self._receive is None:
             raise RuntimeError("This request has no body channel")
-        app_limit = self._body_limit()
+        scope = self.scope
+        if "dyne.max_body_size" in scope:  # the route's max_body_size=
+            app_limit: int | None = scope["dyne.max_body_size"]
+        else:
+            app = self.app
+            app_limit = getattr(app, "max_body_size", None) if app is not None else None
         if limit is None or (app_limit is not None and app_limit < limit):
-            limit = app_limit
+            limit, fmt = app_limit, None
         if limit is not None:
-            declared = self.raw_header(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+            for key, declared in scope["headers"]:
+                if key == b"content-length":
+                    if declared.isdigit() and int(declared) > limit:
+                        if fmt is not None:
+                            raise too_large(fmt, limit)
+                        raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+                    break
         self._stream_consumed = True
         return limit
 
@@ -376,21 +390,32 @@ class Request:
             self._body = await self._read_body()
         return self._body
 
-    async def _read_body(self, limit: int | None = None) -> bytes:
+    async def _read_body(self, limit: int | None = None, fmt: str | None = None) -> bytes:
         """The whole body, with the same checks as ``stream`` but without an
         async generator (which costs more than the read itself for the usual
         body that arrives in one message)."""
-        limit = self._start_reading(limit)
+        limit = self._start_reading(limit, fmt)
+        receive = self._receive
+        assert receive is not None
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            # The usual case: the whole body in one message.
+            body = message.get("body", b"")
+            if limit is not None and len(body) > limit:
+                raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
+            return body if type(body) is bytes else bytes(body)
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
         chunks: list[bytes] = []
         total = 0
-        more = True
-        while more:
-            chunk, more = await self._receive_chunk()
+        chunk, more = message.get("body", b""), message.get("more_body", False)
+        while True:
             if chunk:
                 total = _counted(total, chunk, limit)
                 chunks.append(chunk)
-        if len(chunks) == 1 and type(chunks[0]) is bytes:
-            return chunks[0]
+            if not more:
+                break
+            chunk, more = await self._receive_chunk()
         return b"".join(chunks)
 
     @property
@@ -485,6 +510,11 @@ class Request:
         cache = self._media
         if cache is not None and fmt in cache:
             value = cache[fmt]
+            if value is _UNDECODED:  # read by a one-pass validator (_json_source)
+                value = decode_json(self._body or b"", None)
+                if type(value) is dict:
+                    value = ParsedMedia(value)
+                cache[fmt] = value
             return value if isinstance(value, ParsedMedia) else _ready(value)
         return self._decode_media(fmt)
 
@@ -502,19 +532,47 @@ class Request:
         limits = getattr(self.app, "media_limits", None) or DEFAULT_MEDIA_LIMITS
         return limits[fmt]
 
+    async def _limited_body(self, fmt: str, limit: Any) -> bytes:
+        """The body for decoding as ``fmt``, read once within ``limit.max_size``."""
+        body = self._body
+        if body is None:
+            body = self._body = await self._read_body(limit.max_size, fmt)
+        return body
+
+    async def _json_source(self) -> bytes | None:
+        """The raw body, for a caller that validates JSON in one pass (``@input``
+        and body parameters with pydantic), when ``req.media()`` would decode it
+        as JSON: a JSON (or absent) content type that the route accepts, not
+        yet decoded, within the JSON limits and small enough to handle on the
+        event loop. ``None`` otherwise (the caller then uses ``req.media()``)."""
+        if self._media is not None:
+            return None
+        content_type = self.raw_header(b"content-type")
+        if content_type is not None and content_type != b"application/json" and \
+                not content_type.startswith(b"application/json;"):
+            return None
+        app = self.app
+        formats = self.scope.get(SCOPE_FORMATS_KEY)
+        if formats is None:
+            formats = getattr(app, "media_formats", None) or _all_formats()
+        if "json" not in formats:
+            return None
+        limit = (getattr(app, "media_limits", None) or DEFAULT_MEDIA_LIMITS)["json"]
+        body = self._body
+        if body is None:
+            body = self._body = await self._read_body(limit.max_size, "json")
+        if not body or len(body) > JSON_SOURCE_MAX or not json_checked(body, limit.max_items):
+            return None
+        # Decoded on demand: ``req.media()`` (even without ``await``) still gives the dict.
+        self._media = {"json": _UNDECODED}
+        return body
+
     async def _decode_media(self, fmt: str) -> Any:
         limit = self._media_limit(fmt)
         if fmt in ("form", "files"):
             value: Any = await self._form_media(files_only=fmt == "files", limit=limit)
         else:
-            if self._body is None:
-                max_size = limit.max_size
-                if max_size is not None:
-                    declared = self.raw_header(b"content-length")
-                    if declared is not None and declared.isdigit() and int(declared) > max_size:
-                        raise too_large(fmt, max_size)
-                self._body = await self._read_body(max_size)
-            body = self._body
+            body = await self._limited_body(fmt, limit)
             value = await decode(fmt, body, limit) if body else {}
         if type(value) is dict:
             value = ParsedMedia(value)

@@ -137,6 +137,9 @@ def _encode_header(name: str, value: Any) -> tuple[bytes, bytes]:
 _content_type_headers: dict[str, tuple[bytes, bytes]] = {}
 
 
+_JSON_CHOICE = negotiate(None)
+
+
 def _content_type_header(content_type: str) -> tuple[bytes, bytes]:
     """The encoded ``Content-Type`` header, kept for the few types an app sends."""
     header = _content_type_headers.get(content_type)
@@ -652,7 +655,7 @@ class Response:
                 fmt, content_type = negotiate(None)
                 return ENCODERS[fmt](self._body), content_type
             accept = req.raw_header(b"accept")
-            fmt, content_type = negotiate(accept.decode("latin-1") if accept else None)
+            fmt, content_type = negotiate(accept.decode("latin-1")) if accept else _JSON_CHOICE
             # The app's encoders (its json_encoders), inlined: this is every JSON answer's path.
             app_encoders = getattr(req.app, "encoders", None)
             table = ENCODERS if app_encoders is None else app_encoders.by_format
@@ -759,7 +762,8 @@ class Response:
         if content_type is not None:
             if kind == _STREAM and content_type.startswith("text/") and "charset" not in content_type:
                 content_type = f"{content_type}; charset={self.encoding}"
-            raw.append(_content_type_header(content_type))
+            header = _content_type_headers.get(content_type)
+            raw.append(header if header is not None else _content_type_header(content_type))
         if length is not None:
             raw.append((b"content-length", b"%d" % length))
         if self._cookies:

@@ -13,10 +13,12 @@ from pydantic import AliasChoices, AliasPath, BaseModel, TypeAdapter, Validation
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from ..core import (
+    MALFORMED,
     SCHEMA_ERROR_KEY,
     Dumper,
     InputFields,
     InputInvalid,
+    JsonLoader,
     Loader,
     SerializationError,
     as_list,
@@ -155,6 +157,29 @@ class PydanticAdapter:
 
         return load
 
+    def json_loader(self, schema: Any, *, dumped: bool = True) -> JsonLoader:
+        """``load(body) -> value``: validate a JSON body in one pass, without
+        decoding it first (what ``loader`` gives, or with ``dumped=False``
+        what ``validator`` gives); ``MALFORMED`` when ``body`` is not JSON."""
+        adapter = self.type_adapter(schema)
+        validate_json: Callable[[bytes], Any]
+        try:
+            validate_json = adapter.validator.validate_json
+        except PydanticUserError:
+            validate_json = adapter.validate_json
+        _, to_python = self._bound(schema)
+
+        def load_json(body: bytes) -> Any:
+            try:
+                value = validate_json(body)
+            except ValidationError as exc:
+                if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+                    return MALFORMED
+                raise InputInvalid(format_errors(exc)) from None
+            return to_python(value) if dumped else value
+
+        return load_json
+
     def validator(self, schema: Any) -> Loader:
         """``validate(raw) -> value`` as the schema builds it (a model instance,
         not dumped); raises ``InputInvalid``."""
@@ -194,6 +219,9 @@ class PydanticAdapter:
             try:
                 if model is not None and isinstance(obj, model):
                     return dump_one(obj, mode="json", fallback=default)
+                if isinstance(obj, dict):  # one object, the usual case after the model
+                    return dump_one(validate_one(obj, from_attributes=True), mode="json",
+                                    fallback=default)
                 if not isinstance(obj, BaseModel) and is_collection(obj):
                     return dump_many(validate_many(as_list(obj), from_attributes=True), mode="json",
                                      fallback=default)
