@@ -412,7 +412,8 @@ class Plan:
         #: The one body parameter validated as a whole: ``(leaf, validate, read)``.
         self.single_body: tuple[_Leaf, Callable[[Any], Any], Callable[..., Any]] | None = None
         self.path_group: _Group | None = None
-        #: ``InputMeta`` records for documentation (``meta["io.inputs"]``).
+        #: ``InputMeta`` records for documentation (``meta["io.inputs"]``); typed
+        #: path parameters are one record of location ``"path"``.
         self.inputs: list[Any] = []
         #: The return annotation to serialize (``None``: none).
         self.output: Any = None
@@ -821,8 +822,8 @@ class _Compiler:
                            if location != "path" else _no_reader, ADAPTER.validator(model), fields)
             if location == "path":
                 plan.path_group = group
-                continue
-            plan.groups.append(group)
+            else:
+                plan.groups.append(group)
             plan.inputs.append(InputMeta(schema=model, location=location,
                                          key="_".join(leaf.name for leaf in leaves),
                                          library="pydantic"))

@@ -393,6 +393,41 @@ def path_parameter_schema(convertor: Any) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^(?:{convertor.regex})$"}
 
 
+#: Keywords of a validated path parameter's schema that narrow a typed convertor's.
+_NARROWING = ("minLength", "maxLength", "pattern", "multipleOf", "enum", "const")
+
+
+def _validated_path_schema(convertor: Any, converted: dict[str, Any],
+                           declared: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a path parameter that the view's signature also validates
+    (``item_id: int``, ``Path(ge=1)``): what is validated, which is the
+    annotation's schema under a plain ``{name}``; under a typed convertor
+    (``{id:int}``), the convertor's schema narrowed by the annotation's
+    constraints of the same type (a value must pass both)."""
+    declared.pop("title", None)
+    if type(convertor) is StringConvertor:
+        if declared.get("type") == "string":
+            declared["minLength"] = max(1, declared.get("minLength", 1))
+        return declared
+    if declared.get("type") != converted.get("type"):
+        return converted
+    schema = dict(converted)
+    for lower in ("minimum", "exclusiveMinimum"):
+        if lower in declared:
+            schema[lower] = max(declared[lower], schema.get(lower, declared[lower]))
+    for upper in ("maximum", "exclusiveMaximum"):
+        if upper in declared:
+            schema[upper] = min(declared[upper], schema.get(upper, declared[upper]))
+    # Of an inclusive and an exclusive bound, keep the stricter.
+    for inclusive, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if inclusive in schema and exclusive in schema:
+            stricter = (schema[exclusive] >= schema[inclusive] if inclusive == "minimum"
+                        else schema[exclusive] <= schema[inclusive])
+            del schema[inclusive if stricter else exclusive]
+    schema.update({key: declared[key] for key in _NARROWING if key in declared})
+    return schema
+
+
 def _status_description(status: int | str) -> str:
     if isinstance(status, int):
         return status_phrase(status)
@@ -615,9 +650,22 @@ class _Builder:
     def _parameters(self, draft: Draft) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = []
         convertors = draft.route.template.convertors
+        validated: dict[str, Any] = {}  # what the view's signature validates, by name
+        for item in Meta(draft.meta).inputs:
+            if item.location == "path":
+                fields = self.registry.object_fields(item.schema, item.library)
+                if fields is not None:
+                    validated.update(fields[0])
         for name in draft.route.param_names:
-            parameters.append({"name": name, "in": "path", "required": True,
-                               "schema": path_parameter_schema(convertors[name])})
+            parameter: dict[str, Any] = {"name": name, "in": "path", "required": True}
+            schema = path_parameter_schema(convertors[name])
+            declared = validated.get(name)
+            if declared is not None:
+                if "description" in declared:
+                    parameter["description"] = declared.pop("description")
+                schema = _validated_path_schema(convertors[name], schema, declared)
+            parameter["schema"] = schema
+            parameters.append(parameter)
         for item in Meta(draft.meta).inputs:
             location = {"query": "query", "headers": "header", "cookies": "cookie"}.get(item.location)
             if location is None:
@@ -636,7 +684,7 @@ class _Builder:
                 wire = prop.replace("_", "-") if location == "header" else prop
                 if any(p["name"].lower() == wire.lower() and p["in"] == location for p in parameters):
                     continue
-                parameter: dict[str, Any] = {"name": wire, "in": location}
+                parameter = {"name": wire, "in": location}
                 if "description" in schema:
                     parameter["description"] = schema.pop("description")
                 parameter["required"] = prop in required
