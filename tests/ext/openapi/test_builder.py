@@ -112,6 +112,39 @@ def test_a_path_parameter_the_signature_validates_is_documented_as_validated(app
     assert app.client.get("/books/0/" + str(uuid.uuid4())).status_code == 400
     assert app.client.get("/books/1001/" + str(uuid.uuid4())).status_code == 400
     assert app.client.get("/books/7/" + str(uuid.uuid4())).json() == {"id": 7}
+    assert "400" in operation(document, "/books/{id}/{key}", "get")["responses"]
+
+
+def test_a_400_is_documented_only_when_the_path_validation_can_refuse(app):
+    from dyne import Path
+
+    @app.route("/same/{id:int}", methods=["GET"])
+    async def same(req, resp, *, id: int = Path(description="The id")):
+        resp.media = {"id": id}
+
+    @app.route("/other/{ratio:float}", methods=["GET"])
+    async def other(req, resp, *, ratio: int):
+        resp.media = {"ratio": ratio}
+
+    @app.route("/any/{name}", methods=["GET"])
+    async def any_name(req, resp, *, name=Path()):
+        resp.media = {"name": name}
+
+    document = document_of(app)
+    same_get = operation(document, "/same/{id}", "get")
+    # The convertor already gives an integer: validation cannot refuse what matched.
+    assert same_get["parameters"][0]["description"] == "The id"
+    assert same_get["parameters"][0]["schema"]["type"] == "integer"
+    assert "400" not in same_get["responses"]
+    # A float that is not an integer matches the route, then is refused.
+    other_get = operation(document, "/other/{ratio}", "get")
+    assert other_get["parameters"][0]["schema"] == {"type": "number", "minimum": 0}
+    assert "400" in other_get["responses"]
+    assert app.client.get("/other/2.5").status_code == 400
+    assert app.client.get("/other/2.0").json() == {"ratio": 2}
+    any_get = operation(document, "/any/{name}", "get")
+    assert any_get["parameters"][0]["schema"] == {"type": "string", "minLength": 1}
+    assert "400" not in any_get["responses"]
 
 
 def test_a_class_based_views_typed_path_parameter_is_documented(app):
