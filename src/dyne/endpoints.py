@@ -222,7 +222,7 @@ def _without_dependencies(spec: EndpointSpec) -> EndpointSpec:
     copy = EndpointSpec()
     copy.steps = [step for step in spec.steps if not any(step[2] is own for own in steps)]
     copy.after = list(spec.after)
-    copy.meta = {key: value for key, value in spec.meta.items()
+    copy.meta = {key: value for key, value in spec.meta.items()  # and injection.DEPENDENCIES_KEY:
                  if key not in (DEPENDENCY_PARTS_KEY, "injection.dependencies")}
     kept = [item for item in spec.meta.get("io.inputs", ()) if not any(item is own for own in inputs)]
     if kept:
