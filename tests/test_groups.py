@@ -401,6 +401,58 @@ def test_app_dependencies_and_generator_cleanup_under_uvicorn():
     assert events == ["open", "close"]
 
 
+def test_a_route_opts_out_of_its_groups_and_apps_dependencies():
+    from dyne import Depends
+    from dyne.ext.openapi import OpenAPI
+
+    calls: list[str] = []
+    api_key = _key_checker(calls)
+    opened: list[str] = []
+
+    def app_wide():
+        opened.append("app")
+
+    app = dyne.App()
+    docs = OpenAPI(app, title="T", version="1")
+    app.add_dependencies(Depends(app_wide))
+    api = app.group("/api", dependencies=[Depends(api_key)])
+    inner = api.group("/inner")
+
+    @api.route("/health", dependencies=False)
+    async def health(req, resp):
+        resp.media = {"status": "ok"}
+
+    @inner.route("/ping", dependencies=False)
+    class Ping:
+        async def on_get(self, req, resp):
+            resp.text = "pong"
+
+    @api.route("/own", dependencies=False)
+    async def own(req, resp, *, key: str = Depends(api_key)):
+        resp.media = {"key": key}  # the view's own Depends still runs
+
+    @api.route("/data", dependencies=True)
+    async def data(req, resp):
+        resp.media = {"data": []}
+
+    client = app.client
+    assert client.get("/api/health").json() == {"status": "ok"}  # no key needed
+    assert client.get("/api/inner/ping").text == "pong"  # a nested group's too
+    assert calls == [] and opened == []  # neither the group's nor the app's provider ran
+    assert client.get("/api/own").status_code == 400
+    assert client.get("/api/own", headers={"X-Api-Key": "secret"}).json() == {"key": "secret"}
+    assert opened == []
+    assert client.get("/api/data").status_code == 400  # True is the default: the key is needed
+    assert client.get("/api/data", headers={"X-Api-Key": "secret"}).json() == {"data": []}
+    assert opened == ["app", "app"]  # the app's provider ran for both /api/data requests
+    paths = docs.to_dict()["paths"]
+    assert "parameters" not in paths["/api/health"]["get"]
+    assert "parameters" not in paths["/api/inner/ping"]["get"]
+    assert [p["name"].lower() for p in paths["/api/data"]["get"]["parameters"]] == ["x-api-key"]
+    with pytest.raises(TypeError, match="takes False"):
+        api.route("/x", dependencies=[Depends(api_key)])(lambda req, resp: None)
+
+
 def test_group_dependencies_refuse_what_is_not_depends():
     from dyne import Depends
 

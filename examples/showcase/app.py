@@ -36,6 +36,7 @@ import asyncio
 import hmac
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -226,29 +227,35 @@ def docs_theme(req, resp, *, theme):
 
 
 # The API's clients, generated from its OpenAPI document when first asked for
-# (dyne.clientgen; `dyne client` does the same from the command line), and
-# again only when the document changes.
+# (dyne.clientgen; `dyne client` does the same from the command line). Every
+# route is registered by the time a request comes, so the document is built
+# once, and each client generated once, then served from memory.
 CLIENT_DOWNLOADS = {"python.py": ("python", "text/x-python; charset=utf-8"),
                     "typescript.ts": ("typescript", "text/plain; charset=utf-8")}
-_generated_clients: dict[tuple[str, str], bytes] = {}
+_client_files: dict[str, bytes] = {}
+_client_document: list[dict] = []  # the OpenAPI document, once built
+_clients_lock = threading.Lock()  # the view runs in the thread pool
+
+
+def generated_client(lang: str) -> bytes:
+    """The API's client in ``lang``, generated on first use."""
+    with _clients_lock:
+        if lang not in _client_files:
+            from dyne.clientgen import generate
+
+            if not _client_document:
+                _client_document.append(api.to_dict())
+            _client_files[lang] = generate(_client_document[0], lang).encode()
+        return _client_files[lang]
 
 
 @app.route("/clients/{filename}", methods=["GET"], include_in_schema=False)
 def download_client(req, resp, *, filename):
     """The generated Python or TypeScript client, as a file to save."""
-    import hashlib
-
-    from dyne.clientgen import generate
-
     if filename not in CLIENT_DOWNLOADS:
         dyne.abort(404, f"No client {filename!r}: try /clients/python.py or /clients/typescript.ts")
     lang, content_type = CLIENT_DOWNLOADS[filename]
-    key = (lang, hashlib.sha256(api.to_json().encode()).hexdigest())
-    if key not in _generated_clients:
-        for stale in [k for k in _generated_clients if k[1] != key[1]]:
-            del _generated_clients[stale]
-        _generated_clients[key] = generate(api.to_dict(), lang).encode()
-    resp.content = _generated_clients[key]
+    resp.content = generated_client(lang)
     resp.headers["Content-Type"] = content_type
     resp.headers["Content-Disposition"] = f'attachment; filename="showcase_client.{filename.split(".")[1]}"'
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .routing import Route
 
 __all__ = [
+    "NO_DEPENDENCIES_KEY",
     "PHASE_AUTH",
     "PHASE_BEFORE",
     "PHASE_DEFAULT",
@@ -186,6 +187,13 @@ def get_endpoint_spec(view: Any, create: bool = True, *, scope: bool = False) ->
 #: ``meta`` key set by ``@public`` (``dyne.ext.auth``): the view opts out of
 #: the authentication its route group or app declares.
 PUBLIC_KEY = "auth.public"
+#: ``meta`` key set by the ``dependencies=False`` route option: the route does
+#: not run the dependencies its route groups and app declare.
+NO_DEPENDENCIES_KEY = "injection.no_dependencies"
+#: ``meta`` key of a route group's or app's spec: the steps and the ``InputMeta``
+#: records that ``dependencies=[...]`` added (``dyne.injection.add_dependencies``),
+#: as ``(steps, inputs)``, for the routes that opt out to leave out.
+DEPENDENCY_PARTS_KEY = "injection.dependency_parts"
 
 
 def inherited_specs(route: Any) -> list[EndpointSpec | None]:
@@ -207,16 +215,37 @@ def _without_auth(spec: EndpointSpec) -> EndpointSpec:
     return copy
 
 
+def _without_dependencies(spec: EndpointSpec) -> EndpointSpec:
+    steps, inputs = spec.meta.get(DEPENDENCY_PARTS_KEY, ((), ()))
+    if not steps:
+        return spec
+    copy = EndpointSpec()
+    copy.steps = [step for step in spec.steps if not any(step[2] is own for own in steps)]
+    copy.after = list(spec.after)
+    copy.meta = {key: value for key, value in spec.meta.items()  # and injection.DEPENDENCIES_KEY:
+                 if key not in (DEPENDENCY_PARTS_KEY, "injection.dependencies")}
+    kept = [item for item in spec.meta.get("io.inputs", ()) if not any(item is own for own in inputs)]
+    if kept:
+        copy.meta["io.inputs"] = kept
+    else:
+        copy.meta.pop("io.inputs", None)
+    return copy
+
+
 def with_inherited(route: Any, specs: Iterable[EndpointSpec | None]) -> list[EndpointSpec | None]:
     """``specs`` (a view's own) preceded by those its route inherits; when
     one of ``specs`` is marked ``@public``, the inherited ones lose their
-    authentication (``PHASE_AUTH`` steps and ``meta["auth"]``)."""
+    authentication (``PHASE_AUTH`` steps and ``meta["auth"]``); when one is
+    marked ``dependencies=False``, they lose the dependencies declared with
+    ``dependencies=[...]`` (their steps and their documented inputs)."""
     own = list(specs)
     inherited = [spec for spec in inherited_specs(route) if spec]
     if not inherited:
         return own
     if any(spec is not None and spec.meta.get(PUBLIC_KEY) for spec in own):
         inherited = [_without_auth(spec) for spec in inherited]
+    if any(spec is not None and spec.meta.get(NO_DEPENDENCIES_KEY) for spec in own):
+        inherited = [_without_dependencies(spec) for spec in inherited]
     return [*inherited, *own]
 
 
@@ -263,6 +292,8 @@ ROUTE_OPTIONS: dict[str, RouteOption | str] = {
     "after": "dyne.route_options:after_request_option",
     "max_body_size": "dyne.route_options:max_body_size_option",
     "timeout": "dyne.route_options:timeout_option",
+    # dependencies=False: the route skips its groups' and app's dependencies (dyne.injection).
+    "dependencies": "dyne.injection:dependencies_option",
 }
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "attach_class_view_plans",
     "attach_route_plan",
     "compile_signature",
+    "dependencies_option",
     "is_model",
     "register_model_detector",
     "signature_annotations",
@@ -413,7 +414,8 @@ class Plan:
         #: ``await read_body(req)`` giving the validated value.
         self.single_body: tuple[_Leaf, Callable[[Request], Awaitable[Any]]] | None = None
         self.path_group: _Group | None = None
-        #: ``InputMeta`` records for documentation (``meta["io.inputs"]``).
+        #: ``InputMeta`` records for documentation (``meta["io.inputs"]``); typed
+        #: path parameters are one record of location ``"path"``.
         self.inputs: list[Any] = []
         #: The return annotation to serialize (``None``: none).
         self.output: Any = None
@@ -833,8 +835,8 @@ class _Compiler:
                            if location != "path" else _no_reader, ADAPTER.validator(model), fields)
             if location == "path":
                 plan.path_group = group
-                continue
-            plan.groups.append(group)
+            else:
+                plan.groups.append(group)
             plan.inputs.append(InputMeta(schema=model, location=location,
                                          key="_".join(leaf.name for leaf in leaves),
                                          library="pydantic"))
@@ -1065,7 +1067,7 @@ def add_dependencies(scope: Any, dependencies: Iterable[Depends]) -> None:
     documented on each operation. ``app.add_dependencies`` /
     ``group.add_dependencies`` and ``app.group(..., dependencies=[...])``
     call this."""
-    from .endpoints import PHASE_INPUT, get_endpoint_spec
+    from .endpoints import DEPENDENCY_PARTS_KEY, PHASE_INPUT, get_endpoint_spec
 
     declared = list(dependencies)
     if not declared:
@@ -1098,3 +1100,20 @@ def add_dependencies(scope: Any, dependencies: Iterable[Depends]) -> None:
     spec.meta[DEPENDENCIES_KEY] = [*spec.meta.get(DEPENDENCIES_KEY, ()), *declared]
     if plan.inputs:
         spec.meta["io.inputs"] = [*spec.meta.get("io.inputs", ()), *plan.inputs]
+    # What a route with ``dependencies=False`` leaves out (``with_inherited``).
+    steps, inputs = spec.meta.get(DEPENDENCY_PARTS_KEY, ((), ()))
+    spec.meta[DEPENDENCY_PARTS_KEY] = ((*steps, run_dependencies), (*inputs, *plan.inputs))
+
+
+def dependencies_option(route: Route, value: bool) -> None:
+    """``@group.route(path, dependencies=False)``: the route does not run the
+    dependencies declared on its route groups and app (``dependencies=[...]``,
+    ``add_dependencies``), nor documents what they read. ``True`` is the
+    default. A view that needs a provider asks for it in its signature."""
+    from .endpoints import NO_DEPENDENCIES_KEY
+
+    if not isinstance(value, bool):
+        raise TypeError("dependencies= on a route takes False (skip the dependencies of its route "
+                        "groups and app) or True; for a dependency of this route alone, ask for it "
+                        f"in the view's signature (name=Depends(provider)); got {value!r}")
+    route.spec.meta[NO_DEPENDENCIES_KEY] = not value

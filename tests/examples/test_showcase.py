@@ -368,6 +368,32 @@ def test_openapi_document_of_the_showcase(showcase):
     assert client.get("/").text.count('href="/docs"') == 1
 
 
+def test_client_downloads_build_the_document_once(showcase, monkeypatch):
+    import dyne.ext.openapi.extension as openapi_extension
+    from dyne.clientgen import generate
+
+    builds = []
+    collect = openapi_extension.collect
+
+    def counting_collect(app):
+        builds.append(app)
+        return collect(app)
+
+    monkeypatch.setattr(openapi_extension, "collect", counting_collect)
+    client = showcase.app.client
+    downloads = {name: [client.get(f"/clients/{name}") for _ in range(3)]
+                 for name in ("python.py", "typescript.ts")}
+    assert len(builds) == 1  # the first download builds the document; none after
+    document = showcase.api.to_dict()
+    for name, lang in (("python.py", "python"), ("typescript.ts", "typescript")):
+        answers = downloads[name]
+        assert all(answer.status_code == 200 for answer in answers)
+        assert {answer.content for answer in answers} == {generate(document, lang).encode()}
+        assert answers[0].headers["content-disposition"] == (
+            f'attachment; filename="showcase_client.{name.split(".")[1]}"')
+    assert client.get("/clients/go.go").status_code == 404
+
+
 @pytest.mark.server
 @pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
 def test_schemathesis_finds_nothing_against_the_showcase_spec(tmp_path, version):

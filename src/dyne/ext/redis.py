@@ -60,9 +60,12 @@ class RedisBacked:
     :meth:`close_client` closes it only when it was made here."""
 
     def __init__(self, url: str | None = None, *, client: Any = None, key_prefix: str = "",
-                 timeout: float = DEFAULT_TIMEOUT, password: str | None = None) -> None:
-        self.client = client if client is not None else redis_client(url, password=password,
-                                                                     timeout=timeout)
+                 timeout: float = DEFAULT_TIMEOUT, password: str | None = None,
+                 client_timeout: float | None = None) -> None:
+        # client_timeout: the socket timeouts of a client made here, when the store
+        # enforces ``timeout`` itself and the client's only need to be a backstop.
+        self.client = client if client is not None else redis_client(
+            url, password=password, timeout=timeout if client_timeout is None else client_timeout)
         self._owns_client = client is None
         self.key_prefix = key_prefix
         self.timeout = timeout

@@ -163,3 +163,37 @@ def test_a_stateless_backend_and_a_check_callable(tmp_path: Path) -> None:
         assert with_token.status_code == 404  # past the checks: there is no scheduler here
         assert client.post("/admin/jobs/x/pause", auth=("dev", "pw"),
                            data={"csrf_token": token}).status_code == 403
+
+
+def test_a_login_manager_tells_admins_by_its_public_user_roles(tmp_path: Path) -> None:
+    """The admin asks LoginManager.user_roles(user): a manager that computes roles its own
+    way (here: from a directory of granted roles, not the user record) is obeyed."""
+    from dyne.ext.admin import Admin
+    from dyne.ext.auth import LoginManager
+    from dyne.ext.db.alchemical import Alchemical
+
+    granted = {"root": {"admin"}}
+
+    class DirectoryLoginManager(LoginManager):
+        async def user_roles(self, user: Any) -> frozenset[Any]:
+            return frozenset(granted.get(user["username"], ()))
+
+    app = dyne.App(secret_key="admin-tests-secret-key-0123456789")
+    app.config["ALCHEMICAL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'roles.db'}"
+    Alchemical(app)
+    auth = DirectoryLoginManager(app, login_url="/login")
+    accounts = {"1": {"username": "root"}, "2": {"username": "eve"}}
+    auth.user_loader(accounts.get)  # no get_user_roles callback: user_roles decides
+
+    @app.route("/login/{user_id}")
+    async def login(req: Any, resp: Any, *, user_id: str) -> None:
+        await auth.login(req, resp, {"id": user_id, **accounts[user_id]})
+
+    Admin(app)
+    with app.client as client:
+        client.get("/login/2")
+        assert client.get("/admin", headers={"Accept": "application/json"}).status_code == 403
+        granted["eve"] = {"admin"}
+        assert client.get("/admin").status_code == 200
+        client.get("/login/1")
+        assert client.get("/admin").status_code == 200

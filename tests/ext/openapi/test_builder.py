@@ -3,6 +3,7 @@ responses, docstrings, operation ids, tags, webhooks, skipped routes."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 
 import pytest
@@ -28,6 +29,11 @@ def app():
 def document_of(app, version="3.0.3"):
     app.extensions["test.api"].openapi = version
     return served(app)
+
+
+class Shelf(enum.Enum):
+    top = "top"
+    bottom = "bottom"
 
 
 class Book(BaseModel):
@@ -59,6 +65,97 @@ def test_typed_path_parameters(app, version):
         "text/plain": {"schema": {"type": "string"}}}}
     # The documented URL works.
     assert app.client.get(f"/a/3/0.5/{uuid.uuid4()}/x/y/z").status_code == 200
+
+
+def test_a_path_parameter_the_signature_validates_is_documented_as_validated(app, version):
+    from dyne.injection import Path
+
+    @app.route("/items/{item_id}", methods=["GET"])
+    async def item(req, resp, *, item_id: int):
+        resp.media = {"id": item_id}
+
+    @app.route("/pages/{number}/{shelf}/{code}", methods=["GET"])
+    async def page(req, resp, *, number: int = Path(ge=1, description="From 1"), shelf: Shelf,
+                   code: str = Path(max_length=4)):
+        resp.media = {"number": number}
+
+    @app.route("/books/{id:int}/{key:uuid}", methods=["GET"])
+    async def book(req, resp, *, id: int = Path(gt=0, le=1000), key: str):
+        resp.media = {"id": id}
+
+    document = document_of(app, version)
+    item_get = operation(document, "/items/{item_id}", "get")
+    assert item_get["parameters"] == [
+        {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    # What is documented is what the view validates: a non-integer is a 400, not a 404.
+    assert "400" in item_get["responses"]
+    assert app.client.get("/items/abc").status_code == 400
+    assert app.client.get("/items/-3").json() == {"id": -3}
+
+    number, shelf, code = operation(document, "/pages/{number}/{shelf}/{code}", "get")["parameters"]
+    assert number == {"name": "number", "in": "path", "required": True, "description": "From 1",
+                      "schema": {"type": "integer", "minimum": 1}}
+    assert component(document, shelf["schema"]) == {"enum": ["top", "bottom"], "title": "Shelf",
+                                                     "type": "string"}
+    assert code["schema"] == {"type": "string", "minLength": 1, "maxLength": 4}
+    assert app.client.get("/pages/0/top/ab").status_code == 400
+    assert app.client.get("/pages/1/middle/ab").status_code == 400
+    assert app.client.get("/pages/1/top/abcde").status_code == 400
+    assert app.client.get("/pages/1/top/abcd").status_code == 200
+
+    # A typed convertor decides, narrowed by the annotation's constraints of its type.
+    book_id, key = operation(document, "/books/{id}/{key}", "get")["parameters"]
+    bounds = ({"exclusiveMinimum": 0} if version == "3.1.0"
+              else {"minimum": 0, "exclusiveMinimum": True})
+    assert book_id["schema"] == {"type": "integer", "format": "int64", "maximum": 1000, **bounds}
+    assert key["schema"] == {"type": "string", "format": "uuid"}  # the convertor's UUID
+    assert app.client.get("/books/0/" + str(uuid.uuid4())).status_code == 400
+    assert app.client.get("/books/1001/" + str(uuid.uuid4())).status_code == 400
+    assert app.client.get("/books/7/" + str(uuid.uuid4())).json() == {"id": 7}
+    assert "400" in operation(document, "/books/{id}/{key}", "get")["responses"]
+
+
+def test_a_400_is_documented_only_when_the_path_validation_can_refuse(app):
+    from dyne import Path
+
+    @app.route("/same/{id:int}", methods=["GET"])
+    async def same(req, resp, *, id: int = Path(description="The id")):
+        resp.media = {"id": id}
+
+    @app.route("/other/{ratio:float}", methods=["GET"])
+    async def other(req, resp, *, ratio: int):
+        resp.media = {"ratio": ratio}
+
+    @app.route("/any/{name}", methods=["GET"])
+    async def any_name(req, resp, *, name=Path()):
+        resp.media = {"name": name}
+
+    document = document_of(app)
+    same_get = operation(document, "/same/{id}", "get")
+    # The convertor already gives an integer: validation cannot refuse what matched.
+    assert same_get["parameters"][0]["description"] == "The id"
+    assert same_get["parameters"][0]["schema"]["type"] == "integer"
+    assert "400" not in same_get["responses"]
+    # A float that is not an integer matches the route, then is refused.
+    other_get = operation(document, "/other/{ratio}", "get")
+    assert other_get["parameters"][0]["schema"] == {"type": "number", "minimum": 0}
+    assert "400" in other_get["responses"]
+    assert app.client.get("/other/2.5").status_code == 400
+    assert app.client.get("/other/2.0").json() == {"ratio": 2}
+    any_get = operation(document, "/any/{name}", "get")
+    assert any_get["parameters"][0]["schema"] == {"type": "string", "minLength": 1}
+    assert "400" not in any_get["responses"]
+
+
+def test_a_class_based_views_typed_path_parameter_is_documented(app):
+    @app.route("/orders/{order_id}")
+    class Orders:
+        async def on_get(self, req, resp, *, order_id: int):
+            resp.media = {"id": order_id}
+
+    parameter = operation(document_of(app), "/orders/{order_id}", "get")["parameters"][0]
+    assert parameter["schema"] == {"type": "integer"}
+    assert app.client.get("/orders/x").status_code == 400
 
 
 def test_custom_convertor_is_a_string_with_its_pattern(app):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect as pyinspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -164,22 +165,23 @@ class Admin(Extension):
 
     async def _guard(self, req: Request, resp: Response) -> None:
         from dyne.ext.auth.roles import roles_allow
+        from dyne.ext.auth.session import LoginManager
 
         backend = self.auth if self.auth is not None else self.require_app().extensions["login_manager"]
-        if hasattr(backend, "current_user"):  # LoginManager
+        if isinstance(backend, LoginManager):
             from dyne.ext.auth import AuthFailureReason
 
             user = await backend.current_user(req, resp)
             if user is None:
                 await backend.default_failure(req, resp, AuthFailureReason.UNAUTHENTICATED)
                 return
-            roles_of: Callable[[], Any] = lambda: backend._roles(user)  # noqa: E731
+            roles_of: Callable[[], Awaitable[frozenset[Hashable]]] = partial(backend.user_roles, user)
         else:
             verdict = await backend.verify(req)
             if not verdict.ok:
                 raise HTTPException(401, headers={"WWW-Authenticate": await backend.challenge(req, verdict)})
             user = verdict.user
-            roles_of = lambda: backend.user_roles(verdict)  # noqa: E731
+            roles_of = partial(backend.user_roles, verdict)
         req.state.user = user
         if self.check is not None:
             allowed = self.check(user)

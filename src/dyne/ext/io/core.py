@@ -67,7 +67,9 @@ class InputMeta(Metadata):
 
     #: The schema as given (a class or an instance).
     schema: Any
-    #: ``"media"``, ``"query"``, ``"headers"``, ``"cookies"``, ``"form"`` or ``"files"``.
+    #: ``"media"``, ``"query"``, ``"headers"``, ``"cookies"``, ``"form"`` or ``"files"``;
+    #: or ``"path"``: the path parameters a view's signature validates
+    #: (``item_id: int``), one pydantic model whose fields are aliased to their names.
     location: str
     #: The keyword the validated value is injected as.
     key: str

@@ -393,6 +393,44 @@ def path_parameter_schema(convertor: Any) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^(?:{convertor.regex})$"}
 
 
+#: Keywords of a validated path parameter's schema that narrow a typed convertor's.
+_NARROWING = ("minLength", "maxLength", "pattern", "multipleOf", "enum", "const")
+
+
+def _validated_path_schema(convertor: Any, converted: dict[str, Any],
+                           declared: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The schema of a path parameter that the view's signature also validates
+    (``item_id: int``, ``Path(ge=1)``): what is validated, which is the
+    annotation's schema under a plain ``{name}``; under a typed convertor
+    (``{id:int}``), the convertor's schema narrowed by the annotation's
+    constraints of the same type (a value must pass both). Also whether the
+    validation can refuse a value the convertor matched (a 400)."""
+    declared.pop("title", None)
+    if not declared:  # Path() without a type: any string the route matched
+        return converted, False
+    if type(convertor) is StringConvertor:
+        if declared.get("type") == "string":
+            declared["minLength"] = max(1, declared.get("minLength", 1))
+        return declared, declared != converted
+    if declared.get("type") != converted.get("type"):
+        return converted, True  # another type than the convertor's: it may refuse some
+    schema = dict(converted)
+    for lower in ("minimum", "exclusiveMinimum"):
+        if lower in declared:
+            schema[lower] = max(declared[lower], schema.get(lower, declared[lower]))
+    for upper in ("maximum", "exclusiveMaximum"):
+        if upper in declared:
+            schema[upper] = min(declared[upper], schema.get(upper, declared[upper]))
+    # Of an inclusive and an exclusive bound, keep the stricter.
+    for inclusive, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if inclusive in schema and exclusive in schema:
+            stricter = (schema[exclusive] >= schema[inclusive] if inclusive == "minimum"
+                        else schema[exclusive] <= schema[inclusive])
+            del schema[inclusive if stricter else exclusive]
+    schema.update({key: declared[key] for key in _NARROWING if key in declared})
+    return schema, schema != converted
+
+
 def _status_description(status: int | str) -> str:
     if isinstance(status, int):
         return status_phrase(status)
@@ -552,7 +590,7 @@ class _Builder:
         if description:
             operation["description"] = description
         operation["operationId"] = self._operation_id(draft, extra.get("operation_id"))
-        parameters = self._parameters(draft)
+        parameters, path_may_fail = self._parameters(draft)
         if parameters:
             operation["parameters"] = parameters
         body = self._request_body(draft)
@@ -560,7 +598,7 @@ class _Builder:
             operation["requestBody"] = body
         operation["responses"] = self._responses(draft, has_path_params=bool(draft.route.param_names),
                                                  has_body=body is not None, secured=bool(security),
-                                                 roles=bool(alternatives))
+                                                 roles=bool(alternatives), path_may_fail=path_may_fail)
         if security is not None:
             operation["security"] = security
         if alternatives:
@@ -612,12 +650,29 @@ class _Builder:
 
     # -- parameters --------------------------------------------------------------------
 
-    def _parameters(self, draft: Draft) -> list[dict[str, Any]]:
+    def _parameters(self, draft: Draft) -> tuple[list[dict[str, Any]], bool]:
+        """The operation's parameters, and whether the view's validation of its
+        path parameters can refuse a value the route matched (a 400)."""
         parameters: list[dict[str, Any]] = []
+        path_may_fail = False
         convertors = draft.route.template.convertors
+        validated: dict[str, Any] = {}  # what the view's signature validates, by name
+        for item in Meta(draft.meta).inputs:
+            if item.location == "path":
+                fields = self.registry.object_fields(item.schema, item.library)
+                if fields is not None:
+                    validated.update(fields[0])
         for name in draft.route.param_names:
-            parameters.append({"name": name, "in": "path", "required": True,
-                               "schema": path_parameter_schema(convertors[name])})
+            parameter: dict[str, Any] = {"name": name, "in": "path", "required": True}
+            schema = path_parameter_schema(convertors[name])
+            declared = validated.get(name)
+            if declared is not None:
+                if "description" in declared:
+                    parameter["description"] = declared.pop("description")
+                schema, may_fail = _validated_path_schema(convertors[name], schema, declared)
+                path_may_fail = path_may_fail or may_fail
+            parameter["schema"] = schema
+            parameters.append(parameter)
         for item in Meta(draft.meta).inputs:
             location = {"query": "query", "headers": "header", "cookies": "cookie"}.get(item.location)
             if location is None:
@@ -636,7 +691,7 @@ class _Builder:
                 wire = prop.replace("_", "-") if location == "header" else prop
                 if any(p["name"].lower() == wire.lower() and p["in"] == location for p in parameters):
                     continue
-                parameter: dict[str, Any] = {"name": wire, "in": location}
+                parameter = {"name": wire, "in": location}
                 if "description" in schema:
                     parameter["description"] = schema.pop("description")
                 parameter["required"] = prop in required
@@ -644,7 +699,7 @@ class _Builder:
                     parameter["deprecated"] = True
                 parameter["schema"] = schema
                 parameters.append(parameter)
-        return parameters
+        return parameters, path_may_fail
 
     # -- request bodies ----------------------------------------------------------------
 
@@ -718,7 +773,7 @@ class _Builder:
         return {"application/json": {"schema": schema}}
 
     def _responses(self, draft: Draft, *, has_path_params: bool, has_body: bool, secured: bool,
-                   roles: bool) -> dict[str, Any]:
+                   roles: bool, path_may_fail: bool = False) -> dict[str, Any]:
         meta = Meta(draft.meta)
         responses: dict[str, dict[str, Any]] = {}
         output = meta.output
@@ -768,7 +823,7 @@ class _Builder:
 
         inputs = meta.inputs
         errors = self._problem_errors() if self.options.problem_details else self._plain_errors()
-        if inputs:
+        if path_may_fail or any(item.location != "path" for item in inputs):
             framework("400", "Invalid input", errors.invalid_input(has_body))
         elif has_body:
             framework("400", "Malformed request body", errors.general())

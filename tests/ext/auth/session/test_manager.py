@@ -400,6 +400,18 @@ def test_roles(user, path, status):
         assert response.text == "Forbidden"
 
 
+async def test_user_roles_is_the_public_view_of_the_role_loader():
+    _app, auth, _loads = make_app()
+    assert await auth.user_roles(PEOPLE["2"]) == frozenset({"admin", "super_user"})
+    auth.get_user_roles(lambda user: user["roles"][0])  # one role as a string
+    assert await auth.user_roles(PEOPLE["1"]) == frozenset({"editor"})
+    auth.get_user_roles(lambda user: None)  # no role at all
+    assert await auth.user_roles(PEOPLE["1"]) == frozenset()
+    without = LoginManager(dyne.App(secret_key=SECRET))
+    with pytest.raises(RuntimeError, match="get_user_roles"):
+        await without.user_roles(PEOPLE["1"])
+
+
 def test_roles_need_a_role_loader():
     app = dyne.App(secret_key=SECRET, debug=True)
     auth = LoginManager(app)

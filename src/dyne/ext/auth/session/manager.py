@@ -347,7 +347,7 @@ class LoginManager(Extension):
             user = await self.current_user(req, resp)
             if user is None:
                 await self._fail(req, resp, AuthFailureReason.UNAUTHENTICATED)
-            elif requirement is not None and not roles_allow(requirement, await self._roles(user)):
+            elif requirement is not None and not roles_allow(requirement, await self.user_roles(user)):
                 await self._fail(req, resp, AuthFailureReason.UNAUTHORIZED)
 
         def decorator(target: V) -> V:
@@ -364,10 +364,16 @@ class LoginManager(Extension):
         decorator: Callable[[V], V] = self.login_required(role=list(roles))
         return decorator
 
-    async def _roles(self, user: Any) -> frozenset[Hashable]:
+    async def user_roles(self, user: Any) -> frozenset[Hashable]:
+        """The roles of ``user``, as ``@login_required(role=...)`` checks them: what
+        the ``get_user_roles`` callback returns (a name, a list of names or
+        ``None``), as a frozenset. For code that checks roles itself (an admin
+        site, a view showing some buttons to editors only).
+
+        :raises RuntimeError: no ``get_user_roles`` callback is registered.
+        """
         if self._get_user_roles is None:
-            raise RuntimeError("@login_required(role=...) needs a role loader: register one with "
-                               "@auth.get_user_roles")
+            raise RuntimeError("Roles need a role loader: register one with @auth.get_user_roles")
         return user_role_set(await self._get_user_roles(user))
 
     async def _fail(self, req: Request, resp: Response, reason: AuthFailureReason) -> None:
