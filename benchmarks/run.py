@@ -336,15 +336,25 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
 
 # -- the run -------------------------------------------------------------------------
 
+DEFAULT_CONNECTIONS = 64
+
+
+def connections_for(scenario: Scenario, args: argparse.Namespace) -> int:
+    """wrk's connections for ``scenario``: ``--connections`` when given, else the
+    scenario's own (200 for seed 003's users suite), else 64."""
+    return args.connections or scenario.connections or DEFAULT_CONNECTIONS
+
+
 def measure(server: Server, scenario: Scenario, script: Path, args: argparse.Namespace,
             round_index: int, wrk_cpus: set[int] | None) -> dict[str, Any]:
     """One wrk run of ``scenario`` against ``server`` (after a warm-up in the first
     round), with the server's CPU time per request."""
     url = f"http://127.0.0.1:{server.port}{scenario.path}"
+    connections = connections_for(scenario, args)
     if args.warmup and round_index == 0:
-        run_wrk(url, script, args.warmup, args.connections, args.threads, wrk_cpus)
+        run_wrk(url, script, args.warmup, connections, args.threads, wrk_cpus)
     cpu_before = server.cpu_seconds()
-    result = run_wrk(url, script, args.duration, args.connections, args.threads, wrk_cpus)
+    result = run_wrk(url, script, args.duration, connections, args.threads, wrk_cpus)
     cpu = server.cpu_seconds() - cpu_before
     result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
     result["round"] = round_index
@@ -464,6 +474,17 @@ def _server_text(meta: dict[str, Any]) -> str:
     return f"{stack}, {workers} worker{'s' if workers != 1 else ''}"
 
 
+def _connections_text(connections: int | dict[str, int]) -> str:
+    """``-c64``, or per scenario when they differ (older reports hold one number)."""
+    if isinstance(connections, int):
+        return f"-c{connections}"
+    values = sorted(set(connections.values()))
+    if len(values) == 1:
+        return f"-c{values[0]}"
+    return "; ".join(f"-c{value} for " + ", ".join(s for s, c in connections.items() if c == value)
+                     for value in values)
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     summary = report["summary"]
@@ -471,7 +492,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['started']}: {meta['rounds']} round(s) x {meta['duration_s']} s per "
         f"measurement (after a {meta['warmup_s']} s warm-up), wrk -t{meta['threads']} "
-        f"-c{meta['connections']}, {_server_text(meta)}, no access log"
+        f"{_connections_text(meta['connections'])}, {_server_text(meta)}, no access log"
         f"{' (servers and wrk pinned to separate CPUs)' if meta.get('pinned') else ''}; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
@@ -533,13 +554,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int,
                         help="seconds of warm-up before a server's first measurement of a "
                              "scenario (default 2, quick 1)")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=None,
+                        help="wrk connections for every scenario (default: the scenario's own, "
+                             "200 for the users suite, else 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2-core machine)")
     parser.add_argument("--frameworks", default=",".join(fw.key for fw in FRAMEWORKS),
                         help="comma-separated subset (raw is always included)")
     parser.add_argument("--suite", choices=sorted(SUITES), default="default",
                         help="default: the synthetic scenarios; tfb: the TechEmpower test types "
-                             "on PostgreSQL (TFB_DATABASE_URL), seeded first")
+                             "on PostgreSQL (TFB_DATABASE_URL), seeded first; users: seed 003's "
+                             "list of users from SQLite at 200 connections (a seeded temporary file)")
     parser.add_argument("--scenarios", default=None,
                         help="comma-separated subset of the suite's scenarios")
     parser.add_argument("--workers", type=int, default=1,
@@ -616,10 +640,19 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
     targets = sorted({(s.module, s.target) for s in scenarios})
+    users_dir: tempfile.TemporaryDirectory[str] | None = None
     if args.suite == "tfb":
         from .tfb_db import seed
 
         log(f"seeding {seed()} ...")
+    elif args.suite == "users":
+        from . import users_db
+
+        # A fresh SQLite file for this run, named to the servers (they inherit the
+        # environment) before any of them starts.
+        users_dir = tempfile.TemporaryDirectory(prefix="dyne-bench-users-")
+        os.environ[users_db.ENV] = users_db.seed(str(Path(users_dir.name) / "users.sqlite3"))
+        log(f"seeded {os.environ[users_db.ENV]}")
     server_cpus: set[int] | None = None
     wrk_cpus: set[int] | None = None
     available = sorted(os.sched_getaffinity(0))
@@ -682,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers.values():
             server.stop()
         scripts_dir.cleanup()
+        if users_dir is not None:
+            users_dir.cleanup()
     if args.check:
         log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
             f"{len(failures)} wrong answer(s)")
@@ -691,7 +726,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "meta": {
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,
-            "warmup_s": args.warmup, "connections": args.connections, "threads": args.threads,
+            "warmup_s": args.warmup, "threads": args.threads,
+            "connections": {s.name: connections_for(s, args) for s in scenarios},
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
             "suite": args.suite, "workers": args.workers, "server": args.server,
             "pinned": bool(server_cpus),
