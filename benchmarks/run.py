@@ -57,6 +57,13 @@ class Framework:
     import_statement: str | None
     #: Distributions whose versions are recorded.
     packages: tuple[str, ...]
+    #: The suites it has apps for (``None``: every one).
+    suites: tuple[str, ...] | None = None
+    #: The oldest Python it installs on (``None``: any the runner runs on).
+    min_python: tuple[int, int] | None = None
+
+    def has_suite(self, suite: str) -> bool:
+        return self.suites is None or suite in self.suites
 
 
 FRAMEWORKS: tuple[Framework, ...] = (
@@ -68,6 +75,10 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Framework("litestar", "Litestar", "from litestar import Litestar", ("litestar", "msgspec")),
     Framework("blacksheep", "BlackSheep", "from blacksheep import Application", ("blacksheep",)),
     Framework("responder", "Responder", "import responder", ("responder", "starlette")),
+    # Seed 003's framework (the renamed PyJolt), on its own benchmark only. Its
+    # release of seed 003 (0.111.13) needs Python >= 3.12 (later ones 3.13).
+    Framework("patera", "Patera", "import patera", ("patera", "patera-database", "sqlalchemy"),
+              suites=("users",), min_python=(3, 12)),
 )
 BY_KEY = {fw.key: fw for fw in FRAMEWORKS}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -84,25 +95,100 @@ def venv_python(key: str) -> Path:
     return VENVS / key / "bin" / "python"
 
 
+#: Runs on any Python (pyenv may hold a 2.7 too).
+_VERSION_CODE = ("import sys; sys.stdout.write('%d %d %s' % "
+                 "(sys.version_info[0], sys.version_info[1], sys.version))")
+_interpreters: dict[str, tuple[str, str] | None] = {}
+
+
+def _python_version(python: str) -> tuple[tuple[int, int], str] | None:
+    """``((major, minor), sys.version)`` of an interpreter, ``None`` if it does not run
+    (a pyenv shim of a version that is not selected, say)."""
+    try:
+        out = subprocess.run([python, "-c", _VERSION_CODE], capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        major, minor, version = out.stdout.strip().split(" ", 2)
+        return (int(major), int(minor)), version
+    except ValueError:  # it failed, or printed something else
+        return None
+
+
+def _python_candidates(minimum: tuple[int, int]) -> list[str]:
+    """Interpreters that may be new enough, oldest first (closest to the runner's)."""
+    found: list[str] = []
+    for minor in range(minimum[1], 20):
+        path = shutil.which(f"python{minimum[0]}.{minor}")
+        if path:
+            found.append(path)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    with contextlib.suppress(OSError):
+        def version_key(entry: Path) -> tuple[int, ...]:
+            return tuple(int(part) if part.isdigit() else 0 for part in entry.name.split("."))
+
+        for entry in sorted(pyenv.iterdir(), key=version_key):
+            if (entry / "bin" / "python").exists():
+                found.append(str(entry / "bin" / "python"))
+    return found
+
+
+def interpreter(key: str) -> tuple[str, str] | None:
+    """``(python, version)`` to build ``key``'s venv with: the runner's own Python
+    when the framework installs on it, else ``BENCHMARKS_PYTHON_<KEY>``, a
+    ``python3.N`` on the PATH or a pyenv version that is new enough (the oldest
+    such, the closest to the runner's); ``None`` when there is none."""
+    if key in _interpreters:
+        return _interpreters[key]
+    minimum = BY_KEY[key].min_python
+    chosen: tuple[str, str] | None = None
+    if minimum is None or sys.version_info[:2] >= minimum:
+        chosen = (sys.executable, sys.version)
+    else:
+        override = os.environ.get(f"BENCHMARKS_PYTHON_{key.upper()}")
+        for python in ([override] if override else _python_candidates(minimum)):
+            info = _python_version(python)
+            if info and info[0] >= minimum:
+                chosen = (python, info[1])
+                break
+    _interpreters[key] = chosen
+    return chosen
+
+
+def unavailable(key: str) -> str | None:
+    """Why ``key`` cannot be set up here (``None``: it can)."""
+    minimum = BY_KEY[key].min_python
+    if interpreter(key) is None and minimum is not None:
+        wanted = ".".join(map(str, minimum))
+        return (f"needs Python >= {wanted} (the runner is {platform.python_version()}, and no "
+                f"python{wanted}+ was found: set BENCHMARKS_PYTHON_{key.upper()})")
+    return None
+
+
 def _stamp(key: str) -> str:
     digest = hashlib.sha256()
     for name in ("common.txt", f"{key}.txt"):
         digest.update((REQUIREMENTS / name).read_bytes())
     if key == "dyne":
         digest.update((ROOT / "pyproject.toml").read_bytes())
-    digest.update(sys.version.encode())
+    found = interpreter(key)
+    digest.update((found[1] if found else sys.version).encode())
     return digest.hexdigest()
 
 
 def ensure_venv(key: str) -> None:
-    """Create (or refresh, when its requirements changed) a framework's venv."""
+    """Create (or refresh, when its requirements or Python changed) a framework's venv."""
     venv = VENVS / key
     stamp_file = venv / ".bench-stamp"
     stamp = _stamp(key)
     if stamp_file.exists() and stamp_file.read_text() == stamp and venv_python(key).exists():
         return
-    log(f"setting up {venv} ...")
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    found = interpreter(key)
+    if found is None:
+        raise RuntimeError(f"cannot set up {key}: {unavailable(key)}")
+    log(f"setting up {venv} (Python {found[1].split()[0]}) ...")
+    subprocess.run([found[0], "-m", "venv", "--clear", str(venv)], check=True)
     pip = [str(venv_python(key)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REQUIREMENTS / f"{key}.txt")], check=True)
     if key == "dyne":
@@ -112,8 +198,9 @@ def ensure_venv(key: str) -> None:
 
 def versions(key: str) -> dict[str, str]:
     packages = [*BY_KEY[key].packages, *COMMON_PACKAGES]
-    code = ("import importlib.metadata as m, json, sys; "
-            f"print(json.dumps({{p: m.version(p) for p in {packages!r}}}))")
+    code = ("import importlib.metadata as m, json, platform; "
+            f"print(json.dumps({{**{{p: m.version(p) for p in {packages!r}}}, "
+            "'python': platform.python_version()}))")
     out = subprocess.run([str(venv_python(key)), "-c", code], capture_output=True, text=True,
                          check=True).stdout
     found: dict[str, str] = json.loads(out)
@@ -521,6 +608,9 @@ def markdown(report: dict[str, Any]) -> str:
         rss = report["idle_rss_kb"].get(key)
         peak = report.get("peak_rss_kb", {}).get(key)
         version = report["versions"].get(key, {}).get(key, "") if key != "raw" else "-"
+        python = report["versions"].get(key, {}).get("python")
+        if python and python != meta.get("python"):
+            version += f" (Python {python})"
         lines.append(f"| {BY_KEY[key].title} | {version} | "
                      f"{'-' if imp is None else f'{imp:.0f}'} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f}'} | "
@@ -531,6 +621,9 @@ def markdown(report: dict[str, Any]) -> str:
     if report["failures"]:
         lines += ["", "Not measured (wrong answer or server failure):", ""]
         lines += [f"- {BY_KEY[k].title} / {s}: {why}" for (k, s, why) in report["failures"]]
+    if meta.get("unavailable"):
+        lines += ["", "Not set up here, so not measured:", ""]
+        lines += [f"- {BY_KEY[k].title}: {why}" for k, why in meta["unavailable"].items()]
     if report["targets"]:
         lines += ["", "Targets (from the req/s ratios; in brackets, the same from CPU time):", ""]
         for check in report["targets"]:
@@ -558,8 +651,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="wrk connections for every scenario (default: the scenario's own, "
                              "200 for the users suite, else 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2-core machine)")
-    parser.add_argument("--frameworks", default=",".join(fw.key for fw in FRAMEWORKS),
-                        help="comma-separated subset (raw is always included)")
+    parser.add_argument("--frameworks", default=None,
+                        help="comma-separated subset (raw is always included; default: every "
+                             "framework that has apps for the suite)")
     parser.add_argument("--suite", choices=sorted(SUITES), default="default",
                         help="default: the synthetic scenarios; tfb: the TechEmpower test types "
                              "on PostgreSQL (TFB_DATABASE_URL), seeded first; users: seed 003's "
@@ -583,10 +677,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.duration = args.duration or (2 if args.quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
-    keys = [k.strip() for k in args.frameworks.split(",") if k.strip()]
+    keys = ([k.strip() for k in args.frameworks.split(",") if k.strip()] if args.frameworks
+            else [fw.key for fw in FRAMEWORKS if fw.has_suite(args.suite)])
     unknown = [k for k in keys if k not in BY_KEY]
     if unknown:
         parser.error(f"unknown framework(s): {', '.join(unknown)}")
+    elsewhere = [k for k in keys if not BY_KEY[k].has_suite(args.suite)]
+    if elsewhere:
+        parser.error(f"no {args.suite} suite for: {', '.join(elsewhere)} (only "
+                     + "; ".join(f"{k}: {', '.join(BY_KEY[k].suites or ())}" for k in elsewhere)
+                     + ")")
     args.frameworks = ["raw", *[k for k in BY_KEY if k in keys and k != "raw"]]
     suite = SUITES[args.suite]
     names = ([s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios
@@ -626,6 +726,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(keys)} frameworks x {len(scenarios)} scenarios x {args.rounds} round(s): "
         f"about {estimate / 60:.1f} min of load, plus setup")
 
+    missing = {key: why for key in keys if (why := unavailable(key))}
+    for key, why in missing.items():
+        log(f"{BY_KEY[key].title} is not measured: {why}")
+    keys = [key for key in keys if key not in missing]
     if not args.no_setup:
         for key in keys:
             ensure_venv(key)
@@ -729,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup_s": args.warmup, "threads": args.threads,
             "connections": {s.name: connections_for(s, args) for s in scenarios},
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
+            "unavailable": missing,
             "suite": args.suite, "workers": args.workers, "server": args.server,
             "pinned": bool(server_cpus),
             "cpus": os.cpu_count(), "platform": platform.platform(),

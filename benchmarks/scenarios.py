@@ -253,7 +253,8 @@ TFB_SCENARIOS: tuple[Scenario, ...] = (
 # (every framework with aiosqlite directly, raw ASGI + aiosqlite the ceiling) and
 # "batteries" (each framework's documented database path: dyne's Alchemical
 # extension, FastAPI with SQLAlchemy async sessions, Litestar's SQLAlchemy plugin,
-# all on ``sqlite+aiosqlite``; raw ASGI + aiosqlite stays the ceiling).
+# Patera's SqlDatabase extension, all on ``sqlite+aiosqlite``; raw ASGI + aiosqlite
+# stays the ceiling). Patera itself runs this suite only.
 
 #: The seeded users, in id order: what ``GET /api/v1/users`` must answer (145 bytes
 #: as compact JSON, close to the 139 of Patera's example).
@@ -263,7 +264,7 @@ USERS = (
     {"id": 3, "name": "eve", "email": "eve@example.com"},
 )
 USERS_CONNECTIONS = 200
-USERS_FRAMEWORKS_BATTERIES = ("raw", "dyne", "fastapi", "litestar")
+USERS_FRAMEWORKS_BATTERIES = ("raw", "dyne", "fastapi", "litestar", "patera")
 
 USERS_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("users", "list users from SQLite (aiosqlite)", "/api/v1/users", list(USERS),

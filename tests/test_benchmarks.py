@@ -29,7 +29,7 @@ NEEDS = {"raw": "pydantic", "dyne": "dyne", "starlette": "starlette", "fastapi":
 
 
 def test_every_framework_of_the_run_has_an_app():
-    assert {fw.key for fw in FRAMEWORKS} == set(NEEDS)
+    assert {fw.key for fw in FRAMEWORKS if fw.has_suite("default")} == set(NEEDS)
 
 
 @pytest.mark.timeout(900)  # may first set up the framework's venv
@@ -286,10 +286,13 @@ def test_dyne_tfb_updates_are_written_and_queries_clamped(target, tfb_env):
 
 # -- seed 003's benchmark: list users from SQLite at 200 connections (--suite users) ----------
 
+#: The users suite's frameworks: every one, and Patera (seed 003's), which has only this suite.
+USERS_APPS = {**NEEDS, "patera": "patera"}
 #: What the users suite needs beside the framework (the batteries flavour's ORM too).
 USERS_NEEDS = {"dyne": ("aiosqlite", "sqlalchemy", "alchemical"),
                "fastapi": ("aiosqlite", "sqlalchemy"),
-               "litestar": ("aiosqlite", "advanced_alchemy")}
+               "litestar": ("aiosqlite", "advanced_alchemy"),
+               "patera": ("aiosqlite", "patera.database.sql")}
 
 
 @pytest.fixture
@@ -352,28 +355,45 @@ def test_users_checks_refuse_wrong_answers():
 
 
 def test_every_framework_has_a_users_app_and_the_orm_ones_a_batteries_flavour():
+    from benchmarks.run import parse_args
     from benchmarks.scenarios import USERS_FRAMEWORKS_BATTERIES
 
-    for framework in NEEDS:
+    assert parse_args(["--suite", "users"]).frameworks == [fw.key for fw in FRAMEWORKS]
+    assert {fw.key for fw in FRAMEWORKS} == set(USERS_APPS)
+    assert "patera" not in parse_args([]).frameworks
+    assert "patera" not in parse_args(["--suite", "tfb"]).frameworks
+    for framework in USERS_APPS:
         tree = ast.parse((ROOT / "benchmarks" / "apps" / f"{framework}_users.py").read_text())
         names = {target.id for node in tree.body if isinstance(node, ast.Assign)
                  for target in node.targets if isinstance(target, ast.Name)}
+        names |= {node.name for node in tree.body if isinstance(node, ast.AsyncFunctionDef)}
         assert "driver" in names, framework
         assert ("batteries" in names) == (framework in USERS_FRAMEWORKS_BATTERIES), framework
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a parent package is missing
+        return False
+
+
 @pytest.mark.timeout(900)  # may first set up the framework's venv
-@pytest.mark.parametrize("framework", sorted(NEEDS))
+@pytest.mark.parametrize("framework", sorted(USERS_APPS))
 def test_users_app_answers_the_seeded_users(framework, users_env):
-    needs = [NEEDS[framework], "aiosqlite", *USERS_NEEDS.get(framework, ())]
-    if all(importlib.util.find_spec(name) is not None for name in needs):
+    from benchmarks.run import unavailable
+
+    needs = [USERS_APPS[framework], "aiosqlite", *USERS_NEEDS.get(framework, ())]
+    if all(_installed(name) for name in needs):
         assert asyncio.run(check(framework, "users")) == []
         return
+    if unavailable(framework):  # Patera on a machine without Python 3.12+
+        pytest.skip(unavailable(framework))
     if REQUIRE_SERVICES or venv_python(framework).exists():
         ensure_venv(framework)  # (re)made when its requirements changed
     else:
-        pytest.skip(f"{NEEDS[framework]} is not installed here, and benchmarks/.venvs/{framework} "
-                    "does not exist (python -m benchmarks sets it up)")
+        pytest.skip(f"{USERS_APPS[framework]} is not installed here, and "
+                    f"benchmarks/.venvs/{framework} does not exist (python -m benchmarks sets it up)")
     result = subprocess.run([str(venv_python(framework)), "-m", "benchmarks.inprocess", framework,
                              "--check", "--suite", "users"], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
@@ -398,3 +418,30 @@ async def test_dyne_users_answer_follows_the_database(users_env):
             assert json.loads(body)[-1] == {"id": 9, "name": target, "email": "x@example.com"}
             with contextlib.closing(sqlite3.connect(users_env)) as connection, connection:
                 connection.execute("DELETE FROM users WHERE id = 9")
+
+
+def test_patera_runs_only_the_users_suite_on_a_new_enough_python(monkeypatch):
+    """Patera is asked for its own benchmark only, and its venv gets a Python it
+    installs on (3.12+), or it is reported as not set up, saying why."""
+    from benchmarks import run
+
+    with pytest.raises(SystemExit):
+        run.parse_args(["--frameworks", "dyne,patera"])  # no default-suite app for it
+    assert run.BY_KEY["patera"].min_python == (3, 12)
+    monkeypatch.setattr(run, "_interpreters", {})
+    monkeypatch.setenv("BENCHMARKS_PYTHON_PATERA", sys.executable)
+    if sys.version_info >= (3, 12):
+        assert run.interpreter("patera") == (sys.executable, sys.version)
+        assert run.unavailable("patera") is None
+    else:  # the runner's own Python is too old, and so is the one named
+        assert run.interpreter("patera") is None
+        assert "needs Python >= 3.12" in run.unavailable("patera")
+        assert "BENCHMARKS_PYTHON_PATERA" in run.unavailable("patera")
+    monkeypatch.delenv("BENCHMARKS_PYTHON_PATERA")
+    monkeypatch.setattr(run, "_interpreters", {})
+    found = run.interpreter("patera")
+    if found is not None:  # found on this machine: it really is 3.12+
+        out = subprocess.run([found[0], "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "True"
+    assert run.interpreter("dyne") == (sys.executable, sys.version)
