@@ -512,7 +512,7 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for scenario in ("hello", "path"):
         compare(f"dyne >= 1.0x Starlette on {scenario}", scenario, "starlette")
     for scenario in summary:
-        for other in ("fastapi", "litestar", "responder"):
+        for other in ("fastapi", "litestar", "responder", "patera"):
             compare(f"dyne ahead of {BY_KEY[other].title} on {scenario}", scenario, other)
     def at_least(label: str, scenario: str, minimum: float) -> None:
         value, by_cpu = ratio(scenario, "dyne"), ratio(scenario, "dyne", "cpu_ratio")
@@ -616,7 +616,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{'-' if rss is None else f'{rss / 1024:.1f}'} | "
                      f"{'-' if peak is None else f'{peak / 1024:.1f}'} |")
     style = report["versions"].get("dyne", {}).get("dyne POST endpoint")
-    if style:
+    if style and "post" in summary:
         lines += ["", f"dyne's validated POST endpoint: {style}."]
     if report["failures"]:
         lines += ["", "Not measured (wrong answer or server failure):", ""]
