@@ -711,6 +711,18 @@ def rerender(path: Path) -> str:
     return markdown(report)
 
 
+def server_groups(scenarios: list[Scenario], keys: list[str]) -> list[tuple[str, str]]:
+    """The apps (module, target) to start, one group at a time, in order: the one
+    that the most frameworks serve first, since its servers' memory is the one
+    reported (every framework's on the same app: the users suite's aiosqlite
+    apps, not the ORM ones that only some frameworks have)."""
+    def served_by(group: tuple[str, str]) -> int:
+        return sum(any(s.applies_to(k) for s in scenarios if (s.module, s.target) == group)
+                   for k in keys)
+
+    return sorted({(s.module, s.target) for s in scenarios}, key=lambda g: (-served_by(g), g))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
@@ -743,7 +755,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.output
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
-    targets = sorted({(s.module, s.target) for s in scenarios})
+    targets = server_groups(scenarios, keys)
     users_dir: tempfile.TemporaryDirectory[str] | None = None
     if args.suite == "tfb":
         from .tfb_db import seed

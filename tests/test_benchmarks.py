@@ -445,3 +445,16 @@ def test_patera_runs_only_the_users_suite_on_a_new_enough_python(monkeypatch):
                              capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "True"
     assert run.interpreter("dyne") == (sys.executable, sys.version)
+
+
+def test_the_memory_reported_is_of_the_app_every_framework_serves():
+    """Servers start one app at a time; the first, whose memory the report
+    shows, is the one that the most frameworks have."""
+    from benchmarks.run import parse_args, server_groups
+
+    for suite, first in (("users", ("users", "driver")), ("tfb", ("tfb", "driver")),
+                         ("default", ("app", "app"))):
+        args = parse_args(["--suite", suite])
+        groups = server_groups(args.scenarios, args.frameworks)
+        assert groups[0] == first, suite
+        assert sorted(groups) == sorted({(s.module, s.target) for s in args.scenarios})
