@@ -6,6 +6,7 @@ the correctness test (``tests/test_benchmarks.py``).
     .venv/bin/python -m benchmarks.inprocess dyne hello logged metered traced observed
                                        # the cost of each observability extension
     .venv/bin/python -m benchmarks.inprocess fastapi --check       # right answers?
+    .venv/bin/python -m benchmarks.inprocess dyne --suite users     # seed 003's list of users
 
 The time is the framework's own cost per request (no sockets, no HTTP
 parsing), measured as process CPU time, so it is far steadier than a load test
@@ -22,6 +23,15 @@ import time
 from typing import Any
 
 from .scenarios import BY_NAME, SUITES, Scenario, check_negative, check_response
+
+
+def seed_users(scenarios: Any) -> None:
+    """(Re)seed the users suite's SQLite file (``USERS_DATABASE_PATH``, else a
+    file in the temporary directory) when ``scenarios`` use it."""
+    if any(scenario.module == "users" for scenario in scenarios):
+        from .users_db import seed
+
+        seed()
 
 
 def load_app(framework: str, target: str, module: str = "app") -> Any:
@@ -108,9 +118,11 @@ class Lifespan:
 async def check(framework: str, suite: str = "default") -> list[str]:
     """What ``framework``'s benchmark apps get wrong: every scenario of ``suite``
     and its negative cases are checked (an empty list when all is right). The
-    ``tfb`` suite needs its database seeded (``python3 -m benchmarks.tfb_db``)."""
+    ``tfb`` suite needs its database seeded (``python3 -m benchmarks.tfb_db``); the
+    ``users`` suite's SQLite file is seeded here."""
     problems = []
     scenarios = SUITES[suite]
+    seed_users(scenarios)
     targets = sorted({(s.module, s.target) for s in scenarios if s.applies_to(framework)})
     if suite == "default" and not {("app", "app"), ("app", "many")} <= set(targets):
         problems.append(f"{framework}: the app and many targets must be benchmarked, got {targets}")
@@ -157,6 +169,7 @@ async def measure(app: Any, scenario: Scenario, count: int,
 async def _main(args: argparse.Namespace) -> None:
     scenarios = ([BY_NAME[name] for name in args.scenarios] if args.scenarios
                  else [s for s in SUITES[args.suite] if s.applies_to(args.framework)])
+    seed_users(scenarios)
     for scenario in scenarios:
         app = load_app(args.framework, scenario.target, scenario.module)
         async with Lifespan(app) as lifespan:

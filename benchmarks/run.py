@@ -57,6 +57,13 @@ class Framework:
     import_statement: str | None
     #: Distributions whose versions are recorded.
     packages: tuple[str, ...]
+    #: The suites it has apps for (``None``: every one).
+    suites: tuple[str, ...] | None = None
+    #: The oldest Python it installs on (``None``: any the runner runs on).
+    min_python: tuple[int, int] | None = None
+
+    def has_suite(self, suite: str) -> bool:
+        return self.suites is None or suite in self.suites
 
 
 FRAMEWORKS: tuple[Framework, ...] = (
@@ -68,6 +75,10 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Framework("litestar", "Litestar", "from litestar import Litestar", ("litestar", "msgspec")),
     Framework("blacksheep", "BlackSheep", "from blacksheep import Application", ("blacksheep",)),
     Framework("responder", "Responder", "import responder", ("responder", "starlette")),
+    # Seed 003's framework (the renamed PyJolt), on its own benchmark only. Its
+    # release of seed 003 (0.111.13) needs Python >= 3.12 (later ones 3.13).
+    Framework("patera", "Patera", "import patera", ("patera", "patera-database", "sqlalchemy"),
+              suites=("users",), min_python=(3, 12)),
 )
 BY_KEY = {fw.key: fw for fw in FRAMEWORKS}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -84,25 +95,100 @@ def venv_python(key: str) -> Path:
     return VENVS / key / "bin" / "python"
 
 
+#: Runs on any Python (pyenv may hold a 2.7 too).
+_VERSION_CODE = ("import sys; sys.stdout.write('%d %d %s' % "
+                 "(sys.version_info[0], sys.version_info[1], sys.version))")
+_interpreters: dict[str, tuple[str, str] | None] = {}
+
+
+def _python_version(python: str) -> tuple[tuple[int, int], str] | None:
+    """``((major, minor), sys.version)`` of an interpreter, ``None`` if it does not run
+    (a pyenv shim of a version that is not selected, say)."""
+    try:
+        out = subprocess.run([python, "-c", _VERSION_CODE], capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        major, minor, version = out.stdout.strip().split(" ", 2)
+        return (int(major), int(minor)), version
+    except ValueError:  # it failed, or printed something else
+        return None
+
+
+def _python_candidates(minimum: tuple[int, int]) -> list[str]:
+    """Interpreters that may be new enough, oldest first (closest to the runner's)."""
+    found: list[str] = []
+    for minor in range(minimum[1], 20):
+        path = shutil.which(f"python{minimum[0]}.{minor}")
+        if path:
+            found.append(path)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    with contextlib.suppress(OSError):
+        def version_key(entry: Path) -> tuple[int, ...]:
+            return tuple(int(part) if part.isdigit() else 0 for part in entry.name.split("."))
+
+        for entry in sorted(pyenv.iterdir(), key=version_key):
+            if (entry / "bin" / "python").exists():
+                found.append(str(entry / "bin" / "python"))
+    return found
+
+
+def interpreter(key: str) -> tuple[str, str] | None:
+    """``(python, version)`` to build ``key``'s venv with: the runner's own Python
+    when the framework installs on it, else ``BENCHMARKS_PYTHON_<KEY>``, a
+    ``python3.N`` on the PATH or a pyenv version that is new enough (the oldest
+    such, the closest to the runner's); ``None`` when there is none."""
+    if key in _interpreters:
+        return _interpreters[key]
+    minimum = BY_KEY[key].min_python
+    chosen: tuple[str, str] | None = None
+    if minimum is None or sys.version_info[:2] >= minimum:
+        chosen = (sys.executable, sys.version)
+    else:
+        override = os.environ.get(f"BENCHMARKS_PYTHON_{key.upper()}")
+        for python in ([override] if override else _python_candidates(minimum)):
+            info = _python_version(python)
+            if info and info[0] >= minimum:
+                chosen = (python, info[1])
+                break
+    _interpreters[key] = chosen
+    return chosen
+
+
+def unavailable(key: str) -> str | None:
+    """Why ``key`` cannot be set up here (``None``: it can)."""
+    minimum = BY_KEY[key].min_python
+    if interpreter(key) is None and minimum is not None:
+        wanted = ".".join(map(str, minimum))
+        return (f"needs Python >= {wanted} (the runner is {platform.python_version()}, and no "
+                f"python{wanted}+ was found: set BENCHMARKS_PYTHON_{key.upper()})")
+    return None
+
+
 def _stamp(key: str) -> str:
     digest = hashlib.sha256()
     for name in ("common.txt", f"{key}.txt"):
         digest.update((REQUIREMENTS / name).read_bytes())
     if key == "dyne":
         digest.update((ROOT / "pyproject.toml").read_bytes())
-    digest.update(sys.version.encode())
+    found = interpreter(key)
+    digest.update((found[1] if found else sys.version).encode())
     return digest.hexdigest()
 
 
 def ensure_venv(key: str) -> None:
-    """Create (or refresh, when its requirements changed) a framework's venv."""
+    """Create (or refresh, when its requirements or Python changed) a framework's venv."""
     venv = VENVS / key
     stamp_file = venv / ".bench-stamp"
     stamp = _stamp(key)
     if stamp_file.exists() and stamp_file.read_text() == stamp and venv_python(key).exists():
         return
-    log(f"setting up {venv} ...")
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    found = interpreter(key)
+    if found is None:
+        raise RuntimeError(f"cannot set up {key}: {unavailable(key)}")
+    log(f"setting up {venv} (Python {found[1].split()[0]}) ...")
+    subprocess.run([found[0], "-m", "venv", "--clear", str(venv)], check=True)
     pip = [str(venv_python(key)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REQUIREMENTS / f"{key}.txt")], check=True)
     if key == "dyne":
@@ -112,8 +198,9 @@ def ensure_venv(key: str) -> None:
 
 def versions(key: str) -> dict[str, str]:
     packages = [*BY_KEY[key].packages, *COMMON_PACKAGES]
-    code = ("import importlib.metadata as m, json, sys; "
-            f"print(json.dumps({{p: m.version(p) for p in {packages!r}}}))")
+    code = ("import importlib.metadata as m, json, platform; "
+            f"print(json.dumps({{**{{p: m.version(p) for p in {packages!r}}}, "
+            "'python': platform.python_version()}))")
     out = subprocess.run([str(venv_python(key)), "-c", code], capture_output=True, text=True,
                          check=True).stdout
     found: dict[str, str] = json.loads(out)
@@ -336,15 +423,25 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
 
 # -- the run -------------------------------------------------------------------------
 
+DEFAULT_CONNECTIONS = 64
+
+
+def connections_for(scenario: Scenario, args: argparse.Namespace) -> int:
+    """wrk's connections for ``scenario``: ``--connections`` when given, else the
+    scenario's own (200 for seed 003's users suite), else 64."""
+    return args.connections or scenario.connections or DEFAULT_CONNECTIONS
+
+
 def measure(server: Server, scenario: Scenario, script: Path, args: argparse.Namespace,
             round_index: int, wrk_cpus: set[int] | None) -> dict[str, Any]:
     """One wrk run of ``scenario`` against ``server`` (after a warm-up in the first
     round), with the server's CPU time per request."""
     url = f"http://127.0.0.1:{server.port}{scenario.path}"
+    connections = connections_for(scenario, args)
     if args.warmup and round_index == 0:
-        run_wrk(url, script, args.warmup, args.connections, args.threads, wrk_cpus)
+        run_wrk(url, script, args.warmup, connections, args.threads, wrk_cpus)
     cpu_before = server.cpu_seconds()
-    result = run_wrk(url, script, args.duration, args.connections, args.threads, wrk_cpus)
+    result = run_wrk(url, script, args.duration, connections, args.threads, wrk_cpus)
     cpu = server.cpu_seconds() - cpu_before
     result["cpu_us"] = cpu * 1e6 / result["requests"] if result["requests"] else 0.0
     result["round"] = round_index
@@ -415,7 +512,7 @@ def check_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for scenario in ("hello", "path"):
         compare(f"dyne >= 1.0x Starlette on {scenario}", scenario, "starlette")
     for scenario in summary:
-        for other in ("fastapi", "litestar", "responder"):
+        for other in ("fastapi", "litestar", "responder", "patera"):
             compare(f"dyne ahead of {BY_KEY[other].title} on {scenario}", scenario, other)
     def at_least(label: str, scenario: str, minimum: float) -> None:
         value, by_cpu = ratio(scenario, "dyne"), ratio(scenario, "dyne", "cpu_ratio")
@@ -464,6 +561,17 @@ def _server_text(meta: dict[str, Any]) -> str:
     return f"{stack}, {workers} worker{'s' if workers != 1 else ''}"
 
 
+def _connections_text(connections: int | dict[str, int]) -> str:
+    """``-c64``, or per scenario when they differ (older reports hold one number)."""
+    if isinstance(connections, int):
+        return f"-c{connections}"
+    values = sorted(set(connections.values()))
+    if len(values) == 1:
+        return f"-c{values[0]}"
+    return "; ".join(f"-c{value} for " + ", ".join(s for s, c in connections.items() if c == value)
+                     for value in values)
+
+
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
     summary = report["summary"]
@@ -471,7 +579,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run of {meta['started']}: {meta['rounds']} round(s) x {meta['duration_s']} s per "
         f"measurement (after a {meta['warmup_s']} s warm-up), wrk -t{meta['threads']} "
-        f"-c{meta['connections']}, {_server_text(meta)}, no access log"
+        f"{_connections_text(meta['connections'])}, {_server_text(meta)}, no access log"
         f"{' (servers and wrk pinned to separate CPUs)' if meta.get('pinned') else ''}; "
         f"{meta['cpus']} CPUs, load average {meta['loadavg_start']} at start, "
         f"{meta['loadavg_end']} at end; took {meta['elapsed_s']:.0f} s.",
@@ -500,16 +608,22 @@ def markdown(report: dict[str, Any]) -> str:
         rss = report["idle_rss_kb"].get(key)
         peak = report.get("peak_rss_kb", {}).get(key)
         version = report["versions"].get(key, {}).get(key, "") if key != "raw" else "-"
+        python = report["versions"].get(key, {}).get("python")
+        if python and python != meta.get("python"):
+            version += f" (Python {python})"
         lines.append(f"| {BY_KEY[key].title} | {version} | "
                      f"{'-' if imp is None else f'{imp:.0f}'} | "
                      f"{'-' if rss is None else f'{rss / 1024:.1f}'} | "
                      f"{'-' if peak is None else f'{peak / 1024:.1f}'} |")
     style = report["versions"].get("dyne", {}).get("dyne POST endpoint")
-    if style:
+    if style and "post" in summary:
         lines += ["", f"dyne's validated POST endpoint: {style}."]
     if report["failures"]:
         lines += ["", "Not measured (wrong answer or server failure):", ""]
         lines += [f"- {BY_KEY[k].title} / {s}: {why}" for (k, s, why) in report["failures"]]
+    if meta.get("unavailable"):
+        lines += ["", "Not set up here, so not measured:", ""]
+        lines += [f"- {BY_KEY[k].title}: {why}" for k, why in meta["unavailable"].items()]
     if report["targets"]:
         lines += ["", "Targets (from the req/s ratios; in brackets, the same from CPU time):", ""]
         for check in report["targets"]:
@@ -533,13 +647,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int,
                         help="seconds of warm-up before a server's first measurement of a "
                              "scenario (default 2, quick 1)")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=None,
+                        help="wrk connections for every scenario (default: the scenario's own, "
+                             "200 for the users suite, else 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: 2-core machine)")
-    parser.add_argument("--frameworks", default=",".join(fw.key for fw in FRAMEWORKS),
-                        help="comma-separated subset (raw is always included)")
+    parser.add_argument("--frameworks", default=None,
+                        help="comma-separated subset (raw is always included; default: every "
+                             "framework that has apps for the suite)")
     parser.add_argument("--suite", choices=sorted(SUITES), default="default",
                         help="default: the synthetic scenarios; tfb: the TechEmpower test types "
-                             "on PostgreSQL (TFB_DATABASE_URL), seeded first")
+                             "on PostgreSQL (TFB_DATABASE_URL), seeded first; users: seed 003's "
+                             "list of users from SQLite at 200 connections (a seeded temporary file)")
     parser.add_argument("--scenarios", default=None,
                         help="comma-separated subset of the suite's scenarios")
     parser.add_argument("--workers", type=int, default=1,
@@ -559,10 +677,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.duration = args.duration or (2 if args.quick else 3)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
-    keys = [k.strip() for k in args.frameworks.split(",") if k.strip()]
+    keys = ([k.strip() for k in args.frameworks.split(",") if k.strip()] if args.frameworks
+            else [fw.key for fw in FRAMEWORKS if fw.has_suite(args.suite)])
     unknown = [k for k in keys if k not in BY_KEY]
     if unknown:
         parser.error(f"unknown framework(s): {', '.join(unknown)}")
+    elsewhere = [k for k in keys if not BY_KEY[k].has_suite(args.suite)]
+    if elsewhere:
+        parser.error(f"no {args.suite} suite for: {', '.join(elsewhere)} (only "
+                     + "; ".join(f"{k}: {', '.join(BY_KEY[k].suites or ())}" for k in elsewhere)
+                     + ")")
     args.frameworks = ["raw", *[k for k in BY_KEY if k in keys and k != "raw"]]
     suite = SUITES[args.suite]
     names = ([s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios
@@ -587,6 +711,18 @@ def rerender(path: Path) -> str:
     return markdown(report)
 
 
+def server_groups(scenarios: list[Scenario], keys: list[str]) -> list[tuple[str, str]]:
+    """The apps (module, target) to start, one group at a time, in order: the one
+    that the most frameworks serve first, since its servers' memory is the one
+    reported (every framework's on the same app: the users suite's aiosqlite
+    apps, not the ORM ones that only some frameworks have)."""
+    def served_by(group: tuple[str, str]) -> int:
+        return sum(any(s.applies_to(k) for s in scenarios if (s.module, s.target) == group)
+                   for k in keys)
+
+    return sorted({(s.module, s.target) for s in scenarios}, key=lambda g: (-served_by(g), g))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
@@ -602,6 +738,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(keys)} frameworks x {len(scenarios)} scenarios x {args.rounds} round(s): "
         f"about {estimate / 60:.1f} min of load, plus setup")
 
+    missing = {key: why for key in keys if (why := unavailable(key))}
+    for key, why in missing.items():
+        log(f"{BY_KEY[key].title} is not measured: {why}")
+    keys = [key for key in keys if key not in missing]
     if not args.no_setup:
         for key in keys:
             ensure_venv(key)
@@ -615,11 +755,20 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.output
     log_dir = out_dir / "logs" / stamp
     log_dir.mkdir(parents=True, exist_ok=True)
-    targets = sorted({(s.module, s.target) for s in scenarios})
+    targets = server_groups(scenarios, keys)
+    users_dir: tempfile.TemporaryDirectory[str] | None = None
     if args.suite == "tfb":
         from .tfb_db import seed
 
         log(f"seeding {seed()} ...")
+    elif args.suite == "users":
+        from . import users_db
+
+        # A fresh SQLite file for this run, named to the servers (they inherit the
+        # environment) before any of them starts.
+        users_dir = tempfile.TemporaryDirectory(prefix="dyne-bench-users-")
+        os.environ[users_db.ENV] = users_db.seed(str(Path(users_dir.name) / "users.sqlite3"))
+        log(f"seeded {os.environ[users_db.ENV]}")
     server_cpus: set[int] | None = None
     wrk_cpus: set[int] | None = None
     available = sorted(os.sched_getaffinity(0))
@@ -682,6 +831,8 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers.values():
             server.stop()
         scripts_dir.cleanup()
+        if users_dir is not None:
+            users_dir.cleanup()
     if args.check:
         log(f"checked {len(scenarios)} scenarios x {len(keys)} frameworks: "
             f"{len(failures)} wrong answer(s)")
@@ -691,8 +842,10 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "meta": {
             "started": stamp, "rounds": args.rounds, "duration_s": args.duration,
-            "warmup_s": args.warmup, "connections": args.connections, "threads": args.threads,
+            "warmup_s": args.warmup, "threads": args.threads,
+            "connections": {s.name: connections_for(s, args) for s in scenarios},
             "frameworks": keys, "scenarios": [s.name for s in scenarios],
+            "unavailable": missing,
             "suite": args.suite, "workers": args.workers, "server": args.server,
             "pinned": bool(server_cpus),
             "cpus": os.cpu_count(), "platform": platform.platform(),

@@ -46,6 +46,9 @@ class Scenario:
     #: Checks an answer that is not one fixed value (random rows, HTML): returns
     #: what is wrong with the body, or ``None``. Overrides ``expected``.
     validate: Callable[[bytes], str | None] | None = None
+    #: wrk's concurrent connections for this scenario (``None``: the run's
+    #: ``--connections``, 64 by default); an explicit ``--connections`` wins.
+    connections: int | None = None
 
     def applies_to(self, framework: str) -> bool:
         return self.frameworks is None or framework in self.frameworks
@@ -240,9 +243,41 @@ TFB_SCENARIOS: tuple[Scenario, ...] = (
          validate=validate_worlds(20), frameworks=TFB_FRAMEWORKS_BATTERIES),
 )
 
+
+# -- Seed 003's own benchmark: list users from SQLite at concurrency 200 ---------------
+#
+# Patera's README measures ``GET /api/v1/users`` (a simple query on a SQLite
+# database fetching all users, 139 bytes of JSON) with ``ab -k -c 200``. Here with
+# wrk at 200 connections, on a SQLite file the runner creates and seeds
+# (benchmarks/users_db.py). Two flavours, as in the TechEmpower suite: "driver"
+# (every framework with aiosqlite directly, raw ASGI + aiosqlite the ceiling) and
+# "batteries" (each framework's documented database path: dyne's Alchemical
+# extension, FastAPI with SQLAlchemy async sessions, Litestar's SQLAlchemy plugin,
+# Patera's SqlDatabase extension, all on ``sqlite+aiosqlite``; raw ASGI + aiosqlite
+# stays the ceiling). Patera itself runs this suite only.
+
+#: The seeded users, in id order: what ``GET /api/v1/users`` must answer (145 bytes
+#: as compact JSON, close to the 139 of Patera's example).
+USERS = (
+    {"id": 1, "name": "ada", "email": "ada@example.com"},
+    {"id": 2, "name": "bob", "email": "bob@example.com"},
+    {"id": 3, "name": "eve", "email": "eve@example.com"},
+)
+USERS_CONNECTIONS = 200
+USERS_FRAMEWORKS_BATTERIES = ("raw", "dyne", "fastapi", "litestar", "patera")
+
+USERS_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("users", "list users from SQLite (aiosqlite)", "/api/v1/users", list(USERS),
+             target="driver", module="users", connections=USERS_CONNECTIONS),
+    Scenario("users-orm", "list users from SQLite (ORM)", "/api/v1/users", list(USERS),
+             target="batteries", module="users", connections=USERS_CONNECTIONS,
+             frameworks=USERS_FRAMEWORKS_BATTERIES),
+)
+
 #: ``python3 -m benchmarks --suite NAME``.
-SUITES: dict[str, tuple[Scenario, ...]] = {"default": SCENARIOS, "tfb": TFB_SCENARIOS}
-ALL_SCENARIOS = SCENARIOS + TFB_SCENARIOS
+SUITES: dict[str, tuple[Scenario, ...]] = {"default": SCENARIOS, "tfb": TFB_SCENARIOS,
+                                           "users": USERS_SCENARIOS}
+ALL_SCENARIOS = SCENARIOS + TFB_SCENARIOS + USERS_SCENARIOS
 BY_NAME = {scenario.name: scenario for scenario in ALL_SCENARIOS}
 
 

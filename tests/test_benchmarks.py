@@ -9,6 +9,7 @@ run's venv for it (``benchmarks/.venvs/<framework>``).
 
 import ast
 import asyncio
+import contextlib
 import html
 import importlib.util
 import json
@@ -28,7 +29,7 @@ NEEDS = {"raw": "pydantic", "dyne": "dyne", "starlette": "starlette", "fastapi":
 
 
 def test_every_framework_of_the_run_has_an_app():
-    assert {fw.key for fw in FRAMEWORKS} == set(NEEDS)
+    assert {fw.key for fw in FRAMEWORKS if fw.has_suite("default")} == set(NEEDS)
 
 
 @pytest.mark.timeout(900)  # may first set up the framework's venv
@@ -281,3 +282,179 @@ def test_dyne_tfb_updates_are_written_and_queries_clamped(target, tfb_env):
                                                                for w in worlds}
 
     asyncio.run(scenario())
+
+
+# -- seed 003's benchmark: list users from SQLite at 200 connections (--suite users) ----------
+
+#: The users suite's frameworks: every one, and Patera (seed 003's), which has only this suite.
+USERS_APPS = {**NEEDS, "patera": "patera"}
+#: What the users suite needs beside the framework (the batteries flavour's ORM too).
+USERS_NEEDS = {"dyne": ("aiosqlite", "sqlalchemy", "alchemical"),
+               "fastapi": ("aiosqlite", "sqlalchemy"),
+               "litestar": ("aiosqlite", "advanced_alchemy"),
+               "patera": ("aiosqlite", "patera.database.sql")}
+
+
+@pytest.fixture
+def users_env(tmp_path, monkeypatch):
+    """A fresh SQLite file for the users apps, seeded by the runner's own code."""
+    from benchmarks.users_db import ENV, seed
+
+    path = seed(str(tmp_path / "users.sqlite3"))
+    monkeypatch.setenv(ENV, path)
+    monkeypatch.setenv("USERS_POOL_SIZE", "2")
+    # The apps read the path when imported: import them afresh for this file.
+    for name in [m for m in sys.modules if m.startswith("benchmarks.apps.")]:
+        monkeypatch.delitem(sys.modules, name)
+    return path
+
+
+def test_users_suite_is_seed_003s_benchmark(users_env):
+    """GET /api/v1/users at 200 connections, answered with the seeded rows: a
+    handful of users, about the 139 bytes of Patera's example."""
+    import sqlite3
+
+    from benchmarks.scenarios import USERS_SCENARIOS
+
+    with contextlib.closing(sqlite3.connect(users_env)) as connection:
+        rows = connection.execute("SELECT id, name, email FROM users ORDER BY id").fetchall()
+    seeded = [{"id": i, "name": name, "email": email} for i, name, email in rows]
+    assert len(seeded) >= 3
+    assert 120 <= len(json.dumps(seeded, separators=(",", ":"))) <= 160
+    for scenario in USERS_SCENARIOS:
+        assert (scenario.method, scenario.path, scenario.connections) == (
+            "GET", "/api/v1/users", 200)
+        assert scenario.expected == seeded
+    assert {s.target for s in USERS_SCENARIOS} == {"driver", "batteries"}
+
+
+def test_users_suite_runs_wrk_with_200_connections_unless_told_otherwise():
+    from benchmarks.run import _connections_text, connections_for, parse_args
+
+    args = parse_args(["--suite", "users"])
+    assert [connections_for(s, args) for s in args.scenarios] == [200, 200]
+    args = parse_args(["--suite", "users", "--connections", "32"])
+    assert {connections_for(s, args) for s in args.scenarios} == {32}
+    args = parse_args(["--scenarios", "hello,path"])
+    assert {connections_for(s, args) for s in args.scenarios} == {64}
+    assert _connections_text({"users": 200, "users-orm": 200}) == "-c200"
+    assert _connections_text(64) == "-c64"  # a report saved before scenarios had their own
+    assert _connections_text({"hello": 64, "users": 200}) == "-c64 for hello; -c200 for users"
+
+
+def test_users_checks_refuse_wrong_answers():
+    from benchmarks.scenarios import BY_NAME, USERS
+
+    scenario = BY_NAME["users"]
+    ok = json.dumps(list(USERS)).encode()
+    assert check_response(scenario, 200, {"content-type": "application/json"}, ok) is None
+    for wrong in (list(USERS)[1:], list(reversed(USERS)), [dict(u, email="") for u in USERS]):
+        body = json.dumps(wrong).encode()
+        assert check_response(scenario, 200, {"content-type": "application/json"}, body)
+    assert check_response(scenario, 500, {"content-type": "application/json"}, ok)
+
+
+def test_every_framework_has_a_users_app_and_the_orm_ones_a_batteries_flavour():
+    from benchmarks.run import parse_args
+    from benchmarks.scenarios import USERS_FRAMEWORKS_BATTERIES
+
+    assert parse_args(["--suite", "users"]).frameworks == [fw.key for fw in FRAMEWORKS]
+    assert {fw.key for fw in FRAMEWORKS} == set(USERS_APPS)
+    assert "patera" not in parse_args([]).frameworks
+    assert "patera" not in parse_args(["--suite", "tfb"]).frameworks
+    for framework in USERS_APPS:
+        tree = ast.parse((ROOT / "benchmarks" / "apps" / f"{framework}_users.py").read_text())
+        names = {target.id for node in tree.body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)}
+        names |= {node.name for node in tree.body if isinstance(node, ast.AsyncFunctionDef)}
+        assert "driver" in names, framework
+        assert ("batteries" in names) == (framework in USERS_FRAMEWORKS_BATTERIES), framework
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a parent package is missing
+        return False
+
+
+@pytest.mark.timeout(900)  # may first set up the framework's venv
+@pytest.mark.parametrize("framework", sorted(USERS_APPS))
+def test_users_app_answers_the_seeded_users(framework, users_env):
+    from benchmarks.run import unavailable
+
+    needs = [USERS_APPS[framework], "aiosqlite", *USERS_NEEDS.get(framework, ())]
+    if all(_installed(name) for name in needs):
+        assert asyncio.run(check(framework, "users")) == []
+        return
+    if unavailable(framework):  # Patera on a machine without Python 3.12+
+        pytest.skip(unavailable(framework))
+    if REQUIRE_SERVICES or venv_python(framework).exists():
+        ensure_venv(framework)  # (re)made when its requirements changed
+    else:
+        pytest.skip(f"{USERS_APPS[framework]} is not installed here, and "
+                    f"benchmarks/.venvs/{framework} does not exist (python -m benchmarks sets it up)")
+    result = subprocess.run([str(venv_python(framework)), "-m", "benchmarks.inprocess", framework,
+                             "--check", "--suite", "users"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_dyne_users_answer_follows_the_database(users_env):
+    """The answer is read from SQLite on each request, not fixed: a user added
+    to the table shows up in both of dyne's flavours."""
+    import sqlite3
+
+    pytest.importorskip("aiosqlite")
+    pytest.importorskip("alchemical")
+    for target in ("driver", "batteries"):
+        app = load_app("dyne", target, "users")
+        async with Lifespan(app) as lifespan:
+            with contextlib.closing(sqlite3.connect(users_env)) as connection, connection:
+                connection.execute("INSERT INTO users (id, name, email) VALUES "
+                                   f"(9, '{target}', 'x@example.com')")
+            status, _, body = await call(app, "GET", "/api/v1/users", state=lifespan.state)
+            assert status == 200
+            assert json.loads(body)[-1] == {"id": 9, "name": target, "email": "x@example.com"}
+            with contextlib.closing(sqlite3.connect(users_env)) as connection, connection:
+                connection.execute("DELETE FROM users WHERE id = 9")
+
+
+def test_patera_runs_only_the_users_suite_on_a_new_enough_python(monkeypatch):
+    """Patera is asked for its own benchmark only, and its venv gets a Python it
+    installs on (3.12+), or it is reported as not set up, saying why."""
+    from benchmarks import run
+
+    with pytest.raises(SystemExit):
+        run.parse_args(["--frameworks", "dyne,patera"])  # no default-suite app for it
+    assert run.BY_KEY["patera"].min_python == (3, 12)
+    monkeypatch.setattr(run, "_interpreters", {})
+    monkeypatch.setenv("BENCHMARKS_PYTHON_PATERA", sys.executable)
+    if sys.version_info >= (3, 12):
+        assert run.interpreter("patera") == (sys.executable, sys.version)
+        assert run.unavailable("patera") is None
+    else:  # the runner's own Python is too old, and so is the one named
+        assert run.interpreter("patera") is None
+        assert "needs Python >= 3.12" in run.unavailable("patera")
+        assert "BENCHMARKS_PYTHON_PATERA" in run.unavailable("patera")
+    monkeypatch.delenv("BENCHMARKS_PYTHON_PATERA")
+    monkeypatch.setattr(run, "_interpreters", {})
+    found = run.interpreter("patera")
+    if found is not None:  # found on this machine: it really is 3.12+
+        out = subprocess.run([found[0], "-c", "import sys; print(sys.version_info >= (3, 12))"],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "True"
+    assert run.interpreter("dyne") == (sys.executable, sys.version)
+
+
+def test_the_memory_reported_is_of_the_app_every_framework_serves():
+    """Servers start one app at a time; the first, whose memory the report
+    shows, is the one that the most frameworks have."""
+    from benchmarks.run import parse_args, server_groups
+
+    for suite, first in (("users", ("users", "driver")), ("tfb", ("tfb", "driver")),
+                         ("default", ("app", "app"))):
+        args = parse_args(["--suite", suite])
+        groups = server_groups(args.scenarios, args.frameworks)
+        assert groups[0] == first, suite
+        assert sorted(groups) == sorted({(s.module, s.target) for s in args.scenarios})
