@@ -358,6 +358,20 @@ seen.append("visible after")
 <!-- A plain comment is left alone. -->
 """
 
+#: A file block right before a hidden one: MkDocs must render the file block as code
+#: (superfences' relaxed_headers) or the hidden block's fence pairs up with it and shows.
+FILE_THEN_HIDDEN = """
+```text file=note.txt
+from a file block
+```
+
+<!-- check
+```python
+assert open("note.txt").read() == "from a file block\\n"  # hidden after a file block
+```
+-->
+"""
+
 
 def test_hidden_blocks_are_collected_in_document_order():
     blocks = code_blocks_of(HIDDEN_PAGE)
@@ -452,7 +466,7 @@ def test_hidden_blocks_are_not_shown_by_mkdocs(tmp_path):
     """The built page keeps a hidden block inside an HTML comment, out of the search index."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "index.md").write_text(HIDDEN_PAGE, encoding="utf-8")
+    (docs / "index.md").write_text(HIDDEN_PAGE + FILE_THEN_HIDDEN, encoding="utf-8")
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     extensions = config[config.index("markdown_extensions:"):config.index("\nnav:")]
     (tmp_path / "mkdocs.yml").write_text(f"site_name: t\nplugins:\n  - search\n{extensions}",
@@ -467,5 +481,7 @@ def test_hidden_blocks_are_not_shown_by_mkdocs(tmp_path):
     assert "greeting" in visible and "visible after" in visible
     assert "second check" in html and "second check" not in visible
     assert "in a list" in html and "in a list" not in visible
+    assert "from a file block" in visible and "```" not in visible
+    assert "hidden after a file block" in html and "hidden after a file block" not in visible
     search = (tmp_path / "site" / "search" / "search_index.json").read_text(encoding="utf-8")
     assert "greeting" in search and "second check" not in search
