@@ -54,7 +54,7 @@ MAIN = textwrap.dedent("""
 
 
 def block(name: str) -> str:
-    for _language, options, source, _line in code_blocks(PAGE):
+    for _language, options, source, *_ in code_blocks(PAGE):
         if options.get("file") == name:
             return source
     raise AssertionError(f"docs/deployment.md has no {name} block")

@@ -16,7 +16,7 @@ from tests.test_docs import code_blocks
 
 def final_files() -> dict[str, str]:
     files: dict[str, str] = {}
-    for _language, options, source, _line in code_blocks(ROOT / "docs" / "tutorial.md"):
+    for _language, options, source, *_ in code_blocks(ROOT / "docs" / "tutorial.md"):
         if "file" in options:
             files[options["file"]] = source  # later steps replace earlier ones
     return files

@@ -33,7 +33,7 @@ LIMIT = 10
 
 
 def haproxy_config() -> str:
-    for _language, options, source, _line in code_blocks(ROOT / "docs" / "scaling-out.md"):
+    for _language, options, source, *_ in code_blocks(ROOT / "docs" / "scaling-out.md"):
         if options.get("file") == "haproxy.cfg":
             return source
     raise AssertionError("docs/scaling-out.md has no haproxy.cfg block")
