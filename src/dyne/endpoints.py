@@ -65,6 +65,12 @@ PHASE_DEFAULT = 500
 PHASE_OUTPUT = 100
 
 SPEC_ATTRIBUTE = "__dyne_endpoint__"
+#: A view's own handler for a route without steps: ``(view, handler)``, where
+#: ``await handler(req, resp, params)`` does what calling the view directly
+#: would (a controller's view sets it: its method called without a second
+#: coroutine in between). The view is recorded with it, so that a wrapper
+#: which copied the attribute (``functools.wraps``) is not bypassed.
+DIRECT_HANDLER_ATTRIBUTE = "__dyne_direct_handler__"
 _sequence = count()
 
 
@@ -416,6 +422,9 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
     is_async = is_async_callable(view)
 
     if not steps and not after:
+        own = getattr(view, DIRECT_HANDLER_ATTRIBUTE, None)
+        if own is not None and own[0] is view:
+            return own[1]  # type: ignore[no-any-return]
         if is_async:
             async def direct_async(req: Request, resp: Response, params: dict[str, Any]) -> None:
                 result = await view(req, resp, **params)

@@ -17,6 +17,8 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .response import _MEDIA
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -92,8 +94,8 @@ class FluentResponse(Generic[T]):
 
     def json(self, data: Any) -> Self:
         """A JSON body: a dict, a list, a pydantic model or a dataclass."""
-        self.resp.media = data
-        self.resp.mimetype = "application/json"
+        # resp.media = data; resp.mimetype = "application/json", in one call.
+        self.resp._set_body(_MEDIA, data, "application/json")
         return self
 
     def text(self, text: str) -> Self:
