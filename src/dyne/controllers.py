@@ -628,8 +628,8 @@ class _Endpoint:
 
         Everything is chosen here, once: the method's form, whether the route
         has path parameters, ``@produces``. The view also records its own
-        handler for a route without pipeline steps (``direct``): the method
-        called in the same coroutine, as a function view is."""
+        handler (``direct``), which the route's pipeline calls instead: the
+        method called from the pipeline's coroutine, as a function view is."""
         bound, takes_resp = self.bound, self.takes_resp
         is_async = is_async_callable(bound)
         allowed, check = (produce.allowed, produce) if produce is not None else (None, None)
@@ -651,18 +651,22 @@ class _Endpoint:
         view.__doc__ = self.func.__doc__
         view.__module__ = self.func.__module__
         if direct and is_async:
-            setattr(view, DIRECT_HANDLER_ATTRIBUTE, (view, self._direct_handler(allowed, check)))
+            def handler_for(steps: bool) -> Callable[..., Any]:
+                return self._handler(allowed, check, steps)
+
+            setattr(view, DIRECT_HANDLER_ATTRIBUTE, (view, handler_for))
         return view
 
-    def _direct_handler(self, allowed: frozenset[str] | None,
-                        check: Callable[[DyneResponse], None] | None) -> Callable[..., Any]:
-        """``handler(req, resp, params)`` calling the (async) method directly,
-        written out for each form so that no argument tuple or keyword
-        unpacking is built that the method does not take."""
+    def _handler(self, allowed: frozenset[str] | None,
+                 check: Callable[[DyneResponse], None] | None, steps: bool) -> Callable[..., Any]:
+        """``handler(req, resp, kwargs)`` calling the (async) method directly
+        (``endpoints.DIRECT_HANDLER_ATTRIBUTE``), written out for each form so
+        that no argument tuple or keyword unpacking is built that the method
+        does not take (``steps``: pipeline steps may add keyword arguments)."""
         bound = self.bound
         fluent = FluentResponse
         key = FLUENT_KEY
-        has_params = bool(self.param_names)
+        has_params = steps or bool(self.param_names)
         # FluentResponse(resp), without the call of its __init__.
         new = object.__new__
 
