@@ -17,8 +17,6 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .response import _MEDIA
-
 if TYPE_CHECKING:
     from typing import Self
 
@@ -94,8 +92,9 @@ class FluentResponse(Generic[T]):
 
     def json(self, data: Any) -> Self:
         """A JSON body: a dict, a list, a pydantic model or a dataclass."""
-        # resp.media = data; resp.mimetype = "application/json", in one call.
-        self.resp._set_body(_MEDIA, data, "application/json")
+        resp = self.resp
+        resp.media = data
+        resp._mimetype = "application/json"  # resp.mimetype, without a second property call
         return self
 
     def text(self, text: str) -> Self:
