@@ -622,14 +622,14 @@ class _Endpoint:
         if self.plan is not None:
             self.plan.output = None  # Response[Model] is the controllers' return annotation
 
-    def view(self, produce: _Produces | None = None, direct: bool = True) -> Callable[..., Any]:
+    def view(self, produce: _Produces | None = None) -> Callable[..., Any]:
         """The route's view: installs ``req.response``, calls the method in
         its form, applies a plain return value, then ``@produces``.
 
         Everything is chosen here, once: the method's form, whether the route
-        has path parameters, ``@produces``. The view also records its own
-        handler (``direct``), which the route's pipeline calls instead: the
-        method called from the pipeline's coroutine, as a function view is."""
+        has path parameters, ``@produces``. An async method's view also
+        records its own handler, which the route's pipeline calls instead:
+        the method called from the pipeline's coroutine, as a function view is."""
         bound, takes_resp = self.bound, self.takes_resp
         is_async = is_async_callable(bound)
         allowed, check = (produce.allowed, produce) if produce is not None else (None, None)
@@ -650,7 +650,7 @@ class _Endpoint:
         view.__qualname__ = self.func.__qualname__
         view.__doc__ = self.func.__doc__
         view.__module__ = self.func.__module__
-        if direct and is_async:
+        if is_async:
             def handler_for(steps: bool) -> Callable[..., Any]:
                 return self._handler(allowed, check, steps)
 
