@@ -107,6 +107,84 @@ def test_seed_users_api_create_user_validates_and_injects_the_model(users_app):
     assert other_type.status_code == 415
 
 
+def test_consumes_checks_each_requests_content_type(users_app):
+    """The accepted types are checked request by request, whatever the
+    route answered before (parameters such as charset do not matter)."""
+    client = users_app.client
+    body = b'{"email": "a@example.com", "fullname": "Ada"}'
+    for content_type, status in [("application/json", 201), ("text/plain", 415),
+                                 ("application/json; charset=utf-8", 201), ("TEXT/PLAIN", 415),
+                                 ("Application/JSON", 201), ("application/json", 201)]:
+        answer = client.post("/api/v1/users", content=body, headers={"Content-Type": content_type})
+        assert answer.status_code == status, content_type
+    assert client.post("/api/v1/users", content=body).status_code == 415  # no Content-Type
+
+
+def test_produces_fills_in_or_warns_about_the_media_type(caplog):
+    @path("/p")
+    class Produced(Controller):
+        @get("/csv")
+        @produces(MediaType.TEXT_CSV)
+        async def csv(self, req: Request) -> Response:
+            return req.response.send_file(b"a,b\n1,2\n")  # no content type given
+
+        @get("/declared")
+        @produces(MediaType.APPLICATION_JSON, MediaType.APPLICATION_PROBLEM_JSON)
+        async def declared(self, req, resp):
+            resp.media = {"problem": True}
+            resp.mimetype = "application/problem+json"
+
+        @get("/other")
+        @produces(MediaType.APPLICATION_JSON)
+        async def other(self, req: Request) -> Response:
+            return req.response.text("plain")
+
+        @get("/empty")
+        @produces(MediaType.APPLICATION_JSON)
+        async def empty(self, req: Request) -> Response:
+            return req.response.no_content()
+
+        @get("/dict")
+        @produces(MediaType.APPLICATION_JSON)
+        async def as_dict(self, req: Request, ) -> dict[str, int]:
+            return {"n": 1}
+
+    app = dyne.App()
+    app.add_controller(Produced)
+    client = app.client
+    csv = client.get("/p/csv")
+    assert (csv.headers["content-type"], csv.text) == ("text/csv", "a,b\n1,2\n")
+    declared = client.get("/p/declared")
+    assert declared.headers["content-type"] == "application/problem+json"
+    assert declared.json() == {"problem": True}
+    with caplog.at_level("WARNING", logger="dyne"):
+        other = client.get("/p/other")
+    assert other.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "Produced.other produced text/plain, not the declared application/json" in caplog.text
+    empty = client.get("/p/empty")
+    assert empty.status_code == 204 and "content-type" not in empty.headers
+    as_dict = client.get("/p/dict")
+    assert (as_dict.headers["content-type"], as_dict.json()) == ("application/json", {"n": 1})
+
+
+def test_a_wrapped_controller_view_runs_its_wrapper(users_app):
+    """A controller route's view, wrapped with ``functools.wraps`` and
+    registered again, runs through the wrapper."""
+    import functools
+
+    view = next(route for route in users_app.routes if route.name == "UsersApi.get_user").endpoint
+
+    @functools.wraps(view)
+    async def wrapped(req, resp, **kwargs):
+        await view(req, resp, **kwargs)
+        resp.headers["X-Wrapped"] = "yes"
+
+    users_app.add_route("/wrapped/{user_id:int}", wrapped)
+    answer = users_app.client.get("/wrapped/4")
+    assert answer.json()["id"] == 4
+    assert answer.headers["x-wrapped"] == "yes"
+
+
 def test_controller_routes_are_named_for_url_for(users_app):
     assert users_app.url_for("UsersApi.get_user", user_id=3) == "/api/v1/users/3"
     assert users_app.url_for("UsersApi.create_user") == "/api/v1/users"

@@ -182,6 +182,75 @@ def test_path_parameters_as_today_and_typed_ones_coerced(app):
     assert app.client.get("/typed/5").json() == {"n": 5}
 
 
+def test_a_path_parameter_typed_as_its_convertor_gives_arrives_as_the_route_gave_it(app):
+    """``n: int`` on ``{n:int}`` (and float, UUID): the convertor's value is
+    passed on, with no validation step compiled for it; a marker's
+    constraints, another type or a convertor subclass are still validated."""
+    import uuid
+
+    from dyne.routing import IntegerConvertor
+
+    @app.route("/int/{n:int}")
+    async def as_int(req, resp, *, n: int):
+        return {"n": n, "type": type(n).__name__}
+
+    @app.route("/float/{x:float}")
+    async def as_float(req, resp, *, x: float):
+        return {"x": x, "type": type(x).__name__}
+
+    @app.route("/uuid/{u:uuid}")
+    async def as_uuid(req, resp, *, u: uuid.UUID):
+        return {"u": str(u), "type": type(u).__name__}
+
+    @app.route("/positive/{n:int}")
+    async def positive(req, resp, *, n: int = Path(ge=1)):
+        return {"n": n}
+
+    @app.route("/as-float/{n:int}")
+    async def widened(req, resp, *, n: float):
+        return {"n": n, "type": type(n).__name__}
+
+    class Padded(IntegerConvertor):
+        def convert(self, value: str) -> str:  # type: ignore[override]
+            return value  # "007" stays text: the annotation makes it an int
+
+    app.register_convertor("padded", Padded())
+
+    @app.route("/padded/{n:padded}")
+    async def padded(req, resp, *, n: int):
+        return {"n": n, "type": type(n).__name__}
+
+    for path in ("/int/{n:int}", "/float/{x:float}", "/uuid/{u:uuid}"):
+        route = next(r for r in app.router.routes if getattr(r, "path", None) == path)
+        assert not route.spec.steps, path
+    assert app.client.get("/int/42").json() == {"n": 42, "type": "int"}
+    assert app.client.get("/float/2.5").json() == {"x": 2.5, "type": "float"}
+    value = "12345678-1234-5678-1234-567812345678"
+    assert app.client.get(f"/uuid/{value}").json() == {"u": value, "type": "UUID"}
+    assert app.client.get("/positive/0").status_code == 400
+    assert app.client.get("/positive/3").json() == {"n": 3}
+    assert app.client.get("/as-float/4").json() == {"n": 4.0, "type": "float"}
+    assert app.client.get("/padded/007").json() == {"n": 7, "type": "int"}
+
+
+def test_several_locations_report_their_errors_together(app):
+    """A view without ``Depends`` (its compiled step): errors of the path, the
+    query and the body are gathered in one 400; valid values reach every
+    parameter reading them, ``req``/``resp`` annotated ones included."""
+
+    @app.route("/orders/{order_id}", methods=["POST"])
+    async def order(req, resp, *, order_id: int, page: int = 1, item: Item, request: dyne.Request,
+                    response: dyne.Response):
+        assert request is req and response is resp
+        return {"order": order_id, "page": page, "item": item.name}
+
+    bad = app.client.post("/orders/x?page=y", json={"name": "a", "price": -1})
+    assert bad.status_code == 400
+    assert {"order_id", "page", "price"} <= set(bad.json()["errors"])
+    good = app.client.post("/orders/3?page=2", json={"name": "a", "price": 1})
+    assert good.json() == {"order": 3, "page": 2, "item": "a"}
+
+
 # -- bodies ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("annotation", "body", "expected"), [

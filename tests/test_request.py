@@ -363,6 +363,45 @@ def test_request_properties_from_extensions(app):
         app.add_request_property("headers", lambda req: None)
 
 
+def test_request_properties_follow_the_apps_table(app):
+    """A request property is read from ``app.request_properties`` at each
+    access: replacing or removing its getter there takes effect; the request
+    is still a ``dyne.Request``."""
+    app.add_request_property("answer", lambda req: 42)
+
+    @app.route("/")
+    def index(req, resp):
+        resp.media = {"answer": getattr(req, "answer", None), "is_request": isinstance(req, dyne.Request),
+                      "class": type(req).__name__}
+
+    assert app.client.get("/").json() == {"answer": 42, "is_request": True, "class": "Request"}
+    app.request_properties["answer"] = lambda req: 43
+    assert app.client.get("/").json()["answer"] == 43
+    del app.request_properties["answer"]
+    assert app.client.get("/").json()["answer"] is None
+    # A getter added to the table directly (not through add_request_property) works too.
+    app.request_properties["answer"] = lambda req: 44
+    assert app.client.get("/").json()["answer"] == 44
+
+
+def test_a_request_property_getter_raising_attribute_error(app):
+    """``hasattr`` is false and the getter's own message reaches the view."""
+
+    def missing(req):
+        raise AttributeError("no answer here")
+
+    app.add_request_property("answer", missing)
+
+    @app.route("/")
+    def index(req, resp):
+        try:
+            resp.media = {"answer": req.answer}
+        except AttributeError as exc:
+            resp.media = {"has": hasattr(req, "answer"), "error": str(exc)}
+
+    assert app.client.get("/").json() == {"has": False, "error": "no answer here"}
+
+
 def test_media_without_await_once_decoded(app):
     @app.route("/", methods=["POST"])
     async def index(req, resp):

@@ -24,6 +24,7 @@ after-request hooks -> teardown hooks -> ``Response.render`` ->
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -282,6 +283,9 @@ class App(Scaffold, AppCompat, AppRegistration):
         self.extensions: dict[str, Any] = {}
         #: Extra ``req.<name>`` attributes: name -> ``getter(req)``.
         self.request_properties: dict[str, Callable[[Request], Any]] = {}
+        #: The class of this app's requests: ``Request``, or a subclass with
+        #: a property per request property (``_refresh_request_type``).
+        self._request_type: type[Request] = Request
         self._session_backend = session_backend
         #: ``hook(req, resp, exc)`` run at the end of every HTTP request.
         self.teardown_hooks: list[TeardownHook] = []
@@ -298,6 +302,7 @@ class App(Scaffold, AppCompat, AppRegistration):
         self.csrf = None if csrf_kwargs is None else CSRFProtection(self, **csrf_kwargs)
         if self.csrf is not None:
             self.request_properties["csrf_token"] = self.csrf.token
+            self._refresh_request_type()
         self._startup: list[Callable[[], Any]] = []
         self._shutdown: list[Callable[[], Any]] = []
         self._lifespan = lifespan
@@ -605,6 +610,17 @@ class App(Scaffold, AppCompat, AppRegistration):
         if hasattr(Request, name):
             raise ValueError(f"Request already has an attribute {name!r}")
         self.request_properties[name] = getter
+        self._refresh_request_type()
+
+    def _refresh_request_type(self) -> None:
+        """Give this app's requests a class whose request properties are real
+        attributes: ``req.<name>`` then finds its property at once instead of
+        failing the normal lookup first and falling back to
+        ``Request.__getattr__`` (several times the cost). The getter is still
+        read from ``request_properties`` at each access, so replacing or
+        removing an entry there behaves as before; a name added to the dict
+        directly is served by ``__getattr__`` as before."""
+        self._request_type = _request_type(tuple(sorted(self.request_properties)))
 
     # -- errors ---------------------------------------------------------------------
 
@@ -863,7 +879,7 @@ class App(Scaffold, AppCompat, AppRegistration):
             await serve_lifespan(self, receive, send)
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        req = Request(scope, receive, self)
+        req = self._request_type(scope, receive, self)
         resp = Response(req)
         error: Exception | None = None
         unhandled: Exception | None = None
@@ -1110,6 +1126,29 @@ class App(Scaffold, AppCompat, AppRegistration):
 
     def __repr__(self) -> str:
         return f"<dyne.App routes={len(self.router.routes)} debug={self.debug}>"
+
+
+@functools.lru_cache(maxsize=64)
+def _request_type(names: tuple[str, ...]) -> type[Request]:
+    """A ``Request`` subclass with a property for each of ``names`` (see
+    ``App._refresh_request_type``); named ``Request`` like its base, and
+    shared by the apps with the same request property names."""
+
+    def accessor(name: str) -> property:
+        def get(req: Request) -> Any:
+            app = req.app
+            getter = app.request_properties.get(name) if app is not None else None
+            if getter is None:  # removed from the dict: Request.__getattr__ answers
+                raise AttributeError(f"'Request' object has no attribute {name!r}")
+            return getter(req)
+
+        get.__name__ = name
+        return property(get)
+
+    namespace: dict[str, Any] = {"__slots__": (), "__module__": Request.__module__,
+                                 "__qualname__": Request.__qualname__, "__doc__": Request.__doc__}
+    namespace.update((name, accessor(name)) for name in names)
+    return type(Request.__name__, (Request,), namespace)
 
 
 def _teardown_step(hook: Callable[..., Any]) -> Callable[..., Any]:

@@ -32,13 +32,14 @@ import inspect
 import logging
 import re
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from .concurrency import is_async_callable, run_sync
 from .endpoints import (
+    DIRECT_HANDLER_ATTRIBUTE,
     PHASE_AUTH,
     PHASE_BEFORE,
     PHASE_INPUT,
@@ -567,7 +568,7 @@ class _Endpoint:
     the ``@consumes`` body and the ``Response[Model]`` return annotation."""
 
     def __init__(self, controller: Controller, name: str, func: Callable[..., Any],
-                 param_names: Iterable[str], app: App, injected: Iterable[str] = (),
+                 route_params: Mapping[str, Any], app: App, injected: Iterable[str] = (),
                  other_steps: bool = False) -> None:
         self.name = name
         self.func = func
@@ -582,7 +583,9 @@ class _Endpoint:
         self.consumes: tuple[str, ...] | None = getattr(func, _CONSUMES, None)
         self.body_key: str | None = None
         self.body_type: Any = None
-        path_params = set(param_names)
+        #: The route's path parameters (names -> convertors).
+        self.param_names = tuple(route_params)
+        path_params = set(route_params)
         if self.consumes is not None:
             for parameter in [*params[1:], *(p for p in inspect.signature(func).parameters.values()
                                              if p.kind is inspect.Parameter.KEYWORD_ONLY)]:
@@ -612,18 +615,24 @@ class _Endpoint:
         raw = self.body_type in (str, bytes)
         #: The parameters' plan: path, query, header... values, ``Depends``, the body.
         self.plan = compile_signature(
-            self.bound, path_params, skip=2 if self.takes_resp else 1,
+            self.bound, route_params, skip=2 if self.takes_resp else 1,
             injected={*injected, *((self.body_key,) if raw and self.body_key else ())},
             other_steps=other_steps, name=where,
             body_validator=_consumes_validator(app) if self.consumes is not None else None)
         if self.plan is not None:
             self.plan.output = None  # Response[Model] is the controllers' return annotation
 
-    def view(self, produce: Callable[[DyneResponse], None] | None = None) -> Callable[..., Any]:
+    def view(self, produce: _Produces | None = None) -> Callable[..., Any]:
         """The route's view: installs ``req.response``, calls the method in
-        its form, applies a plain return value, then ``@produces``."""
+        its form, applies a plain return value, then ``@produces``.
+
+        Everything is chosen here, once: the method's form, whether the route
+        has path parameters, ``@produces``. An async method's view also
+        records its own handler, which the route's pipeline calls instead:
+        the method called from the pipeline's coroutine, as a function view is."""
         bound, takes_resp = self.bound, self.takes_resp
         is_async = is_async_callable(bound)
+        allowed, check = (produce.allowed, produce) if produce is not None else (None, None)
 
         async def view(req: Request, resp: DyneResponse, **kwargs: Any) -> None:
             req.scope[FLUENT_KEY] = FluentResponse(resp)
@@ -634,34 +643,95 @@ class _Endpoint:
                 result = await run_sync(bound, *args, **kwargs)
             if result is not None and not isinstance(result, FluentResponse):
                 resp.apply_return(result)
-            if produce is not None:
-                produce(resp)
+            if allowed is not None and resp._mimetype not in allowed:
+                check(resp)  # type: ignore[misc]
 
         view.__name__ = self.name
         view.__qualname__ = self.func.__qualname__
         view.__doc__ = self.func.__doc__
         view.__module__ = self.func.__module__
+        if is_async:
+            def handler_for(steps: bool) -> Callable[..., Any]:
+                return self._handler(allowed, check, steps)
+
+            setattr(view, DIRECT_HANDLER_ATTRIBUTE, (view, handler_for))
         return view
+
+    def _handler(self, allowed: frozenset[str] | None,
+                 check: Callable[[DyneResponse], None] | None, steps: bool) -> Callable[..., Any]:
+        """``handler(req, resp, kwargs)`` calling the (async) method directly
+        (``endpoints.DIRECT_HANDLER_ATTRIBUTE``), written out for each form so
+        that no argument tuple or keyword unpacking is built that the method
+        does not take (``steps``: pipeline steps may add keyword arguments)."""
+        bound = self.bound
+        fluent = FluentResponse
+        key = FLUENT_KEY
+        has_params = steps or bool(self.param_names)
+        # FluentResponse(resp), without the call of its __init__.
+        new = object.__new__
+
+        if self.takes_resp and has_params:
+            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
+                req.scope[key] = wrapper = new(fluent)
+                wrapper.resp = resp
+                result = await bound(req, resp, **params)
+                if result is not None and not isinstance(result, fluent):
+                    resp.apply_return(result)
+                if allowed is not None and resp._mimetype not in allowed:
+                    check(resp)  # type: ignore[misc]
+        elif self.takes_resp:
+            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
+                req.scope[key] = wrapper = new(fluent)
+                wrapper.resp = resp
+                result = await bound(req, resp)
+                if result is not None and not isinstance(result, fluent):
+                    resp.apply_return(result)
+                if allowed is not None and resp._mimetype not in allowed:
+                    check(resp)  # type: ignore[misc]
+        elif has_params:
+            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
+                req.scope[key] = wrapper = new(fluent)
+                wrapper.resp = resp
+                result = await bound(req, **params)
+                if result is not None and not isinstance(result, fluent):
+                    resp.apply_return(result)
+                if allowed is not None and resp._mimetype not in allowed:
+                    check(resp)  # type: ignore[misc]
+        else:
+            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
+                req.scope[key] = wrapper = new(fluent)
+                wrapper.resp = resp
+                result = await bound(req)
+                if result is not None and not isinstance(result, fluent):
+                    resp.apply_return(result)
+                if allowed is not None and resp._mimetype not in allowed:
+                    check(resp)  # type: ignore[misc]
+
+        handler.__name__ = self.name
+        handler.__qualname__ = self.func.__qualname__
+        return handler
 
     def input_step(self) -> Callable[..., Any] | None:
         """The step filling the method's parameters: ``@consumes``' media-type
         check (415) and raw ``str``/``bytes`` body, then the plan."""
         plan = self.plan
-        resolve = plan.resolve if plan is not None and plan.arguments else None
+        resolve = plan.request_step() if plan is not None and plan.arguments else None
         if self.consumes is None:
-            if resolve is None:
-                return None
-
-            async def inject(req: Request, resp: DyneResponse, kwargs: dict[str, Any]) -> None:
-                await resolve(req, resp, kwargs)
-
-            return inject
+            return resolve
         accepted = frozenset(self.consumes)
         expected = ", ".join(self.consumes)
         key, kind = self.body_key, self.body_type
 
+        # req.mimetype by the Content-Type header as sent, for the few an API gets.
+        mimetypes: dict[bytes | None, str] = {}
+
         async def consume(req: Request, resp: DyneResponse, kwargs: dict[str, Any]) -> None:
-            mimetype = req.mimetype
+            raw = req.raw_header(b"content-type")
+            mimetype = mimetypes.get(raw)
+            if mimetype is None:
+                mimetype = req.mimetype
+                if len(mimetypes) < 64:
+                    mimetypes[raw] = mimetype
             if mimetype not in accepted:
                 raise HTTPException(415, f"Expected a {expected} body, got {mimetype or 'none'}")
             if kind is bytes:
@@ -726,21 +796,33 @@ def _hook_step(bound: Callable[..., Any], kind: str) -> Any:
     return after
 
 
-def _producer(produced: tuple[str, ...], where: str) -> Callable[[DyneResponse], None]:
-    primary = produced[0]
-    allowed = frozenset(produced)
+class _Produces:
+    """``@produces``: ``produces(resp)`` after the method ran. A response
+    whose media type is one of ``allowed`` needs nothing (the views check
+    that first, without a call)."""
 
-    def produce(resp: DyneResponse) -> None:
+    __slots__ = ("allowed", "primary", "produced", "where")
+
+    def __init__(self, produced: tuple[str, ...], where: str) -> None:
+        self.produced = produced
+        self.primary = produced[0]
+        self.allowed = frozenset(produced)
+        self.where = where
+
+    def __call__(self, resp: DyneResponse) -> None:
         if not resp.is_set or resp.status_code == 204:
             return
         mimetype = resp.mimetype
         if mimetype is None:
-            if primary != MediaType.NO_CONTENT:
-                resp.mimetype = primary
-        elif mimetype not in allowed:
-            _logger().warning("%s produced %s, not the declared %s", where, mimetype, ", ".join(produced))
+            if self.primary != MediaType.NO_CONTENT:
+                resp.mimetype = self.primary
+        elif mimetype not in self.allowed:
+            _logger().warning("%s produced %s, not the declared %s", self.where, mimetype,
+                              ", ".join(self.produced))
 
-    return produce
+
+def _producer(produced: tuple[str, ...], where: str) -> _Produces:
+    return _Produces(produced, where)
 
 
 def _serialize_step(model: Any) -> Any:
@@ -751,9 +833,9 @@ def _serialize_step(model: Any) -> Any:
     async def serialize(req: Request, resp: DyneResponse) -> None:
         media = resp.media
         if media is not None:
-            mimetype = resp.mimetype
+            mimetype = resp._mimetype
             resp.media = dump(media)
-            resp.mimetype = mimetype
+            resp._mimetype = mimetype
 
     return serialize
 
@@ -825,7 +907,7 @@ def register_controller(app: App, controller: type[Any] | str) -> list[BaseRoute
         for number, (full_path, group) in enumerate(by_path.items()):
             own_spec = get_endpoint_spec(func, False)
             endpoint = _Endpoint(
-                instance, name, func, PathTemplate(full_path, app.router.convertors).param_names,
+                instance, name, func, PathTemplate(full_path, app.router.convertors).convertors,
                 app, injected={item.key for item in own_spec.meta.get("io.inputs", ())}
                 if own_spec is not None else (),
                 other_steps=bool(own_spec is not None and own_spec.steps) or bool(before_steps))

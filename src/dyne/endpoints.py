@@ -66,6 +66,14 @@ PHASE_DEFAULT = 500
 PHASE_OUTPUT = 100
 
 SPEC_ATTRIBUTE = "__dyne_endpoint__"
+#: A view's own handler: ``(view, handler_for)``, where ``handler_for(steps)``
+#: gives ``await handler(req, resp, kwargs)``, which does what calling the view
+#: with ``kwargs`` and applying its return value would (``steps``: whether
+#: pipeline steps may add keyword arguments). A controller's view sets it: its
+#: method is then called without a second coroutine in between. The view is
+#: recorded with it, so that a wrapper which copied the attribute
+#: (``functools.wraps``) is not bypassed.
+DIRECT_HANDLER_ATTRIBUTE = "__dyne_direct_handler__"
 _sequence = count()
 
 
@@ -446,7 +454,12 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
     steps = [hook_step(hook) for hook in before] + steps
     is_async = is_async_callable(view)
 
+    own = getattr(view, DIRECT_HANDLER_ATTRIBUTE, None)
+    handler_for = own[1] if own is not None and own[0] is view else None
+
     if not steps and not after:
+        if handler_for is not None:
+            return handler_for(False)  # type: ignore[no-any-return]
         if is_async:
             async def direct_async(req: Request, resp: Response, params: dict[str, Any]) -> None:
                 result = await view(req, resp, **params)
@@ -461,6 +474,22 @@ def build_pipeline(view: Callable[..., Any], specs: Iterable[EndpointSpec | None
                 resp.apply_return(result)
 
         return direct_sync
+
+    if handler_for is not None:
+        call = handler_for(True)
+
+        async def own_pipeline(req: Request, resp: Response, params: dict[str, Any]) -> Any:
+            kwargs = dict(params) if steps else params
+            for step in steps:
+                await step(req, resp, kwargs)
+                if resp.is_set:
+                    return False
+            await call(req, resp, kwargs)
+            for after_step in after:
+                await after_step(req, resp)
+            return None
+
+        return own_pipeline
 
     async def pipeline(req: Request, resp: Response, params: dict[str, Any]) -> Any:
         # Steps add keyword arguments: give them a copy, so req.path_params

@@ -92,8 +92,9 @@ class FluentResponse(Generic[T]):
 
     def json(self, data: Any) -> Self:
         """A JSON body: a dict, a list, a pydantic model or a dataclass."""
-        self.resp.media = data
-        self.resp.mimetype = "application/json"
+        resp = self.resp
+        resp.media = data
+        resp._mimetype = "application/json"  # resp.mimetype, without a second property call
         return self
 
     def text(self, text: str) -> Self:

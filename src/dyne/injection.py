@@ -458,6 +458,15 @@ class Plan:
         for name, kind, source in self.arguments:
             kwargs[name] = await context.value(kind, source)
 
+    def request_step(self) -> Callable[[Request, Response, dict[str, Any]], Awaitable[None]]:
+        """The pipeline step filling the handler's keyword arguments: ``resolve``,
+        or, for a plan without ``Depends`` (nothing to share with other plans
+        or to override), a step compiled from it that writes the validated
+        values straight into the arguments (same checks, same errors)."""
+        if any(kind == ARG_DEPENDENCY for _, kind, _ in self.arguments):
+            return self.resolve
+        return _values_step(self)
+
     def _with_overrides(self, overrides: Mapping[Any, Any]) -> Plan:
         """The plan with ``overrides`` applied (their own parameters read, the
         replaced providers' not), compiled once per set of overrides."""
@@ -478,6 +487,73 @@ class Plan:
             return
         for field, leaf in group.fields:
             values[leaf] = getattr(model, field)
+
+
+def _values_step(plan: Plan) -> Callable[[Request, Response, dict[str, Any]], Awaitable[None]]:
+    """``plan.resolve`` for a plan whose arguments are validated values, the
+    request and the response only: each group's fields go to the parameters
+    reading them, with no per-request context, value table or awaits per
+    argument."""
+    names: dict[Any, list[str]] = {}
+    constants: list[tuple[str, int]] = []
+    for name, kind, source in plan.arguments:
+        if kind == ARG_VALUE:
+            names.setdefault(source, []).append(name)
+        else:
+            constants.append((name, kind))
+
+    def targets(group: _Group) -> tuple[tuple[str, str], ...]:
+        return tuple((field, name) for field, leaf in group.fields for name in names.get(leaf, ()))
+
+    path = plan.path_group
+    path_validate = path.validate if path is not None else None
+    path_targets = targets(path) if path is not None else ()
+    groups = tuple((group.read, group.validate, targets(group)) for group in plan.groups)
+    body = plan.single_body
+    body_names = tuple(names.get(body[0], ())) if body is not None else ()
+    body_read = body[1] if body is not None else None
+    request_names = tuple(name for name, kind in constants if kind == ARG_REQUEST)
+    response_names = tuple(name for name, kind in constants if kind == ARG_RESPONSE)
+    invalid_type = _input_invalid()
+
+    async def resolve_values(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
+        errors: dict[str, list[str]] | None = None
+        if path_validate is not None:
+            try:
+                model = path_validate(req.path_params)
+            except invalid_type as invalid:
+                errors = dict(invalid.errors)
+            else:
+                for field, name in path_targets:
+                    kwargs[name] = getattr(model, field)
+        for read, validate, fields in groups:
+            try:
+                model = validate(await read(req))
+            except invalid_type as invalid:
+                if errors is None:
+                    errors = {}
+                errors.update(invalid.errors)
+                continue
+            for field, name in fields:
+                kwargs[name] = getattr(model, field)
+        if body_read is not None:
+            try:
+                value = await body_read(req)
+            except invalid_type as invalid:
+                if errors is None:
+                    errors = {}
+                errors.update(invalid.errors)
+            else:
+                for name in body_names:
+                    kwargs[name] = value
+        if errors:
+            raise _input_error(errors)
+        for name in request_names:
+            kwargs[name] = req
+        for name in response_names:
+            kwargs[name] = resp
+
+    return resolve_values
 
 
 def _input_invalid() -> type[Any]:
@@ -632,14 +708,31 @@ def _is_response_type(annotation: Any) -> bool:
 _PLAIN_PATH_TYPES: tuple[Any, ...] = (str, Any, inspect.Parameter.empty)
 
 
+def _convertor_type(convertor: Any) -> type | None:
+    """The type of every value dyne's own ``int``, ``float`` and ``uuid``
+    path convertors give (not a subclass's: it may convert otherwise)."""
+    from uuid import UUID
+
+    from .routing import FloatConvertor, IntegerConvertor, UUIDConvertor
+
+    kinds: dict[type, type] = {IntegerConvertor: int, FloatConvertor: float, UUIDConvertor: UUID}
+    return kinds.get(type(convertor))
+
+
 class _Compiler:
-    def __init__(self, route_params: Collection[str], view_name: str,
+    def __init__(self, route_params: Collection[str] | Mapping[str, Any], view_name: str,
                  other_steps: bool = False, overrides: Mapping[Any, Any] | None = None,
                  model_name: str = "") -> None:
         self.model_name = model_name or view_name.rsplit(".", 1)[-1]
         self.overrides = overrides or {}
         self.other_steps = other_steps
         self.route_params = frozenset(route_params)
+        #: The type each path parameter's convertor already gives (``{id:int}``
+        #: -> ``int``), when ``route_params`` maps names to convertors.
+        self.route_types: dict[str, type] = (
+            {name: kind for name, convertor in route_params.items()
+             if (kind := _convertor_type(convertor)) is not None}
+            if isinstance(route_params, Mapping) else {})
         self.view_name = view_name
         self.leaves: dict[tuple[str, str], _Leaf] = {}
         self.body: list[_Leaf] = []
@@ -730,6 +823,10 @@ class _Compiler:
                 if not provider:
                     return None  # filled from the route, as always
                 return ARG_VALUE, self.leaf("path", name, Any, None, REQUIRED, name, where)
+            if not provider and annotation is self.route_types.get(name):
+                # ``item_id: int`` on ``{item_id:int}``: the route's convertor
+                # gave an int already, which validating would return unchanged.
+                return None
             return ARG_VALUE, self.leaf("path", name, annotation, None, REQUIRED, name, where)
         if annotation is empty:
             if default is not empty or self.other_steps:
@@ -897,7 +994,7 @@ def _file_annotation(annotation: Any) -> Any:
     return result | None if optional else result
 
 
-def compile_signature(func: Callable[..., Any], route_params: Collection[str] = (), *,
+def compile_signature(func: Callable[..., Any], route_params: Collection[str] | Mapping[str, Any] = (), *,
                       skip: int = 2, injected: Collection[str] = (), provider: bool = False,
                       other_steps: bool = False, name: str | None = None,
                       overrides: Mapping[Any, Any] | None = None,
@@ -906,7 +1003,9 @@ def compile_signature(func: Callable[..., Any], route_params: Collection[str] = 
     """Compile ``func``'s signature into a ``Plan``, or ``None`` when it
     declares nothing to fill (then call it as dyne always has).
 
-    ``route_params``: the route's path parameters; ``skip``: the leading
+    ``route_params``: the route's path parameters (a mapping of them to their
+    convertors lets a parameter annotated with the type its convertor gives
+    be passed as the route gave it, unvalidated); ``skip``: the leading
     positional parameters the caller passes itself (``req, resp`` = 2; a
     bound method's ``self`` is not counted); ``injected``: keyword arguments
     something else fills (``@input``'s keys); ``provider``: compile a
@@ -969,17 +1068,13 @@ def attach_route_plan(route: Route) -> Plan | None:
                 for item in spec.meta.get("io.inputs", ())}
     specs = [spec for spec in (own, route.spec) if spec is not None]
     other_steps = sum(len(spec.steps) for spec in specs) > len(injected)
-    plan = compile_signature(view, route.param_names, injected=injected, other_steps=other_steps)
+    plan = compile_signature(view, route.template.convertors, injected=injected,
+                             other_steps=other_steps)
     if plan is None:
         return None
     spec = route.spec
     if plan.arguments:
-        resolve = plan.resolve
-
-        async def inject(req: Request, resp: Response, kwargs: dict[str, Any]) -> None:
-            await resolve(req, resp, kwargs)
-
-        spec.add_step(inject, PHASE_INPUT)
+        spec.add_step(plan.request_step(), PHASE_INPUT)
         if plan.inputs:
             spec.meta.setdefault("io.inputs", []).extend(plan.inputs)
     has_output = any(spec is not None and "io.output" in spec.meta for spec in (own, route.spec))
@@ -1032,19 +1127,13 @@ def attach_class_view_plans(route: Route) -> None:
         specs = [*outer, *((own,) if own is not None else ())]
         injected = {item.key for spec in specs for item in spec.meta.get("io.inputs", ())}
         other_steps = sum(len(spec.steps) for spec in specs) > len(injected)
-        plan = compile_signature(function, route.param_names, skip=3, injected=injected,
+        plan = compile_signature(function, route.template.convertors, skip=3, injected=injected,
                                  other_steps=other_steps,
                                  name=f"{owner.__qualname__}.{attr}")
         if plan is None or not plan.arguments:
             continue
         spec = EndpointSpec()
-        resolve = plan.resolve
-
-        async def inject(req: Request, resp: Response, kwargs: dict[str, Any],
-                         resolve: Callable[..., Any] = resolve) -> None:
-            await resolve(req, resp, kwargs)
-
-        spec.add_step(inject, PHASE_INPUT)
+        spec.add_step(plan.request_step(), PHASE_INPUT)
         if plan.inputs:
             spec.meta["io.inputs"] = list(plan.inputs)
         found[attr] = spec

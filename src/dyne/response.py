@@ -150,6 +150,19 @@ def _content_type_header(content_type: str) -> tuple[bytes, bytes]:
     return header
 
 
+_mimetype_formats: dict[str, str] = {}
+
+
+def _mimetype_format(mimetype: str) -> str:
+    """The body format ``resp.media`` is encoded in under an explicit
+    ``resp.mimetype`` (JSON unless the type names another), kept for the few
+    types an app sends."""
+    fmt = format_for_content_type(mimetype.split(";", 1)[0].strip().lower()) or "json"
+    if len(_mimetype_formats) < 256:
+        _mimetype_formats[mimetype] = fmt
+    return fmt
+
+
 class Response:
     """What a view sends back. Created by the application for each request."""
 
@@ -646,9 +659,13 @@ class Response:
             if mimetype is not None:
                 # An explicit resp.mimetype wins over negotiation; the body is
                 # encoded in the format that content type names (JSON otherwise).
-                fmt = format_for_content_type(mimetype.split(";", 1)[0].strip().lower())
-                encoders = self._encoders()
-                encoder = encoders.get(fmt or "json", encoders["json"])
+                fmt = _mimetype_formats.get(mimetype)
+                if fmt is None:
+                    fmt = _mimetype_format(mimetype)
+                req = self.req
+                app_encoders = getattr(req.app, "encoders", None) if req is not None else None
+                encoders = ENCODERS if app_encoders is None else app_encoders.by_format
+                encoder = encoders.get(fmt) or encoders["json"]
                 return encoder(self._body), mimetype
             req = self.req
             if req is None:
