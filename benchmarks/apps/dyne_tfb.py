@@ -100,6 +100,7 @@ _orm_template = batteries.templates.env.from_string(FORTUNES_TEMPLATE)
 
 
 @batteries.get("/db")
+@db.read_only
 async def orm_single_query(req, resp):
     session = await req.db
     world = await session.get(World, random_id())
@@ -107,6 +108,7 @@ async def orm_single_query(req, resp):
 
 
 @batteries.get("/queries")
+@db.read_only
 async def orm_queries(req, resp):
     session = await req.db
     worlds = [await session.get(World, random_id())
@@ -127,6 +129,7 @@ async def orm_updates(req, resp):
 
 
 @batteries.get("/fortunes")
+@db.read_only
 async def orm_fortunes(req, resp):
     session = await req.db
     rows = (await session.scalars(Fortune.select())).all()
