@@ -288,3 +288,22 @@ def test_changing_an_object_in_a_read_only_view_is_refused(make_app):
     assert client.get("/notes").json() == ["original"]
     assert db.get_engine().pool.checkedout() == 0
     client.close()
+
+
+def test_a_read_only_session_begins_read_only_in_one_round_trip_on_postgresql(postgres_url):
+    from tests.ext.db.alchemical.test_pool import statement_log
+
+    db = Alchemical(url=postgres_url)
+    Note = define_note()
+    sent = statement_log(db)
+
+    async def main():
+        await db.create_all()
+        sent.clear()
+        async with db.session(read_only=True) as session:
+            notes = (await session.scalars(select(Note))).all()
+        await db.dispose()
+        return notes
+
+    assert asyncio.run(main()) == []
+    assert sent == ["BEGIN READ ONLY;", "ROLLBACK;"]  # no separate SET TRANSACTION READ ONLY

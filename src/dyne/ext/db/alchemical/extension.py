@@ -138,6 +138,9 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         #: (the default database is PostgreSQL); known once the engines exist.
         self.autocommit_reads = False
         self._autocommit_engines: dict[Any, Any] = {}
+        self._read_only_engines: dict[Any, Any] = {}
+        #: The engine of each mapper's bind, as ``RoutingSession.get_bind`` finds it.
+        self._mapper_engines: dict[Any, Any] = {}
         self.session_class: Any = None
         self._config_lock = threading.Lock()
         if app is not None:
@@ -287,17 +290,27 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         # PostgreSQL reads need no transaction: @db.read_only runs a request's
         # reads on autocommit connections of the same pools, which saves the
         # BEGIN and ROLLBACK round trips (other databases gain nothing).
+        postgres = [engine.sync_engine for engine in engines.values()
+                    if engine.dialect.name == "postgresql"]
         self._autocommit_engines = {
-            engine.sync_engine: engine.sync_engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql" else engine.sync_engine
-            for engine in engines.values()}
+            engine: engine.execution_options(isolation_level="AUTOCOMMIT") for engine in postgres}
+        # Sessions that never write begin PostgreSQL transactions READ ONLY
+        # (BEGIN READ ONLY: no extra round trip).
+        self._read_only_engines = {
+            engine: engine.execution_options(postgresql_readonly=True) for engine in postgres}
         self.autocommit_reads = engines[None].dialect.name == "postgresql"
+        self._mapper_engines = {}
         self.engines = engines
 
     def autocommit_engine(self, engine: Engine) -> Engine:
         """The engine whose connections (from ``engine``'s pool) run without a
         transaction: the same engine when its database gains nothing from it."""
         return self._autocommit_engines.get(engine, engine)
+
+    def read_only_engine(self, engine: Engine) -> Engine:
+        """The engine whose connections (from ``engine``'s pool) begin read-only
+        transactions: the same engine when its database has none (SQLite)."""
+        return self._read_only_engines.get(engine, engine)
 
     def get_engine(self, bind: str | None = None) -> AsyncEngine | None:
         """The engine of the default database, or of a bind (``None`` for an
