@@ -2,7 +2,9 @@
 
 ``driver``: ``(req, resp)`` views on an asyncpg pool opened at start-up.
 ``batteries``: the Alchemical extension (SQLAlchemy 2 async, one session per
-request through ``await req.db``), the path dyne's database docs teach.
+request through ``await req.db``), the path dyne's database docs teach: the
+views that only read are ``@db.read_only`` (on PostgreSQL they then read
+without a transaction, see docs/database.md).
 """
 
 from __future__ import annotations

@@ -293,11 +293,11 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         postgres = [engine.sync_engine for engine in engines.values()
                     if engine.dialect.name == "postgresql"]
         self._autocommit_engines = {
-            engine: engine.execution_options(isolation_level="AUTOCOMMIT") for engine in postgres}
+            engine: _sibling_engine(engine, isolation_level="AUTOCOMMIT") for engine in postgres}
         # Sessions that never write begin PostgreSQL transactions READ ONLY
         # (BEGIN READ ONLY: no extra round trip).
         self._read_only_engines = {
-            engine: engine.execution_options(postgresql_readonly=True) for engine in postgres}
+            engine: _sibling_engine(engine, postgresql_readonly=True) for engine in postgres}
         self.autocommit_reads = engines[None].dialect.name == "postgresql"
         self._mapper_engines = {}
         self.engines = engines
@@ -531,6 +531,22 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _sibling_engine(engine: Engine, **execution_options: Any) -> Engine:
+    """An engine on ``engine``'s pool and dialect whose connections get
+    ``execution_options`` (an isolation level...). Unlike
+    ``engine.execution_options()``, whose connections dispatch every event
+    through both engines, it has listeners of its own: the same error
+    mapping, and the pool's (shared) ones."""
+    from sqlalchemy.engine import Engine as SyncEngine
+
+    sibling = SyncEngine(engine.pool, engine.dialect, engine.url, echo=engine.echo,
+                         hide_parameters=engine.hide_parameters,
+                         execution_options={**engine.get_execution_options(), **execution_options})
+    sibling._compiled_cache = engine._compiled_cache  # the same statements, compiled once
+    event.listen(sibling, "handle_error", data_errors_as_data_error)
+    return sibling
 
 
 def _url_string(value: Any, key: str) -> str:
