@@ -307,3 +307,30 @@ def test_a_read_only_session_begins_read_only_in_one_round_trip_on_postgresql(po
 
     assert asyncio.run(main()) == []
     assert sent == ["BEGIN READ ONLY;", "ROLLBACK;"]  # no separate SET TRANSACTION READ ONLY
+
+
+def test_data_errors_in_read_only_views_are_still_400(make_app, database_url):
+    """The autocommit connections share the engine's error mapping: asyncpg's
+    class-22 errors are raised as DataError, answered with 400."""
+    from sqlalchemy.exc import DataError
+
+    app, db = make_app()
+    caught = []
+
+    @app.route("/cast/{value}")
+    @db.read_only
+    async def cast(req, resp, *, value):
+        session = await req.db
+        try:
+            resp.media = {"n": (await session.execute(
+                text("SELECT CAST(CAST(:value AS TEXT) AS INTEGER)"), {"value": value})).scalar()}
+        except DataError:
+            caught.append(value)
+            raise
+
+    client = app.client
+    assert client.get("/cast/12").json() == {"n": 12}
+    if database_url.startswith("postgresql"):
+        assert client.get("/cast/twelve").status_code == 400
+        assert caught == ["twelve"]
+    assert db.get_engine().pool.checkedout() == 0

@@ -537,15 +537,14 @@ def _sibling_engine(engine: Engine, **execution_options: Any) -> Engine:
     """An engine on ``engine``'s pool and dialect whose connections get
     ``execution_options`` (an isolation level...). Unlike
     ``engine.execution_options()``, whose connections dispatch every event
-    through both engines, it has listeners of its own: the same error
-    mapping, and the pool's (shared) ones."""
+    through both engines, it has no listeners of its own beyond what the
+    options need; the pool's and the dialect's (``handle_error``) are shared."""
     from sqlalchemy.engine import Engine as SyncEngine
 
     sibling = SyncEngine(engine.pool, engine.dialect, engine.url, echo=engine.echo,
                          hide_parameters=engine.hide_parameters,
                          execution_options={**engine.get_execution_options(), **execution_options})
     sibling._compiled_cache = engine._compiled_cache  # the same statements, compiled once
-    event.listen(sibling, "handle_error", data_errors_as_data_error)
     return sibling
 
 
