@@ -533,17 +533,23 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _sibling_engine(engine: Engine, **execution_options: Any) -> Engine:
+def _sibling_engine(engine: Engine, **connection_options: Any) -> Engine:
     """An engine on ``engine``'s pool and dialect whose connections get
-    ``execution_options`` (an isolation level...). Unlike
-    ``engine.execution_options()``, whose connections dispatch every event
-    through both engines, it has no listeners of its own beyond what the
-    options need; the pool's and the dialect's (``handle_error``) are shared."""
+    ``connection_options`` (an isolation level...), set on each connection
+    it hands out. ``engine.execution_options(...)`` would do the same through
+    an ``engine_connect`` listener, and an engine with listeners runs its
+    event checks on every statement; this one has none of its own (the
+    pool's and the dialect's, ``handle_error`` included, are shared)."""
+    from sqlalchemy.engine import Connection
     from sqlalchemy.engine import Engine as SyncEngine
 
-    sibling = SyncEngine(engine.pool, engine.dialect, engine.url, echo=engine.echo,
-                         hide_parameters=engine.hide_parameters,
-                         execution_options={**engine.get_execution_options(), **execution_options})
+    class SiblingEngine(SyncEngine):
+        def connect(self) -> Connection:
+            return super().connect().execution_options(**connection_options)
+
+    sibling = SiblingEngine(engine.pool, engine.dialect, engine.url, echo=engine.echo,
+                            hide_parameters=engine.hide_parameters,
+                            execution_options=engine.get_execution_options())
     sibling._compiled_cache = engine._compiled_cache  # the same statements, compiled once
     return sibling
 
