@@ -2,7 +2,9 @@
 
 ``driver``: ``(req, resp)`` views on an asyncpg pool opened at start-up.
 ``batteries``: the Alchemical extension (SQLAlchemy 2 async, one session per
-request through ``await req.db``), the path dyne's database docs teach.
+request through ``await req.db``), the path dyne's database docs teach: the
+views that only read are ``@db.read_only`` (on PostgreSQL they then read
+without a transaction, see docs/database.md).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ _orm_template = batteries.templates.env.from_string(FORTUNES_TEMPLATE)
 
 
 @batteries.get("/db")
+@db.read_only
 async def orm_single_query(req, resp):
     session = await req.db
     world = await session.get(World, random_id())
@@ -107,6 +110,7 @@ async def orm_single_query(req, resp):
 
 
 @batteries.get("/queries")
+@db.read_only
 async def orm_queries(req, resp):
     session = await req.db
     worlds = [await session.get(World, random_id())
@@ -127,6 +131,7 @@ async def orm_updates(req, resp):
 
 
 @batteries.get("/fortunes")
+@db.read_only
 async def orm_fortunes(req, resp):
     session = await req.db
     rows = (await session.scalars(Fortune.select())).all()

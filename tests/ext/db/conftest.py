@@ -108,6 +108,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any,
         reset_postgres_schema(url)  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def postgres_url(postgres_database: tuple[str | None, str]) -> Iterator[str]:
+    """The PostgreSQL test database's URL (PostgreSQL only, unlike ``database_url``)."""
+    url, reason = postgres_database
+    if url is None:
+        service_unavailable("PostgreSQL", reason)
+    try:
+        yield url  # type: ignore[misc]
+    finally:
+        reset_postgres_schema(url)  # type: ignore[arg-type]
+
+
 @pytest.fixture(autouse=True)
 def _no_database_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in CONFIG_KEYS:

@@ -11,26 +11,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 import dyne
 from dyne.ext.db.alchemical import Alchemical, Model
 from dyne.testing import TestClient
-from tests.conftest import serve_in_thread, service_unavailable
-from tests.ext.db.conftest import postgres_execute, reset_postgres_schema
-
-
-@pytest.fixture
-def postgres_url(postgres_database):
-    url, reason = postgres_database
-    if url is None:
-        service_unavailable("PostgreSQL", reason)
-    try:
-        yield url
-    finally:
-        reset_postgres_schema(url)
+from tests.conftest import serve_in_thread
+from tests.ext.db.conftest import postgres_execute
 
 
 def kill_backends(url: str, application_name: str) -> None:
@@ -77,8 +65,9 @@ def test_first_request_after_the_server_dropped_connections_succeeds(postgres_ur
     try:
         assert client.post("/entries/a").status_code == 201
         kill_backends(postgres_url, name)  # e.g. a database restart
-        time.sleep(0.2)
-        # The pooled connection is dead: pre-ping replaces it, nothing fails.
+        time.sleep(1.2)  # longer than ping_after_idle (1 s by default)
+        # The pooled connection is dead and was idle: a ping finds out and
+        # replaces it, nothing fails.
         assert client.post("/entries/b").status_code == 201
         assert client.get("/entries").json() == {"count": 2}
     finally:

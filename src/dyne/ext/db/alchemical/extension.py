@@ -35,12 +35,14 @@ from dyne.request import Request
 from .errors import add_error_handlers, data_errors_as_data_error
 from .model import Model
 from .pagination import Pagination, paginate
+from .pool import ping_after_idle
 from .scope import SCOPE_KEY, SessionScope
 from .session import RoutingSession
 from .transaction import decode_body_early, read_only_wrapper, transactional
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
+    from sqlalchemy.engine import Engine
 
     from dyne.app import App
     from dyne.response import Response
@@ -61,6 +63,9 @@ ASYNC_DRIVERS = {
     "mariadb": "mariadb+aiomysql",
 }
 
+#: Default ``ping_after_idle``: pooled connections idle this long (seconds) are pinged before use.
+PING_AFTER_IDLE = 1.0
+
 #: Default ``early_decode_limit``: structured bodies up to 1 MiB are decoded before the view.
 EARLY_DECODE_LIMIT = 1024 * 1024
 
@@ -74,8 +79,7 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         ``ALCHEMICAL_BINDS``; a model chooses one with ``__bind_key__``.
     :param engine_options: keyword arguments for ``create_async_engine``
         (``pool_size``, ``echo``...), instead of ``ALCHEMICAL_ENGINE_OPTIONS``;
-        may be a callable ``options(bind_key)``. ``pool_pre_ping`` is on
-        unless given.
+        may be a callable ``options(bind_key)``.
     :param autocommit: commit each request's session at its end when nothing
         failed, instead of ``ALCHEMICAL_AUTOCOMMIT`` (default: off).
     :param session_options: keyword arguments for the session factory
@@ -88,6 +92,12 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         -> 409, ``DataError`` -> 400, ``FieldError`` -> 400.
     :param retry_after: the ``Retry-After`` (seconds) of the 503 that answers
         a request when the database is lost or unreachable (``map_errors``).
+    :param ping_after_idle: a pooled connection that has been idle for at
+        least this many seconds is pinged before use and replaced if the
+        server dropped it (default 1.0); connections used more recently are
+        handed out without a round trip. ``0`` pings every connection
+        (SQLAlchemy's ``pool_pre_ping``), ``None`` none. A ``pool_pre_ping``
+        in the engine options takes precedence.
     :param early_decode_limit: request bodies in JSON, YAML, MessagePack or an
         urlencoded form, no larger than this many bytes (``Content-Length``),
         are decoded before the view runs, so that ``data = req.media()``
@@ -109,7 +119,7 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
                  autocommit: bool | None = None, session_options: dict[str, Any] | None = None,
                  model_class: type | None = None, naming_convention: dict[str, str] | None = None,
                  map_errors: bool = True, early_decode_limit: int | None = EARLY_DECODE_LIMIT,
-                 retry_after: int = 5) -> None:
+                 retry_after: int = 5, ping_after_idle: float | None = PING_AFTER_IDLE) -> None:
         _AlchemicalBase.__init__(self, session_options=session_options, model_class=model_class,
                                  naming_convention=naming_convention)
         # Extension.__init__, which the base class does not chain to:
@@ -118,11 +128,19 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
         self.map_errors = map_errors
         self.retry_after = int(retry_after)
         self.early_decode_limit = early_decode_limit
+        self.ping_after_idle = ping_after_idle
         self._given = {"url": url, "binds": binds, "engine_options": engine_options,
                        "autocommit": autocommit}
         self._autocommit = False
         self._configured = False
         self._sync: Any = None
+        #: Whether ``@db.read_only`` runs a request's reads without a transaction
+        #: (the default database is PostgreSQL); known once the engines exist.
+        self.autocommit_reads = False
+        self._autocommit_engines: dict[Any, Any] = {}
+        self._read_only_engines: dict[Any, Any] = {}
+        #: The engine of each mapper's bind, as ``RoutingSession.get_bind`` finds it.
+        self._mapper_engines: dict[Any, Any] = {}
         self.session_class: Any = None
         self._config_lock = threading.Lock()
         if app is not None:
@@ -248,9 +266,9 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
             raise KeyError(f"No bind {bind!r} in ALCHEMICAL_BINDS")
         options = self.engine_options(bind) if callable(self.engine_options) else self.engine_options
         options = dict(options or {})
-        # A pooled connection the server dropped (restart, failover, idle
-        # timeout) is replaced before use instead of failing a request.
-        options.setdefault("pool_pre_ping", True)
+        if "pool_pre_ping" not in options and self.ping_after_idle is not None \
+                and self.ping_after_idle <= 0:
+            options["pool_pre_ping"] = True
         return self._fix_url(url), options
 
     def _create_engines(self) -> None:
@@ -262,9 +280,37 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
             url, options = self.engine_arguments(bind)
             engine = engines[bind] = self._create_engine(url, **options)
             event.listen(engine.sync_engine, "handle_error", data_errors_as_data_error)
+            if "pool_pre_ping" not in options and self.ping_after_idle is not None:
+                # A pooled connection the server dropped (restart, failover,
+                # idle timeout) is replaced before use instead of failing a
+                # request; one used within the last moments is not pinged.
+                ping_after_idle(engine.sync_engine, self.ping_after_idle)
         # Statements are routed by RoutingSession.get_bind, not a table list.
         self.table_binds: dict[Any, Any] = {}
+        # PostgreSQL reads need no transaction: @db.read_only runs a request's
+        # reads on autocommit connections of the same pools, which saves the
+        # BEGIN and ROLLBACK round trips (other databases gain nothing).
+        postgres = [engine.sync_engine for engine in engines.values()
+                    if engine.dialect.name == "postgresql"]
+        self._autocommit_engines = {
+            engine: _sibling_engine(engine, isolation_level="AUTOCOMMIT") for engine in postgres}
+        # Sessions that never write begin PostgreSQL transactions READ ONLY
+        # (BEGIN READ ONLY: no extra round trip).
+        self._read_only_engines = {
+            engine: _sibling_engine(engine, postgresql_readonly=True) for engine in postgres}
+        self.autocommit_reads = engines[None].dialect.name == "postgresql"
+        self._mapper_engines = {}
         self.engines = engines
+
+    def autocommit_engine(self, engine: Engine) -> Engine:
+        """The engine whose connections (from ``engine``'s pool) run without a
+        transaction: the same engine when its database gains nothing from it."""
+        return self._autocommit_engines.get(engine, engine)
+
+    def read_only_engine(self, engine: Engine) -> Engine:
+        """The engine whose connections (from ``engine``'s pool) begin read-only
+        transactions: the same engine when its database has none (SQLite)."""
+        return self._read_only_engines.get(engine, engine)
 
     def get_engine(self, bind: str | None = None) -> AsyncEngine | None:
         """The engine of the default database, or of a bind (``None`` for an
@@ -485,6 +531,27 @@ class Alchemical(_AlchemicalBase, Extension):  # type: ignore[misc]
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _sibling_engine(engine: Engine, **connection_options: Any) -> Engine:
+    """An engine on ``engine``'s pool and dialect whose connections get
+    ``connection_options`` (an isolation level...), set on each connection
+    it hands out. ``engine.execution_options(...)`` would do the same through
+    an ``engine_connect`` listener, and an engine with listeners runs its
+    event checks on every statement; this one has none of its own (the
+    pool's and the dialect's, ``handle_error`` included, are shared)."""
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine as SyncEngine
+
+    class SiblingEngine(SyncEngine):
+        def connect(self) -> Connection:
+            return super().connect().execution_options(**connection_options)
+
+    sibling = SiblingEngine(engine.pool, engine.dialect, engine.url, echo=engine.echo,
+                            hide_parameters=engine.hide_parameters,
+                            execution_options=engine.get_execution_options())
+    sibling._compiled_cache = engine._compiled_cache  # the same statements, compiled once
+    return sibling
 
 
 def _url_string(value: Any, key: str) -> str:

@@ -88,8 +88,13 @@ class SessionScope:
             if error is None and self.autocommit and session.in_transaction():
                 await session.commit()
         finally:
-            # Shielded: a cancelled request must still give its connection back.
-            await asyncio.shield(session.close())
+            if session.sync_session.in_transaction():
+                # Shielded: a cancelled request must still give its connection back.
+                await asyncio.shield(session.close())
+            else:
+                # No transaction, so no connection: what close() would do
+                # without the round trip through a task and a greenlet.
+                session.sync_session.expunge_all()
 
     def __repr__(self) -> str:
         state = "finished" if self.finished else "open" if self.session is not None else "lazy"

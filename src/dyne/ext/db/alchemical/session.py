@@ -6,23 +6,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session, SessionTransactionOrigin
 from sqlalchemy.sql.util import find_tables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncSession
-    from sqlalchemy.orm import SessionTransaction
 
     from .extension import Alchemical
 
-__all__ = ["READ_ONLY", "READ_ONLY_SESSION", "ReadOnlyError", "RoutingSession", "is_read_only",
-           "mark_read_only"]
+__all__ = ["AUTOCOMMIT_READS", "READ_ONLY", "READ_ONLY_SESSION", "ReadOnlyError", "RoutingSession",
+           "is_read_only", "mark_read_only"]
 
 #: ``session.info`` key: how many read-only scopes currently cover the session.
 READ_ONLY = "dyne.read_only"
 #: ``session.info`` key: the session is read-only for its whole life.
 READ_ONLY_SESSION = "dyne.read_only_session"
+#: ``session.info`` key: statements of implicitly begun transactions run on
+#: autocommit connections (PostgreSQL), set by ``@db.read_only`` for a request.
+AUTOCOMMIT_READS = "dyne.autocommit_reads"
 
 
 class ReadOnlyError(RuntimeError):
@@ -44,14 +46,37 @@ class RoutingSession(Session):
                  **kwargs: Any) -> Engine | Connection:
         if bind is not None:
             return bind  # type: ignore[no-any-return]
-        metadata = None
+        info = self.info
+        if info and clause is not None and info.get(READ_ONLY) and getattr(clause, "is_dml", False):
+            # An ORM insert/update/delete statement (flushes are refused by
+            # the before_flush hook); raw SQL is not parsed.
+            raise ReadOnlyError(WRITE_REFUSED.format(what="an INSERT/UPDATE/DELETE statement"))
+        db = self._dyne_db
         if mapper is not None:
-            metadata = getattr(inspect(mapper).class_, "metadata", None)
-        elif clause is not None:
-            for table in find_tables(clause, include_crud=True):
-                metadata = getattr(table, "metadata", None)
-                break
-        return self._dyne_db.engine_for_metadata(metadata).sync_engine
+            engine = db._mapper_engines.get(mapper)
+            if engine is None:
+                metadata = getattr(inspect(mapper).class_, "metadata", None)
+                engine = db._mapper_engines[mapper] = db.engine_for_metadata(metadata).sync_engine
+        else:
+            metadata = None
+            if clause is not None:
+                for table in find_tables(clause, include_crud=True):
+                    metadata = getattr(table, "metadata", None)
+                    break
+            engine = db.engine_for_metadata(metadata).sync_engine
+        if info:
+            if info.get(AUTOCOMMIT_READS) and not begun_explicitly(self):
+                return db.autocommit_engine(engine)
+            if info.get(READ_ONLY_SESSION):
+                return db.read_only_engine(engine)
+        return engine
+
+
+def begun_explicitly(session: Session) -> bool:
+    """Whether user code opened the current transaction with ``session.begin()``
+    (as opposed to SQLAlchemy beginning it by itself on first use)."""
+    transaction = session.get_transaction()
+    return transaction is not None and transaction.origin is SessionTransactionOrigin.BEGIN
 
 
 def mark_read_only(session: AsyncSession | Session, read_only: bool = True, *,
@@ -75,27 +100,12 @@ def is_read_only(session: AsyncSession | Session) -> bool:
     return bool(target.info.get(READ_ONLY))
 
 
-_WRITE_REFUSED = ("This session is read-only (@db.read_only / db.session(read_only=True)): "
-                  "{what} refused. Use @db.transaction or a regular session to write.")
+WRITE_REFUSED = ("This session is read-only (@db.read_only / db.session(read_only=True)): "
+                 "{what} refused. Use @db.transaction or a regular session to write.")
 
 
 @event.listens_for(RoutingSession, "before_flush")
 def _refuse_flushing_changes(session: Session, flush_context: Any, instances: Any) -> None:
     if session.info.get(READ_ONLY) and (
             session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty)):
-        raise ReadOnlyError(_WRITE_REFUSED.format(what="flushing changes"))
-
-
-@event.listens_for(RoutingSession, "do_orm_execute")
-def _refuse_write_statements(state: ORMExecuteState) -> None:
-    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
-        raise ReadOnlyError(_WRITE_REFUSED.format(what="an INSERT/UPDATE/DELETE statement"))
-
-
-@event.listens_for(RoutingSession, "after_begin")
-def _read_only_database_transaction(session: Session, transaction: SessionTransaction,
-                                    connection: Connection) -> None:
-    # For a session that never writes, PostgreSQL enforces it too (raw SQL
-    # included): the transaction has just begun and nothing ran in it yet.
-    if session.info.get(READ_ONLY_SESSION) and connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        raise ReadOnlyError(WRITE_REFUSED.format(what="flushing changes"))

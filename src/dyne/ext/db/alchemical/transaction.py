@@ -16,7 +16,7 @@ from dyne.concurrency import is_async_callable
 from dyne.request import Request
 
 from .scope import SCOPE_KEY, active_scope
-from .session import mark_read_only
+from .session import AUTOCOMMIT_READS, WRITE_REFUSED, ReadOnlyError, begun_explicitly, mark_read_only
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,6 +63,8 @@ def read_only_wrapper(db: Alchemical, func: Callable[..., Awaitable[Any]]) -> Ca
         req = _find_request(args, kwargs)
         if req is not None:
             session = await db.request_session(req)
+            if db.autocommit_reads and _may_autocommit(session.sync_session):
+                return await _run_autocommit_reads(session, func, args, kwargs)
         else:
             scope = active_scope()
             if scope is None or scope.db is not db:
@@ -70,13 +72,66 @@ def read_only_wrapper(db: Alchemical, func: Callable[..., Awaitable[Any]]) -> Ca
                     return await func(*args, **kwargs)
             assert scope.session is not None
             session = scope.session
+        sync = session.sync_session
+        clean = not _has_changes(sync)
         mark_read_only(session, True)
         try:
-            return await func(*args, **kwargs)
+            result = await func(*args, **kwargs)
+            if clean and _has_changes(sync):
+                # Changed but never flushed: refused here rather than written
+                # by a later flush or the request's autocommit.
+                raise ReadOnlyError(WRITE_REFUSED.format(what="changing objects"))
+            return result
         finally:
             mark_read_only(session, False)
 
     return run_read_only
+
+
+def _has_changes(session: Session) -> bool:
+    return bool(session.new or session.deleted or session.dirty)
+
+
+def _may_autocommit(session: Session) -> bool:
+    """Whether a read-only scope may run ``session``'s reads on autocommit
+    connections: nothing begun, nothing pending, and objects that a commit
+    leaves as they are (``expire_on_commit=False``, dyne's default)."""
+    return not (session.in_transaction() or session.expire_on_commit or session.info.get(AUTOCOMMIT_READS)
+                or _has_changes(session))
+
+
+async def _run_autocommit_reads(session: AsyncSession, func: Callable[..., Awaitable[Any]],
+                                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run ``func`` read-only, its statements on autocommit connections (no
+    ``BEGIN``/``ROLLBACK`` round trips), then give the connection back with a
+    commit that has nothing to write, so that the request's later work gets a
+    transaction of its own and the loaded objects stay as they are."""
+    sync = session.sync_session
+    info = sync.info
+    info[AUTOCOMMIT_READS] = True
+    mark_read_only(session, True)
+    try:
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException:
+            info.pop(AUTOCOMMIT_READS, None)
+            if sync.in_transaction():
+                try:
+                    await session.commit()
+                except BaseException:
+                    await _rollback(session)
+            raise
+        info.pop(AUTOCOMMIT_READS, None)
+        if sync.in_transaction():
+            try:
+                await session.commit()  # refuses objects changed in the scope (ReadOnlyError)
+            except BaseException:
+                await _rollback(session)
+                raise
+        return result
+    finally:
+        info.pop(AUTOCOMMIT_READS, None)
+        mark_read_only(session, False)
 
 
 def _require_async(func: Any, name: str) -> None:
@@ -135,20 +190,11 @@ async def decode_body_early(req: Request, route: Any = None, length: int | None 
         pass
 
 
-def _begun_explicitly(session: Session) -> bool:
-    """Whether user code opened the current transaction with ``session.begin()``
-    (as opposed to SQLAlchemy beginning it by itself on first use)."""
-    from sqlalchemy.orm import SessionTransactionOrigin
-
-    transaction = session.get_transaction()
-    return transaction is not None and transaction.origin is SessionTransactionOrigin.BEGIN
-
-
 async def _run_in_transaction(session: AsyncSession, func: Callable[..., Awaitable[Any]],
                               args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     info = session.sync_session.info
     depth = info.get(TRANSACTION_DEPTH, 0)
-    if depth or _begun_explicitly(session.sync_session):
+    if depth or begun_explicitly(session.sync_session):
         info[TRANSACTION_DEPTH] = depth + 1  # join the enclosing transaction
         try:
             return await func(*args, **kwargs)
