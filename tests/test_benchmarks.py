@@ -458,3 +458,32 @@ def test_the_memory_reported_is_of_the_app_every_framework_serves():
         groups = server_groups(args.scenarios, args.frameworks)
         assert groups[0] == first, suite
         assert sorted(groups) == sorted({(s.module, s.target) for s in args.scenarios})
+
+
+# -- the instruction counter (benchmarks/instructions.py) -------------------------------
+
+def test_instruction_counter_drives_a_real_server_with_the_scenario_request():
+    """The client behind ``python3 -m benchmarks.instructions`` sends each
+    scenario's request, keep-alive, once per answer, and refuses an error answer
+    (so a broken app is never counted)."""
+    from benchmarks.instructions import _drive, _request_bytes
+    from benchmarks.scenarios import BY_NAME
+
+    import dyne
+    from tests.conftest import serve_in_thread
+
+    app = dyne.App()
+    seen: list[tuple[str, bytes]] = []
+
+    @app.route("/items", methods=["POST"])
+    async def items(req, resp):
+        seen.append((req.method, await req.content))
+        resp.media = {"ok": True}
+
+    post = BY_NAME["post"]
+    with serve_in_thread(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        _drive(port, _request_bytes(post), 25)
+        assert seen == [("POST", post.body)] * 25
+        with pytest.raises(RuntimeError, match="unexpected answer"):
+            _drive(port, _request_bytes(BY_NAME["hello"]), 1)  # no route: a 404
