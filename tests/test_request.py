@@ -478,3 +478,45 @@ async def test_content_after_a_disconnect_or_a_consumed_stream():
     with pytest.raises(RuntimeError, match="no body channel"):
         await dyne.Request(scope).content
 
+
+
+@pytest.mark.parametrize("messages", [
+    [{"type": "http.request", "body": b"hello", "more_body": False}],
+    [{"type": "http.request", "body": b"he", "more_body": True},
+     {"type": "http.request", "body": b"", "more_body": True},
+     {"type": "http.request", "body": b"llo", "more_body": False}],
+    # A message that carries no body (an extension's) before the body.
+    [{"type": "http.response.debug"}, {"type": "http.request", "body": b"hello", "more_body": False}],
+])
+async def test_body_read_from_any_split_of_messages(messages):
+    app = dyne.App(max_body_size=5)
+
+    @app.route("/echo", methods=["POST"])
+    async def echo(req, resp):
+        resp.content = await req.content
+
+    sent = []
+    queue = list(messages)
+
+    async def receive():
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/echo", "raw_path": b"/echo",
+             "query_string": b"", "headers": [(b"host", b"x")], "scheme": "http",
+             "server": ("x", 80), "client": ("127.0.0.1", 1), "root_path": "", "http_version": "1.1",
+             "asgi": {"version": "3.0"}}
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"hello"
+
+    # One byte over the limit, in one message or in two: 413.
+    for over in ([{"type": "http.request", "body": b"hello!", "more_body": False}],
+                 [{"type": "http.request", "body": b"hel", "more_body": True},
+                  {"type": "http.request", "body": b"lo!", "more_body": False}]):
+        sent.clear()
+        queue[:] = over
+        await app(dict(scope), receive, send)
+        assert sent[0]["status"] == 413

@@ -404,11 +404,14 @@ class Request:
             if limit is not None and len(body) > limit:
                 raise HTTPException(413, f"Request body larger than the {limit}-byte limit")
             return body if type(body) is bytes else bytes(body)
-        if message["type"] == "http.disconnect":
+        if message["type"] == "http.request":
+            chunk, more = message.get("body", b""), True
+        elif message["type"] == "http.disconnect":
             raise ClientDisconnect()
+        else:  # not a body message: wait for one
+            chunk, more = await self._receive_chunk()
         chunks: list[bytes] = []
         total = 0
-        chunk, more = message.get("body", b""), message.get("more_body", False)
         while True:
             if chunk:
                 total = _counted(total, chunk, limit)
