@@ -652,25 +652,25 @@ class _Endpoint:
         view.__module__ = self.func.__module__
         if is_async:
             def handler_for(steps: bool) -> Callable[..., Any]:
-                return self._handler(allowed, check, steps)
+                # One handler serves with and without steps: it passes on
+                # whatever keyword arguments it is given.
+                return self._handler(allowed, check)
 
             setattr(view, DIRECT_HANDLER_ATTRIBUTE, (view, handler_for))
         return view
 
     def _handler(self, allowed: frozenset[str] | None,
-                 check: Callable[[DyneResponse], None] | None, steps: bool) -> Callable[..., Any]:
+                 check: Callable[[DyneResponse], None] | None) -> Callable[..., Any]:
         """``handler(req, resp, kwargs)`` calling the (async) method directly
-        (``endpoints.DIRECT_HANDLER_ATTRIBUTE``), written out for each form so
-        that no argument tuple or keyword unpacking is built that the method
-        does not take (``steps``: pipeline steps may add keyword arguments)."""
+        (``endpoints.DIRECT_HANDLER_ATTRIBUTE``), written out for the two forms
+        (with and without ``resp``) so that no argument tuple is built."""
         bound = self.bound
         fluent = FluentResponse
         key = FLUENT_KEY
-        has_params = steps or bool(self.param_names)
         # FluentResponse(resp), without the call of its __init__.
         new = object.__new__
 
-        if self.takes_resp and has_params:
+        if self.takes_resp:
             async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
                 req.scope[key] = wrapper = new(fluent)
                 wrapper.resp = resp
@@ -679,29 +679,11 @@ class _Endpoint:
                     resp.apply_return(result)
                 if allowed is not None and resp._mimetype not in allowed:
                     check(resp)  # type: ignore[misc]
-        elif self.takes_resp:
-            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
-                req.scope[key] = wrapper = new(fluent)
-                wrapper.resp = resp
-                result = await bound(req, resp)
-                if result is not None and not isinstance(result, fluent):
-                    resp.apply_return(result)
-                if allowed is not None and resp._mimetype not in allowed:
-                    check(resp)  # type: ignore[misc]
-        elif has_params:
-            async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
-                req.scope[key] = wrapper = new(fluent)
-                wrapper.resp = resp
-                result = await bound(req, **params)
-                if result is not None and not isinstance(result, fluent):
-                    resp.apply_return(result)
-                if allowed is not None and resp._mimetype not in allowed:
-                    check(resp)  # type: ignore[misc]
         else:
             async def handler(req: Request, resp: DyneResponse, params: dict[str, Any]) -> None:
                 req.scope[key] = wrapper = new(fluent)
                 wrapper.resp = resp
-                result = await bound(req)
+                result = await bound(req, **params)
                 if result is not None and not isinstance(result, fluent):
                     resp.apply_return(result)
                 if allowed is not None and resp._mimetype not in allowed:
