@@ -68,6 +68,26 @@ def _multipart(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str,
             elif item is not None:
                 data.setdefault(name, []).append(_text(item))
     return data, files
+
+
+def _options(query: dict[str, Any] | None, headers: dict[str, Any] | None, json: Any,
+             form: Mapping[str, Any] | None, multipart: Mapping[str, Any] | None,
+             content: bytes | None) -> dict[str, Any]:
+    """The keyword arguments of ``httpx``'s ``request`` for one operation."""
+    options: dict[str, Any] = {
+        "params": _query(query or {}),
+        "headers": {name: _text(value) for name, value in (headers or {}).items() if value is not None},
+    }
+    if json is not None:
+        options["json"] = json
+    if form is not None:
+        options["data"] = {name: [_text(v) for v in (value if isinstance(value, list) else [value])]
+                           for name, value in form.items() if value is not None}
+    if multipart is not None:
+        options["data"], options["files"] = _multipart(multipart)
+    if content is not None:
+        options["content"] = content
+    return options
 '''
 
 CLIENT = '''
@@ -99,19 +119,8 @@ class Client:
                  headers: dict[str, Any] | None = None, json: Any = None,
                  form: Mapping[str, Any] | None = None, multipart: Mapping[str, Any] | None = None,
                  content: bytes | None = None) -> Any:
-        sent = {name: _text(value) for name, value in (headers or {}).items() if value is not None}
-        options: dict[str, Any] = {}
-        if json is not None:
-            options["json"] = json
-        if form is not None:
-            options["data"] = {name: [_text(v) for v in (value if isinstance(value, list) else [value])]
-                               for name, value in form.items() if value is not None}
-        if multipart is not None:
-            options["data"], options["files"] = _multipart(multipart)
-        if content is not None:
-            options["content"] = content
-        response = self._http.request(method, path, params=_query(query or {}), headers=sent,
-                                      **options)
+        options = _options(query, headers, json, form, multipart, content)
+        response = self._http.request(method, path, **options)
         if response.status_code >= 400:
             raise ApiError(response.status_code, _decode(response), response)
         return _decode(response)
@@ -144,19 +153,8 @@ class AsyncClient:
                  headers: dict[str, Any] | None = None, json: Any = None,
                  form: Mapping[str, Any] | None = None, multipart: Mapping[str, Any] | None = None,
                  content: bytes | None = None) -> Any:
-        sent = {name: _text(value) for name, value in (headers or {}).items() if value is not None}
-        options: dict[str, Any] = {}
-        if json is not None:
-            options["json"] = json
-        if form is not None:
-            options["data"] = {name: [_text(v) for v in (value if isinstance(value, list) else [value])]
-                               for name, value in form.items() if value is not None}
-        if multipart is not None:
-            options["data"], options["files"] = _multipart(multipart)
-        if content is not None:
-            options["content"] = content
-        response = await self._http.request(method, path, params=_query(query or {}), headers=sent,
-                                      **options)
+        options = _options(query, headers, json, form, multipart, content)
+        response = await self._http.request(method, path, **options)
         if response.status_code >= 400:
             raise ApiError(response.status_code, _decode(response), response)
         return _decode(response)
